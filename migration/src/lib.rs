@@ -1,0 +1,30 @@
+//! Schema migrations of hq-api, run on SQLite and PostgreSQL alike.
+//!
+//! Migrations never import `entity`: each declares the identifiers it needs, so a later change
+//! to an entity cannot change what an old migration does. Ids are `BIGINT` (SQLite: `INTEGER
+//! PRIMARY KEY`), money is `BIGINT` fen, JSON and decimals are `TEXT`. Constraint and index
+//! names (`fk_`, `uq_`, `ix_`) are part of the contract: the service maps `uq_...` violations to
+//! `CONFLICT`. No seed data here: districts, rule sets and parameters are seeded by the service.
+
+pub use sea_orm_migration::prelude::*;
+
+/// Registry: districts, rule sets, parameters, enterprises and the HQ decisions (§3-§6, §19, §22).
+mod m20260101_000001_registry;
+/// Fiscal settlement of §20: payment lines, claims, verdicts, settlements, findings, adjustments.
+mod m20260101_000002_settlement;
+/// Audit trail and idempotency keys.
+mod m20260101_000003_audit;
+
+/// Applies the schema migrations in order (`Migrator::up(&db, None)`).
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20260101_000001_registry::Migration),
+            Box::new(m20260101_000002_settlement::Migration),
+            Box::new(m20260101_000003_audit::Migration),
+        ]
+    }
+}
