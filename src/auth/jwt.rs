@@ -1,0 +1,376 @@
+//! HS256 bearer tokens: strict validation (algorithm pinned, `exp`/`iss`/`aud`/`sub` required,
+//! `nbf` checked, a few seconds of leeway) and minting for `hq-api token`.
+
+use std::collections::HashSet;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::{Actor, Role};
+use crate::config::Secret;
+
+/// The `iss` every token must carry.
+pub const ISSUER: &str = "hq-api";
+/// The `aud` every token must carry.
+pub const AUDIENCE: &str = "hq-api";
+/// Clock skew tolerated on `exp` and `nbf`, in seconds.
+pub const LEEWAY_SECONDS: u64 = 5;
+
+/// The claims of an hq-api token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// Subject: who the actor is.
+    pub sub: String,
+    /// One of the five roles.
+    pub role: String,
+    /// 6-digit district code, for and only for `DISTRICT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// Must be `hq-api`.
+    pub iss: String,
+    /// Must be `hq-api`.
+    pub aud: String,
+    /// Expiry (seconds since the epoch).
+    pub exp: i64,
+    /// Not before (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// Issued at (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+}
+
+/// Why a token was refused. The client sees only `UNAUTHENTICATED` and this text.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    /// Not a well-formed, correctly signed token for this service.
+    #[error("invalid token")]
+    Invalid,
+    /// Signed and well-formed, but expired.
+    #[error("token expired")]
+    Expired,
+    /// Not valid yet (`nbf` in the future).
+    #[error("token not yet valid")]
+    NotYetValid,
+    /// The role is not one of the five.
+    #[error("unknown role in token")]
+    UnknownRole,
+    /// A `DISTRICT` token without a known district, or a district on another role.
+    #[error("invalid district in token")]
+    BadDistrict,
+    /// The `Authorization` header is not `Bearer <token>`.
+    #[error("the Authorization header must be `Bearer <token>`")]
+    BadHeader,
+}
+
+/// Signing and verifying keys with the validation rules.
+#[derive(Clone)]
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtKeys(**redacted**)")
+    }
+}
+
+impl JwtKeys {
+    /// Keys for HS256 with `secret`.
+    pub fn hs256(secret: &Secret) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = LEEWAY_SECONDS;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        JwtKeys {
+            encoding: EncodingKey::from_secret(secret.expose()),
+            decoding: DecodingKey::from_secret(secret.expose()),
+            validation,
+        }
+    }
+
+    /// Signs a token for `role` (and `district` for `DISTRICT`) valid for `ttl` from now.
+    ///
+    /// # Errors
+    /// A district on a non-district role or a missing district on `DISTRICT` (`BadDistrict`);
+    /// a signing failure (`Invalid`).
+    pub fn mint(
+        &self,
+        sub: &str,
+        role: Role,
+        district: Option<&str>,
+        ttl: chrono::Duration,
+    ) -> Result<String, TokenError> {
+        if (role == Role::District) != district.is_some() {
+            return Err(TokenError::BadDistrict);
+        }
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: sub.to_string(),
+            role: role.as_str().to_string(),
+            district: district.map(str::to_string),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            exp: now + ttl.num_seconds(),
+            nbf: Some(now),
+            iat: Some(now),
+        };
+        self.sign(&claims)
+    }
+
+    /// Signs arbitrary claims (used by `mint` and by tests that need odd tokens).
+    ///
+    /// # Errors
+    /// `Invalid` if signing fails.
+    pub fn sign(&self, claims: &Claims) -> Result<String, TokenError> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .map_err(|_| TokenError::Invalid)
+    }
+
+    /// Verifies `token` and returns its actor. `known_districts` are the district codes a
+    /// `DISTRICT` token may name.
+    ///
+    /// # Errors
+    /// Every failure of POLICY.md / the foundation issue: bad signature, `alg` other than HS256
+    /// (including `none`), expired, not yet valid, wrong issuer or audience, missing required
+    /// claims, unknown role, a district token without a known district.
+    pub fn verify(
+        &self,
+        token: &str,
+        known_districts: &HashSet<String>,
+    ) -> Result<Actor, TokenError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|err| match err.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                jsonwebtoken::errors::ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+                _ => TokenError::Invalid,
+            })?;
+        let claims = data.claims;
+        if claims.sub.trim().is_empty() {
+            return Err(TokenError::Invalid);
+        }
+        let role = Role::parse(&claims.role).ok_or(TokenError::UnknownRole)?;
+        let district = match (role, claims.district) {
+            (Role::District, Some(code)) if known_districts.contains(&code) => Some(code),
+            (Role::District, _) => return Err(TokenError::BadDistrict),
+            (_, Some(_)) => return Err(TokenError::BadDistrict),
+            (_, None) => None,
+        };
+        Ok(Actor {
+            sub: claims.sub,
+            role,
+            district,
+        })
+    }
+
+    /// Verifies an `Authorization` header value (`Bearer <token>`).
+    ///
+    /// # Errors
+    /// `BadHeader` for another scheme, else as [`JwtKeys::verify`].
+    pub fn verify_header(
+        &self,
+        header: &str,
+        known_districts: &HashSet<String>,
+    ) -> Result<Actor, TokenError> {
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(TokenError::BadHeader)?;
+        self.verify(token, known_districts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> JwtKeys {
+        JwtKeys::hs256(&Secret::new("0123456789abcdef0123456789abcdef-test"))
+    }
+
+    fn districts() -> HashSet<String> {
+        ["330106".to_string()].into_iter().collect()
+    }
+
+    fn claims() -> Claims {
+        let now = chrono::Utc::now().timestamp();
+        Claims {
+            sub: "alice".into(),
+            role: "VIEWER".into(),
+            district: None,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            exp: now + 600,
+            nbf: None,
+            iat: Some(now),
+        }
+    }
+
+    #[test]
+    fn a_minted_token_verifies_to_its_actor() {
+        let keys = keys();
+        let token = keys
+            .mint(
+                "d1",
+                Role::District,
+                Some("330106"),
+                chrono::Duration::hours(1),
+            )
+            .unwrap();
+        let actor = keys.verify(&token, &districts()).unwrap();
+        assert_eq!(actor.role, Role::District);
+        assert_eq!(actor.district.as_deref(), Some("330106"));
+    }
+
+    #[test]
+    fn a_token_expired_thirty_seconds_ago_is_refused() {
+        let keys = keys();
+        let mut c = claims();
+        c.exp = chrono::Utc::now().timestamp() - 30;
+        let token = keys.sign(&c).unwrap();
+        assert_eq!(keys.verify(&token, &districts()), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn a_token_with_a_future_nbf_is_refused() {
+        let keys = keys();
+        let mut c = claims();
+        c.nbf = Some(chrono::Utc::now().timestamp() + 120);
+        let token = keys.sign(&c).unwrap();
+        assert_eq!(
+            keys.verify(&token, &districts()),
+            Err(TokenError::NotYetValid)
+        );
+    }
+
+    #[test]
+    fn wrong_issuer_audience_role_or_district_is_refused() {
+        let keys = keys();
+        let cases: Vec<(Claims, TokenError)> = vec![
+            (
+                Claims {
+                    iss: "other".into(),
+                    ..claims()
+                },
+                TokenError::Invalid,
+            ),
+            (
+                Claims {
+                    aud: "other".into(),
+                    ..claims()
+                },
+                TokenError::Invalid,
+            ),
+            (
+                Claims {
+                    role: "ADMIN".into(),
+                    ..claims()
+                },
+                TokenError::UnknownRole,
+            ),
+            (
+                Claims {
+                    sub: " ".into(),
+                    ..claims()
+                },
+                TokenError::Invalid,
+            ),
+            (
+                Claims {
+                    role: "DISTRICT".into(),
+                    ..claims()
+                },
+                TokenError::BadDistrict,
+            ),
+            (
+                Claims {
+                    role: "DISTRICT".into(),
+                    district: Some("330103".into()),
+                    ..claims()
+                },
+                TokenError::BadDistrict,
+            ),
+            (
+                Claims {
+                    district: Some("330106".into()),
+                    ..claims()
+                },
+                TokenError::BadDistrict,
+            ),
+        ];
+        for (c, expected) in cases {
+            let token = keys.sign(&c).unwrap();
+            assert_eq!(keys.verify(&token, &districts()), Err(expected), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_is_refused() {
+        let other = JwtKeys::hs256(&Secret::new("another-secret-of-sufficient-length!!"));
+        let token = other.sign(&claims()).unwrap();
+        assert_eq!(
+            keys().verify(&token, &districts()),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn an_unsigned_alg_none_token_is_refused() {
+        use base64_like::encode;
+        let header = encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let payload = encode(serde_json::to_string(&claims()).unwrap().as_bytes());
+        let token = format!("{header}.{payload}.");
+        assert_eq!(
+            keys().verify(&token, &districts()),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn only_the_bearer_scheme_is_accepted() {
+        let keys = keys();
+        let token = keys.sign(&claims()).unwrap();
+        assert!(
+            keys.verify_header(&format!("Bearer {token}"), &districts())
+                .is_ok()
+        );
+        assert_eq!(
+            keys.verify_header(&format!("Basic {token}"), &districts()),
+            Err(TokenError::BadHeader)
+        );
+        assert_eq!(
+            keys.verify_header("Bearer ", &districts()),
+            Err(TokenError::BadHeader)
+        );
+    }
+
+    /// Minimal unpadded base64url, so the test can forge a header the library would never sign.
+    mod base64_like {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+        pub fn encode(bytes: &[u8]) -> String {
+            let mut out = String::new();
+            for chunk in bytes.chunks(3) {
+                let b = [
+                    chunk[0],
+                    *chunk.get(1).unwrap_or(&0),
+                    *chunk.get(2).unwrap_or(&0),
+                ];
+                let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+                let chars = chunk.len() + 1;
+                for i in 0..chars {
+                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                }
+            }
+            out
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Who is calling: bearer JWTs turned into an [`Actor`], and the access table every GraphQL root
+//! field is checked against.
+
+pub mod access;
+mod jwt;
+
+pub use jwt::{AUDIENCE, Claims, ISSUER, JwtKeys, TokenError};
+
+use async_graphql::Enum;
+use serde::{Deserialize, Serialize};
+
+/// The roles of POLICY.md "Actors".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    /// 市总部经济发展工作领导小组办公室: registry, recognition, star ratings, rewards, revocations.
+    HqOffice,
+    /// 市财政局: reconciles claims, settles and approves each fiscal year.
+    CityFinance,
+    /// A district's finance/commerce bureau, scoped to one district.
+    District,
+    /// Front-end teams: non-confidential data of every district.
+    Viewer,
+    /// Audit and third parties (§22): reads everything, writes nothing.
+    Auditor,
+}
+
+impl Role {
+    /// Every role, in the order of POLICY.md.
+    pub const ALL: [Role; 5] = [
+        Role::HqOffice,
+        Role::CityFinance,
+        Role::District,
+        Role::Viewer,
+        Role::Auditor,
+    ];
+
+    /// The role's name as in tokens and `extensions`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::HqOffice => "HQ_OFFICE",
+            Role::CityFinance => "CITY_FINANCE",
+            Role::District => "DISTRICT",
+            Role::Viewer => "VIEWER",
+            Role::Auditor => "AUDITOR",
+        }
+    }
+
+    /// Parses a role name exactly as written in tokens (`HQ_OFFICE`, ...).
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The token's subject.
+    pub sub: String,
+    /// The token's role.
+    pub role: Role,
+    /// The district of a `DISTRICT` actor (always `Some` for it, `None` for every other role).
+    pub district: Option<String>,
+}
+
+impl Actor {
+    /// The district a `DISTRICT` actor is confined to; `None` for roles that see every district.
+    pub fn district_scope(&self) -> Option<&str> {
+        match self.role {
+            Role::District => self.district.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the actor may see confidential figures of `district` (POLICY.md "Who sees what").
+    pub fn sees_confidential_of(&self, district: Option<&str>) -> bool {
+        match self.role {
+            Role::HqOffice | Role::CityFinance | Role::Auditor => true,
+            Role::District => district.is_some() && district == self.district.as_deref(),
+            Role::Viewer => false,
+        }
+    }
+}
+
+/// The caller of one request: anonymous (no token) or an actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// No `Authorization` header: may read only what POLICY.md publishes.
+    Anonymous,
+    /// A valid bearer token.
+    Actor(Actor),
+}
+
+impl Caller {
+    /// The actor, if authenticated.
+    pub fn actor(&self) -> Option<&Actor> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::Actor(actor) => Some(actor),
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! Typed settings: built-in defaults, overridden by `HQ_*` environment variables, overridden by
+//! command-line flags (clap does the layering). Secrets are never printed: [`Secret`] redacts
+//! itself in `Debug`, and `--help` hides environment values.
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::auth::Role;
+
+/// Default listen address.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Default database: a SQLite file in the working directory, created if missing.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://hq.db";
+/// Default file holding the generated HS256 secret when `HQ_JWT_SECRET` is not set.
+pub const DEFAULT_SECRET_FILE: &str = ".hq-jwt-secret";
+
+/// `hq-api`: the system of record of Hangzhou's headquarters-economy policy (杭政办〔2023〕3号).
+#[derive(Debug, Parser)]
+#[command(name = "hq-api", version, about, long_about = None)]
+pub struct Cli {
+    /// Settings shared by every subcommand.
+    #[command(flatten)]
+    pub settings: Settings,
+    /// What to do; with none, `serve`.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database, seed districts and default parameters, and serve GraphQL (default).
+    Serve,
+    /// Print a bearer token signed with the configured secret.
+    Token(TokenArgs),
+    /// Load the deterministic demo data set into the configured database.
+    DemoData,
+    /// Print the GraphQL schema (SDL) to standard output, or write it to `--out`.
+    ExportSchema {
+        /// File to write instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run the database migrations and the idempotent seed, then exit.
+    Migrate,
+}
+
+/// Arguments of `hq-api token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Role of the actor: HQ_OFFICE, CITY_FINANCE, DISTRICT, VIEWER or AUDITOR.
+    #[arg(long, value_parser = parse_role)]
+    pub role: Role,
+    /// 6-digit district code; required for and only for DISTRICT.
+    #[arg(long)]
+    pub district: Option<String>,
+    /// Token lifetime, e.g. `30m`, `8h`, `7d`.
+    #[arg(long, default_value = "8h", value_parser = parse_ttl)]
+    pub ttl: chrono::Duration,
+    /// Subject (who the actor is); defaults to `cli:<role>`.
+    #[arg(long)]
+    pub sub: Option<String>,
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| {
+        format!("unknown role `{text}`; one of HQ_OFFICE, CITY_FINANCE, DISTRICT, VIEWER, AUDITOR")
+    })
+}
+
+/// Parses `90s`, `30m`, `8h`, `7d` (a positive whole number and a unit).
+pub fn parse_ttl(text: &str) -> Result<chrono::Duration, String> {
+    let text = text.trim();
+    let split = text.len().saturating_sub(1);
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30m, 8h or 7d"))?;
+    if n <= 0 {
+        return Err("the lifetime must be positive".into());
+    }
+    let duration = match unit {
+        "s" => chrono::Duration::try_seconds(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "h" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
+        _ => None,
+    };
+    duration.ok_or_else(|| format!("`{text}` is not a duration like 30m, 8h or 7d"))
+}
+
+/// Service settings. Each can be given as a flag or as its `HQ_*` environment variable.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "HQ_BIND", default_value = DEFAULT_BIND, global = true)]
+    pub bind: String,
+    /// Database URL: `sqlite://FILE` (created if missing) or `postgres://USER@HOST:PORT/DB`.
+    #[arg(long, env = "HQ_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+    /// HS256 signing secret (at least 32 bytes). If unset, the secret file is used.
+    #[arg(long, env = "HQ_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<Secret>,
+    /// File holding the HS256 secret; generated once with mode 0600 if missing.
+    #[arg(long, env = "HQ_JWT_SECRET_FILE", default_value = DEFAULT_SECRET_FILE, global = true)]
+    pub jwt_secret_file: PathBuf,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "HQ_WORKERS", global = true)]
+    pub workers: Option<usize>,
+    /// Maximum database connections in the pool.
+    #[arg(
+        long,
+        env = "HQ_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub db_max_connections: u32,
+    /// Maximum depth of a GraphQL query.
+    #[arg(long, env = "HQ_MAX_DEPTH", default_value_t = 12, global = true)]
+    pub max_depth: usize,
+    /// Maximum complexity (cost) of a GraphQL query.
+    #[arg(
+        long,
+        env = "HQ_MAX_COMPLEXITY",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub max_complexity: usize,
+    /// Page size of a connection when `first`/`last` is not given.
+    #[arg(
+        long,
+        env = "HQ_DEFAULT_PAGE_SIZE",
+        default_value_t = 50,
+        global = true
+    )]
+    pub default_page_size: usize,
+    /// Largest page a connection returns (`first`/`last` above it is refused).
+    #[arg(long, env = "HQ_MAX_PAGE_SIZE", default_value_t = 500, global = true)]
+    pub max_page_size: usize,
+    /// Largest request body in bytes; larger bodies get HTTP 413 before parsing.
+    #[arg(
+        long,
+        env = "HQ_MAX_BODY_BYTES",
+        default_value_t = 1_048_576,
+        global = true
+    )]
+    pub max_body_bytes: usize,
+    /// Serve the GraphiQL page on `GET /graphql`.
+    #[arg(long, env = "HQ_GRAPHIQL", default_value_t = true, action = ArgAction::Set, global = true)]
+    pub graphiql: bool,
+    /// Answer introspection queries (turn off in production if front ends use the SDL file).
+    #[arg(long, env = "HQ_INTROSPECTION", default_value_t = true, action = ArgAction::Set, global = true)]
+    pub introspection: bool,
+    /// Run migrations and the idempotent seed at start-up.
+    #[arg(long, env = "HQ_MIGRATE", default_value_t = true, action = ArgAction::Set, global = true)]
+    pub migrate: bool,
+    /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
+    #[arg(long, env = "HQ_SHUTDOWN_TIMEOUT", default_value_t = 30, global = true)]
+    pub shutdown_timeout_secs: u64,
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `hq_api=debug,sea_orm=warn`.
+    #[arg(long, env = "HQ_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+impl Default for Settings {
+    /// The settings of `hq-api` run with no flags and no environment.
+    fn default() -> Self {
+        Settings {
+            bind: DEFAULT_BIND.into(),
+            database_url: DEFAULT_DATABASE_URL.into(),
+            jwt_secret: None,
+            jwt_secret_file: PathBuf::from(DEFAULT_SECRET_FILE),
+            workers: None,
+            db_max_connections: 10,
+            max_depth: 12,
+            max_complexity: 5_000,
+            default_page_size: 50,
+            max_page_size: 500,
+            max_body_bytes: 1_048_576,
+            graphiql: true,
+            introspection: true,
+            migrate: true,
+            shutdown_timeout_secs: 30,
+            log: "info".into(),
+        }
+    }
+}
+
+/// A secret string that never appears in logs or `Debug` output.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret's bytes, for signing and verifying.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(**redacted**)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+/// Smallest accepted HS256 secret, in bytes (RFC 7518 §3.2: at least the hash size).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Why the signing secret could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// The configured secret is too short.
+    #[error("HQ_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")]
+    TooShort,
+    /// The secret file could not be read or created.
+    #[error("secret file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Settings {
+    /// The HS256 secret: `HQ_JWT_SECRET` if set, else the secret file, generated (random,
+    /// mode 0600) the first time. The same file serves `hq-api serve` and `hq-api token` run
+    /// from one directory, so a fresh clone works without configuration.
+    ///
+    /// # Errors
+    /// A configured secret shorter than [`MIN_SECRET_BYTES`], or a secret file that cannot be
+    /// read or created.
+    pub fn signing_secret(&self) -> Result<Secret, SecretError> {
+        if let Some(secret) = &self.jwt_secret {
+            if secret.expose().len() < MIN_SECRET_BYTES {
+                return Err(SecretError::TooShort);
+            }
+            return Ok(secret.clone());
+        }
+        load_or_create_secret_file(&self.jwt_secret_file)
+    }
+
+    /// The database URL ready for the driver: SQLite files are opened read-write-create.
+    pub fn effective_database_url(&self) -> String {
+        let url = self.database_url.trim();
+        if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        } else {
+            url.to_string()
+        }
+    }
+}
+
+fn load_or_create_secret_file(path: &Path) -> Result<Secret, SecretError> {
+    let io_err = |source| SecretError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let text = text.trim().to_string();
+            if text.len() < MIN_SECRET_BYTES {
+                return Err(SecretError::TooShort);
+            }
+            Ok(Secret(text))
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            use rand::RngCore;
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            match options.open(path) {
+                Ok(mut file) => {
+                    file.write_all(text.as_bytes()).map_err(io_err)?;
+                    file.sync_all().map_err(io_err)?;
+                    tracing::info!(file = %path.display(), "generated a new signing secret");
+                    Ok(Secret(text))
+                }
+                // Another process created it first: use theirs.
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                    load_or_create_secret_file(path)
+                }
+                Err(err) => Err(io_err(err)),
+            }
+        }
+        Err(err) => Err(io_err(err)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ttl_takes_seconds_minutes_hours_and_days() {
+        assert_eq!(parse_ttl("90s"), Ok(chrono::Duration::seconds(90)));
+        assert_eq!(parse_ttl("30m"), Ok(chrono::Duration::minutes(30)));
+        assert_eq!(parse_ttl("8h"), Ok(chrono::Duration::hours(8)));
+        assert_eq!(parse_ttl("7d"), Ok(chrono::Duration::days(7)));
+    }
+
+    #[test]
+    fn a_ttl_that_is_zero_negative_or_unitless_is_refused() {
+        for bad in ["0h", "-1h", "8", "h", "8w", ""] {
+            assert!(parse_ttl(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn a_secret_never_shows_in_debug_output() {
+        let secret = Secret::new("super-secret-value-that-is-long-enough");
+        assert!(!format!("{secret:?}").contains("super"));
+    }
+
+    #[test]
+    fn a_sqlite_file_url_is_opened_read_write_create() {
+        let settings = Settings::default();
+        assert_eq!(settings.effective_database_url(), "sqlite://hq.db?mode=rwc");
+        let pg = Settings {
+            database_url: "postgres://postgres@127.0.0.1/test".into(),
+            ..Settings::default()
+        };
+        assert_eq!(
+            pg.effective_database_url(),
+            "postgres://postgres@127.0.0.1/test"
+        );
+    }
+
+    #[test]
+    fn the_secret_file_is_generated_once_with_owner_only_rights() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        let settings = Settings {
+            jwt_secret_file: path.clone(),
+            ..Settings::default()
+        };
+        let first = settings.signing_secret().unwrap();
+        let second = settings.signing_secret().unwrap();
+        assert_eq!(first.expose(), second.expose());
+        assert!(first.expose().len() >= MIN_SECRET_BYTES);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_short_configured_secret_is_refused() {
+        let settings = Settings {
+            jwt_secret: Some(Secret::new("short")),
+            ..Settings::default()
+        };
+        assert!(matches!(
+            settings.signing_secret(),
+            Err(SecretError::TooShort)
+        ));
+    }
+}

@@ -1,0 +1,367 @@
+//! The one error type of the service and how each variant reaches a client.
+//!
+//! Every error a client can see carries a stable `extensions.code` (see [`ErrorCode`]). Internal
+//! causes (database errors, bugs) are logged with their full text and shown only as
+//! `INTERNAL_SERVER_ERROR` with a generic message: no SQL, table, constraint or file name ever
+//! leaves the process.
+
+use async_graphql::{ErrorExtensions, ServerError};
+use sea_orm::DbErr;
+use serde::Serialize;
+
+/// The stable codes a client finds in `extensions.code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// No valid token where one is needed, or a token that fails validation.
+    Unauthenticated,
+    /// The actor is known but its role or district may not do this.
+    Forbidden,
+    /// The input is malformed or fails validation; `extensions.field` names the culprit.
+    BadUserInput,
+    /// The named thing does not exist (or is not visible to the actor).
+    NotFound,
+    /// The write collides with existing data (duplicate key, different content under one key).
+    Conflict,
+    /// The fiscal year is approved; its figures can no longer change.
+    PeriodLocked,
+    /// The request is well-formed but the policy forbids it; `extensions.clause` cites the clause.
+    PolicyViolation,
+    /// The database is unreachable; retry later.
+    ServiceUnavailable,
+    /// A bug or an unexpected failure; details are in the server log only.
+    InternalServerError,
+}
+
+impl ErrorCode {
+    /// The code as it appears in `extensions.code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::PeriodLocked => "PERIOD_LOCKED",
+            ErrorCode::PolicyViolation => "POLICY_VIOLATION",
+            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+/// Every failure the service reports.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Client sees `UNAUTHENTICATED` with this message.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Client sees `FORBIDDEN` with this message.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Client sees `BAD_USER_INPUT`, the message and `extensions.field`.
+    #[error("{message}")]
+    BadInput {
+        /// The input field at fault, as a path (`lines[3].amount`).
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Client sees `NOT_FOUND`.
+    #[error("{0}")]
+    NotFound(String),
+    /// Client sees `CONFLICT`.
+    #[error("{0}")]
+    Conflict(String),
+    /// Client sees `PERIOD_LOCKED`.
+    #[error("{0}")]
+    PeriodLocked(String),
+    /// Client sees `POLICY_VIOLATION`, the clause and any structured details (e.g. failed rules).
+    #[error("{message}")]
+    PolicyViolation {
+        /// The clause id that forbids the request (`§3.1`, `§20`, `§final`).
+        clause: String,
+        /// Human explanation.
+        message: String,
+        /// Optional structured detail, e.g. the list of failed rule ids.
+        details: Option<serde_json::Value>,
+    },
+    /// Client sees `SERVICE_UNAVAILABLE`; the cause is logged.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] DbErr),
+    /// Client sees `INTERNAL_SERVER_ERROR`; the cause is logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Shorthand for service results.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// A `BAD_USER_INPUT` error naming `field`.
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::BadInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A `POLICY_VIOLATION` error citing `clause`.
+    pub fn policy(clause: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::PolicyViolation {
+            clause: clause.into(),
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// An internal error from any displayable cause; the text is logged, never shown.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        AppError::Internal(cause.to_string())
+    }
+
+    /// The code the client sees.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AppError::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            AppError::Forbidden(_) => ErrorCode::Forbidden,
+            AppError::BadInput { .. } => ErrorCode::BadUserInput,
+            AppError::NotFound(_) => ErrorCode::NotFound,
+            AppError::Conflict(_) => ErrorCode::Conflict,
+            AppError::PeriodLocked(_) => ErrorCode::PeriodLocked,
+            AppError::PolicyViolation { .. } => ErrorCode::PolicyViolation,
+            AppError::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            AppError::Internal(_) => ErrorCode::InternalServerError,
+        }
+    }
+
+    /// The message the client sees: the variant's text, or a generic one for hidden causes.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Unavailable(_) => {
+                "the service is temporarily unavailable; retry later".into()
+            }
+            AppError::Internal(_) => "internal server error".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Logs hidden causes; called once where the error leaves the service.
+    fn log_if_hidden(&self) {
+        match self {
+            AppError::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
+            AppError::Internal(cause) => tracing::error!(error = %cause, "internal error"),
+            _ => {}
+        }
+    }
+
+    /// The GraphQL error a client receives.
+    pub fn to_graphql(&self) -> async_graphql::Error {
+        self.log_if_hidden();
+        async_graphql::Error::new(self.public_message()).extend_with(|_, ext| {
+            ext.set("code", self.code().as_str());
+            match self {
+                AppError::BadInput { field, .. } => ext.set("field", field.as_str()),
+                AppError::PolicyViolation {
+                    clause, details, ..
+                } => {
+                    ext.set("clause", clause.as_str());
+                    if let Some(details) = details {
+                        if let Ok(value) = async_graphql::Value::from_json(details.clone()) {
+                            ext.set("details", value);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        })
+    }
+
+    /// The same error as a GraphQL `ServerError` (for extensions and request-level failures).
+    pub fn to_server_error(&self) -> ServerError {
+        self.to_graphql()
+            .into_server_error(async_graphql::Pos::default())
+    }
+
+    /// A JSON body in the GraphQL response shape, for errors raised outside the executor.
+    pub fn to_response_body(&self) -> serde_json::Value {
+        let response = async_graphql::Response::from_errors(vec![self.to_server_error()]);
+        serde_json::to_value(&response).unwrap_or_else(|_| {
+            serde_json::json!({"errors": [{"message": "internal server error",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]})
+        })
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        err.to_graphql()
+    }
+}
+
+/// Unique keys that mean "this already exists" (see the migrations): PostgreSQL names the
+/// index, SQLite names the columns. Each maps to the message a client sees; any other constraint
+/// failure is internal.
+const UNIQUE_CONFLICTS: &[(&str, &str, &str)] = &[
+    (
+        "uq_enterprises_credit_code",
+        "enterprises.credit_code",
+        "an enterprise with this credit code is already registered",
+    ),
+    (
+        "uq_enterprise_figures_enterprise_year",
+        "enterprise_figures.enterprise_id, enterprise_figures.year",
+        "figures for this year are already recorded",
+    ),
+    (
+        "uq_recognitions_enterprise_year",
+        "recognitions.enterprise_id, recognitions.year",
+        "the enterprise is already recognised for this year",
+    ),
+    (
+        "uq_star_ratings_enterprise_year",
+        "star_ratings.enterprise_id, star_ratings.year",
+        "the enterprise is already rated for this year",
+    ),
+    (
+        "uq_star_rewards_enterprise_year",
+        "star_rewards.enterprise_id, star_rewards.year",
+        "a star reward is already granted for this year",
+    ),
+    (
+        "uq_revocations_enterprise_revoked_on",
+        "revocations.enterprise_id, revocations.revoked_on",
+        "a revocation on this date is already recorded",
+    ),
+    (
+        "uq_payment_lines_district_voucher",
+        "payment_lines.district_code, payment_lines.voucher_no",
+        "this voucher number is already reported by the district",
+    ),
+    (
+        "uq_claims_district_year",
+        "claims.district_code, claims.fiscal_year",
+        "a claim for this district and year already exists",
+    ),
+    (
+        "uq_settlements_year",
+        "settlements.fiscal_year",
+        "a settlement for this fiscal year already exists",
+    ),
+    (
+        "uq_idempotency_keys_actor_key",
+        "idempotency_keys.actor_sub, idempotency_keys.key",
+        "this idempotency key was already used",
+    ),
+];
+
+/// Whether the database error means the server cannot be reached (as opposed to a bad statement).
+fn is_connection_error(err: &DbErr) -> bool {
+    matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) || {
+        let text = err.to_string().to_ascii_lowercase();
+        text.contains("connection refused")
+            || text.contains("pool timed out")
+            || text.contains("broken pipe")
+            || text.contains("connection reset")
+            || text.contains("database is locked")
+            || text.contains("terminating connection")
+            || text.contains("the database system is")
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        let text = err.to_string();
+        let conflict = UNIQUE_CONFLICTS
+            .iter()
+            .find(|(index, columns, _)| text.contains(index) || text.contains(columns));
+        if let Some((_, _, message)) = conflict {
+            return AppError::Conflict((*message).to_string());
+        }
+        if is_connection_error(&err) {
+            return AppError::Unavailable(err);
+        }
+        AppError::Internal(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn extension(err: &async_graphql::Error, key: &str) -> Option<String> {
+        let ext = err.extensions.as_ref()?;
+        match ext.get(key)? {
+            async_graphql::Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    }
+
+    #[test]
+    fn every_variant_maps_to_its_documented_code() {
+        let cases: Vec<(AppError, &str)> = vec![
+            (AppError::Unauthenticated("x".into()), "UNAUTHENTICATED"),
+            (AppError::Forbidden("x".into()), "FORBIDDEN"),
+            (AppError::bad_input("f", "x"), "BAD_USER_INPUT"),
+            (AppError::NotFound("x".into()), "NOT_FOUND"),
+            (AppError::Conflict("x".into()), "CONFLICT"),
+            (AppError::PeriodLocked("x".into()), "PERIOD_LOCKED"),
+            (AppError::policy("§20", "x"), "POLICY_VIOLATION"),
+            (
+                AppError::Unavailable(DbErr::Custom("down".into())),
+                "SERVICE_UNAVAILABLE",
+            ),
+            (AppError::internal("boom"), "INTERNAL_SERVER_ERROR"),
+        ];
+        for (err, code) in cases {
+            assert_eq!(err.code().as_str(), code);
+            assert_eq!(extension(&err.to_graphql(), "code").as_deref(), Some(code));
+        }
+    }
+
+    #[test]
+    fn a_bad_input_error_names_its_field() {
+        let err = AppError::bad_input("lines[2].amount", "more than 2 decimals").to_graphql();
+        assert_eq!(extension(&err, "field").as_deref(), Some("lines[2].amount"));
+        assert_eq!(err.message, "more than 2 decimals");
+    }
+
+    #[test]
+    fn a_policy_violation_cites_its_clause() {
+        let err = AppError::policy("§final", "outside the policy period").to_graphql();
+        assert_eq!(extension(&err, "clause").as_deref(), Some("§final"));
+    }
+
+    #[test]
+    fn an_internal_error_never_shows_its_cause() {
+        let err = AppError::internal("SELECT * FROM payment_lines failed at src/x.rs:12");
+        let shown = err.to_graphql();
+        assert_eq!(shown.message, "internal server error");
+        assert!(!format!("{shown:?}").contains("payment_lines"));
+    }
+
+    #[test]
+    fn a_unique_violation_on_a_known_key_is_a_conflict_without_the_key_name() {
+        let err = AppError::from(DbErr::Custom(
+            "UNIQUE constraint failed: index 'uq_enterprises_credit_code'".into(),
+        ));
+        assert_eq!(err.code(), ErrorCode::Conflict);
+        assert!(!err.public_message().contains("uq_"));
+    }
+
+    #[test]
+    fn a_sqlite_unique_violation_naming_columns_is_a_conflict() {
+        let err = AppError::from(DbErr::Custom(
+            "UNIQUE constraint failed: payment_lines.district_code, payment_lines.voucher_no"
+                .into(),
+        ));
+        assert_eq!(err.code(), ErrorCode::Conflict);
+    }
+
+    #[test]
+    fn an_unknown_database_error_is_internal() {
+        let err = AppError::from(DbErr::Custom("syntax error near FROM".into()));
+        assert_eq!(err.code(), ErrorCode::InternalServerError);
+        assert_eq!(err.public_message(), "internal server error");
+    }
+}

@@ -1,0 +1,49 @@
+//! The extension that enforces [`crate::auth::access`] before every root field resolves.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+};
+use async_graphql::{PathSegment, ServerResult, Value};
+
+use crate::auth::{Caller, access};
+
+/// Installs [`AccessControlExtension`] on the schema.
+pub struct AccessControl;
+
+impl ExtensionFactory for AccessControl {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(AccessControlExtension)
+    }
+}
+
+/// Checks the caller against the access table for every field of the root types.
+pub struct AccessControlExtension;
+
+const ROOT_TYPES: [&str; 2] = ["Query", "Mutation"];
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for AccessControlExtension {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        let is_root = info.path_node.parent.is_none() && ROOT_TYPES.contains(&info.parent_type);
+        // `__schema`, `__type` and `__typename` are governed by the introspection setting.
+        let introspection = info.is_for_introspection || info.name.starts_with("__");
+        if is_root && !introspection {
+            let caller = ctx.data_opt::<Caller>().unwrap_or(&Caller::Anonymous);
+            if let Err(err) = access::authorize(info.parent_type, info.name, caller) {
+                let mut server_error = err.to_server_error();
+                server_error.path = vec![PathSegment::Field(
+                    info.alias.unwrap_or(info.name).to_string(),
+                )];
+                return Err(server_error);
+            }
+        }
+        next.run(ctx, info).await
+    }
+}

@@ -1,0 +1,66 @@
+//! Districts: the 13 county-level divisions of POLICY.md.
+
+use async_graphql::{Context, Object, Result, SimpleObject};
+
+use crate::error::AppError;
+use crate::services;
+
+/// A county-level division of Hangzhou (区、县（市）), a party to the §20 settlement.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct District {
+    /// GB/T 2260 code, e.g. `330106`.
+    pub code: String,
+    /// Chinese name, e.g. `西湖区`.
+    pub name: String,
+    /// `DISTRICT` (区), `COUNTY` (县) or `CITY` (county-level city, 县级市).
+    pub kind: String,
+}
+
+impl From<entity::districts::Model> for District {
+    fn from(m: entity::districts::Model) -> Self {
+        District {
+            code: m.code,
+            name: m.name,
+            kind: m.kind,
+        }
+    }
+}
+
+/// Checks the shape of a district code argument.
+pub fn parse_district_code(field: &str, code: &str) -> Result<String, AppError> {
+    let code = code.trim();
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(code.to_string())
+    } else {
+        Err(AppError::bad_input(
+            field,
+            "a district code is 6 digits (GB/T 2260)",
+        ))
+    }
+}
+
+/// District queries.
+#[derive(Default)]
+pub struct DistrictQuery;
+
+#[Object]
+impl DistrictQuery {
+    /// Every district, in code order.
+    async fn districts(&self, ctx: &Context<'_>) -> Result<Vec<District>> {
+        let state = super::state(ctx)?;
+        let rows = services::districts::list(&state.db).await?;
+        Ok(rows.into_iter().map(District::from).collect())
+    }
+
+    /// One district by its 6-digit code; `null` if no district has that code.
+    async fn district(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "GB/T 2260 code, e.g. `330106`.")] code: String,
+    ) -> Result<Option<District>> {
+        let state = super::state(ctx)?;
+        let code = parse_district_code("code", &code)?;
+        let row = services::districts::get(&state.db, &code).await?;
+        Ok(row.map(District::from))
+    }
+}

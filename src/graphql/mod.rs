@@ -1,0 +1,103 @@
+//! The GraphQL API: one [`schema`] used by the server, the tests and the SDL export. Resolvers are
+//! thin: they parse and authorise, call a service, and shape the answer.
+
+mod access;
+mod audit;
+mod districts;
+mod me;
+pub mod pagination;
+
+use std::collections::HashSet;
+
+use async_graphql::{Context, EmptyMutation, EmptySubscription, MergedObject, Schema};
+use sea_orm::DatabaseConnection;
+
+pub use access::AccessControl;
+
+use crate::auth::{Actor, Caller};
+use crate::error::{AppError, AppResult};
+use pagination::PageLimits;
+
+/// Every query, merged from the per-domain objects.
+#[derive(MergedObject, Default)]
+pub struct Query(districts::DistrictQuery, me::MeQuery, audit::AuditQuery);
+
+/// The schema type served.
+pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// What resolvers need from the running service.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// Page sizes of connections.
+    pub pages: PageLimits,
+    /// District codes known to the database (for validating district arguments).
+    pub districts: HashSet<String>,
+}
+
+/// Execution limits of the schema.
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaLimits {
+    /// Maximum query depth.
+    pub depth: usize,
+    /// Maximum query complexity.
+    pub complexity: usize,
+    /// Whether introspection is answered.
+    pub introspection: bool,
+}
+
+impl Default for SchemaLimits {
+    fn default() -> Self {
+        SchemaLimits {
+            depth: 12,
+            complexity: 5_000,
+            introspection: true,
+        }
+    }
+}
+
+/// Builds the schema. `state` is `None` only for exporting the SDL.
+pub fn schema(state: Option<ApiState>, limits: SchemaLimits) -> AppSchema {
+    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .extension(AccessControl)
+        .limit_depth(limits.depth)
+        .limit_complexity(limits.complexity)
+        .disable_suggestions();
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    if let Some(state) = state {
+        builder = builder.data(state);
+    }
+    builder.finish()
+}
+
+/// The SDL of [`schema`], as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    schema(None, SchemaLimits::default()).sdl()
+}
+
+/// The service state of a request.
+///
+/// # Errors
+/// Internal error if the schema was built without state (only the SDL export does that).
+pub fn state<'a>(ctx: &Context<'a>) -> AppResult<&'a ApiState> {
+    ctx.data::<ApiState>()
+        .map_err(|_| AppError::internal("schema executed without service state"))
+}
+
+/// The caller of a request (anonymous if none was attached).
+pub fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
+    ctx.data_opt::<Caller>().unwrap_or(&Caller::Anonymous)
+}
+
+/// The authenticated actor of a request.
+///
+/// # Errors
+/// `UNAUTHENTICATED` for an anonymous caller.
+pub fn actor<'a>(ctx: &Context<'a>) -> AppResult<&'a Actor> {
+    caller(ctx)
+        .actor()
+        .ok_or_else(|| AppError::Unauthenticated("this field needs a bearer token".into()))
+}

@@ -1,0 +1,25 @@
+//! hq-api: the system of record of Hangzhou's headquarters-economy policy (杭政办〔2023〕3号) and of
+//! the fiscal settlement behind it. See `README.md` for a tour and `POLICY.md` for the rules.
+
+/// Bearer tokens, actors, and the access table of every GraphQL root field.
+pub mod auth;
+/// Typed settings from defaults, `HQ_*` environment variables and flags.
+pub mod config;
+/// Database connection, migrations and seed.
+pub mod db;
+/// The demo data set of `hq-api demo-data`.
+pub mod demo;
+/// The one error type and its stable client-facing codes.
+pub mod error;
+/// The GraphQL schema: thin resolvers per domain.
+pub mod graphql;
+/// Pure policy rules: verdicts with the clause that decided them. No I/O.
+pub mod policy;
+/// HTTP endpoints.
+pub mod routes;
+/// Transactions: load facts, call the policy, persist, audit.
+pub mod services;
+/// Building and running the server.
+pub mod startup;
+/// Logging.
+pub mod telemetry;

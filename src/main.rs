@@ -1,0 +1,98 @@
+//! `hq-api`: serve (default), mint a token, load demo data, export the schema, migrate.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use hq_api::auth::{JwtKeys, Role};
+use hq_api::config::{Cli, Command, Settings, TokenArgs};
+use hq_api::services::seed;
+use hq_api::startup::Application;
+use hq_api::{db, demo, graphql, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(&cli.settings.log);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.settings).await,
+        Command::Token(args) => token(&cli.settings, &args),
+        Command::DemoData => demo_data(&cli.settings).await,
+        Command::ExportSchema { out } => export_schema(out),
+        Command::Migrate => migrate(&cli.settings).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("hq-api: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let bind = settings.bind.clone();
+    let app = Application::build(settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(%bind, port = app.port(), "hq-api serving GraphQL on /graphql");
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}
+
+fn token(settings: &Settings, args: &TokenArgs) -> Result<(), String> {
+    if let Some(code) = &args.district {
+        if !seed::district_codes().contains(code) {
+            return Err(format!("unknown district `{code}`"));
+        }
+    }
+    match (args.role, &args.district) {
+        (Role::District, None) => return Err("--district is required for DISTRICT".into()),
+        (role, Some(_)) if role != Role::District => {
+            return Err("--district is only for DISTRICT".into());
+        }
+        _ => {}
+    }
+    let secret = settings.signing_secret().map_err(|e| e.to_string())?;
+    let keys = JwtKeys::hs256(&secret);
+    let sub = args
+        .sub
+        .clone()
+        .unwrap_or_else(|| format!("cli:{}", args.role.as_str().to_lowercase()));
+    let token = keys
+        .mint(&sub, args.role, args.district.as_deref(), args.ttl)
+        .map_err(|e| e.to_string())?;
+    println!("{token}");
+    Ok(())
+}
+
+async fn migrate(settings: &Settings) -> Result<(), String> {
+    let conn = db::connect(settings)
+        .await
+        .map_err(|e| e.public_message())?;
+    db::migrate_and_seed(&conn)
+        .await
+        .map_err(|e| format!("{e}"))
+}
+
+async fn demo_data(settings: &Settings) -> Result<(), String> {
+    let conn = db::connect(settings)
+        .await
+        .map_err(|e| e.public_message())?;
+    db::migrate_and_seed(&conn)
+        .await
+        .map_err(|e| format!("{e}"))?;
+    let summary = demo::load(&conn).await.map_err(|e| format!("{e}"))?;
+    println!("{summary}");
+    Ok(())
+}
+
+fn export_schema(out: Option<std::path::PathBuf>) -> Result<(), String> {
+    let sdl = graphql::sdl();
+    match out {
+        Some(path) => std::fs::write(&path, sdl).map_err(|e| format!("{}: {e}", path.display())),
+        None => {
+            print!("{sdl}");
+            Ok(())
+        }
+    }
+}

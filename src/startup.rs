@@ -1,0 +1,138 @@
+//! Building and running the HTTP server.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::{App, HttpServer, web};
+
+use crate::auth::JwtKeys;
+use crate::config::Settings;
+use crate::db;
+use crate::error::AppError;
+use crate::graphql::{self, ApiState, SchemaLimits, pagination::PageLimits};
+use crate::routes::{self, HttpState};
+use crate::services;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The signing secret is missing or unusable.
+    #[error(transparent)]
+    Secret(#[from] crate::config::SecretError),
+    /// The database could not be reached, migrated or seeded.
+    #[error("database: {0:?}")]
+    Database(AppError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Invalid settings.
+    #[error("{0}")]
+    Settings(String),
+}
+
+/// A built, bound, not yet running service.
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+}
+
+impl Application {
+    /// Connects, migrates and seeds (if configured), binds the address and builds the server.
+    ///
+    /// # Errors
+    /// See [`StartupError`].
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        if settings.default_page_size == 0 || settings.default_page_size > settings.max_page_size {
+            return Err(StartupError::Settings(
+                "the default page size must be between 1 and the maximum page size".into(),
+            ));
+        }
+        let secret = settings.signing_secret()?;
+        let keys = JwtKeys::hs256(&secret);
+        let db = db::connect(&settings)
+            .await
+            .map_err(StartupError::Database)?;
+        if settings.migrate {
+            db::migrate_and_seed(&db)
+                .await
+                .map_err(StartupError::Database)?;
+        }
+        let districts = services::districts::list(&db)
+            .await
+            .map_err(StartupError::Database)?
+            .into_iter()
+            .map(|d| d.code)
+            .collect();
+        let api = ApiState {
+            db,
+            pages: PageLimits {
+                default_size: settings.default_page_size,
+                max_size: settings.max_page_size,
+            },
+            districts,
+        };
+        let limits = SchemaLimits {
+            depth: settings.max_depth,
+            complexity: settings.max_complexity,
+            introspection: settings.introspection,
+        };
+        let state = HttpState {
+            schema: graphql::schema(Some(api.clone()), limits),
+            keys,
+            api,
+            graphiql: settings.graphiql,
+        };
+        let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
+            addr: settings.bind.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                addr: settings.bind.clone(),
+                source,
+            })?
+            .port();
+        let max_body = settings.max_body_bytes;
+        let data = web::Data::new(state);
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(max_body))
+                .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("hq_api::http"))
+                .configure(routes::configure)
+        })
+        .shutdown_timeout(settings.shutdown_timeout_secs)
+        .client_request_timeout(Duration::from_secs(30));
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers.max(1));
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartupError::Bind {
+                addr: settings.bind.clone(),
+                source,
+            })?
+            .run();
+        Ok(Application { port, server })
+    }
+
+    /// The bound port (useful when binding port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    ///
+    /// # Errors
+    /// I/O errors of the server.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

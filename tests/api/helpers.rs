@@ -1,0 +1,245 @@
+//! `spawn_app()`: the real server on port 0 against a fresh database per test — a SQLite file in
+//! a temporary directory, or, when `TEST_DATABASE_URL` names a PostgreSQL server, a fresh
+//! database on it that is dropped afterwards.
+
+use hq_api::auth::{AUDIENCE, Claims, ISSUER, JwtKeys, Role};
+use hq_api::config::{Secret, Settings};
+use hq_api::startup::Application;
+use rand::Rng;
+use serde_json::{Value, json};
+
+/// A running service and what a test needs to talk to it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    /// Keys signing with the server's secret.
+    pub keys: JwtKeys,
+    /// The database URL the server uses (for direct checks).
+    pub database_url: String,
+    /// The server's signing secret.
+    pub secret: String,
+    _db: TestDatabase,
+}
+
+enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self {
+            let admin_url = admin_url.clone();
+            let name = name.clone();
+            // Drop runs inside the test's runtime: do the async cleanup on a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("cleanup runtime");
+                runtime.block_on(async move {
+                    use sea_orm::ConnectionTrait;
+                    if let Ok(admin) = sea_orm::Database::connect(&admin_url).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                        let _ = admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+fn random_suffix() -> String {
+    let mut rng = rand::thread_rng();
+    (0..12)
+        .map(|_| char::from(b'a' + rng.gen_range(0..26u8)))
+        .collect()
+}
+
+/// Replaces the database name of a PostgreSQL URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+async fn fresh_database() -> (String, TestDatabase) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => {
+            use sea_orm::ConnectionTrait;
+            let name = format!("hq_test_{}", random_suffix());
+            let admin = sea_orm::Database::connect(&url)
+                .await
+                .expect("TEST_DATABASE_URL must be reachable");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            admin.close().await.expect("close admin connection");
+            (
+                with_database(&url, &name),
+                TestDatabase::Postgres {
+                    admin_url: url,
+                    name,
+                },
+            )
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("hq.db").display());
+            (url, TestDatabase::Sqlite(dir))
+        }
+    }
+}
+
+/// The settings a test server runs with, on `database_url`.
+pub fn test_settings(database_url: &str, secret: &str) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: database_url.into(),
+        jwt_secret: Some(Secret::new(secret)),
+        workers: Some(1),
+        db_max_connections: 5,
+        shutdown_timeout_secs: 1,
+        log: "warn".into(),
+        ..Settings::default()
+    }
+}
+
+/// Starts the service on a fresh database.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the service on a fresh database with adjusted settings.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let (database_url, db) = fresh_database().await;
+    let secret = format!("test-secret-{}-{}", random_suffix(), random_suffix());
+    let mut settings = test_settings(&database_url, &secret);
+    adjust(&mut settings);
+    let app = Application::build(settings).await.expect("the app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        keys: JwtKeys::hs256(&Secret::new(secret.clone())),
+        database_url,
+        secret,
+        _db: db,
+    }
+}
+
+/// The result of one GraphQL call.
+#[derive(Debug)]
+pub struct Gql {
+    /// HTTP status.
+    pub status: u16,
+    /// The JSON body.
+    pub body: Value,
+}
+
+impl Gql {
+    /// `data` of the response (panics with the body if there were errors).
+    pub fn data(&self) -> &Value {
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {}",
+            self.body
+        );
+        &self.body["data"]
+    }
+
+    /// The `extensions.code` of the first error, if any.
+    pub fn error_code(&self) -> Option<&str> {
+        self.body["errors"][0]["extensions"]["code"].as_str()
+    }
+
+    /// The first error's `extensions`.
+    pub fn error_extensions(&self) -> &Value {
+        &self.body["errors"][0]["extensions"]
+    }
+}
+
+impl TestApp {
+    /// A valid token for `role` (and `district` for DISTRICT).
+    pub fn token(&self, role: Role, district: Option<&str>) -> String {
+        let sub = format!("test:{}", role.as_str().to_lowercase());
+        self.keys
+            .mint(&sub, role, district, chrono::Duration::hours(1))
+            .expect("mint")
+    }
+
+    /// A token for `role`, with the district 330106 for DISTRICT.
+    pub fn token_for(&self, role: Role) -> String {
+        let district = (role == Role::District).then_some("330106");
+        self.token(role, district)
+    }
+
+    /// Signs arbitrary claims with the server's secret.
+    pub fn sign(&self, claims: &Claims) -> String {
+        self.keys.sign(claims).expect("sign")
+    }
+
+    /// Claims of a valid VIEWER token, to be altered by a test.
+    pub fn viewer_claims(&self) -> Claims {
+        let now = chrono::Utc::now().timestamp();
+        Claims {
+            sub: "test:viewer".into(),
+            role: "VIEWER".into(),
+            district: None,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            exp: now + 600,
+            nbf: None,
+            iat: Some(now),
+        }
+    }
+
+    /// Posts a GraphQL operation with an optional bearer token.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let body = response.json().await.expect("JSON body");
+        Gql { status, body }
+    }
+
+    /// Posts a GraphQL operation as `role` (district 330106 for DISTRICT).
+    pub async fn gql_as(&self, role: Role, query: &str, variables: Value) -> Gql {
+        let token = self.token_for(role);
+        self.gql(Some(&token), query, variables).await
+    }
+
+    /// GET a path.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request sent")
+    }
+}
