@@ -166,10 +166,10 @@ impl AppError {
                     clause, details, ..
                 } => {
                     ext.set("clause", clause.as_str());
-                    if let Some(details) = details {
-                        if let Ok(value) = async_graphql::Value::from_json(details.clone()) {
-                            ext.set("details", value);
-                        }
+                    if let Some(Ok(value)) =
+                        details.clone().map(async_graphql::Value::from_json)
+                    {
+                        ext.set("details", value);
                     }
                 }
                 _ => {}
@@ -196,6 +196,31 @@ impl AppError {
 impl From<AppError> for async_graphql::Error {
     fn from(err: AppError) -> Self {
         err.to_graphql()
+    }
+}
+
+/// A refusal of the pure policy, as its variant docs say the client should see it: refusals under
+/// the policy are `POLICY_VIOLATION` citing their clause, bad stars or amounts `BAD_USER_INPUT`,
+/// and a missing or invalid parameter version (a deployment error) is internal.
+impl From<crate::policy::PolicyError> for AppError {
+    fn from(err: crate::policy::PolicyError) -> Self {
+        use crate::policy::PolicyError;
+        match &err {
+            PolicyError::OutsidePolicyPeriod { .. } | PolicyError::NotEligible { .. } => {
+                AppError::PolicyViolation {
+                    clause: err.clause().map_or("§final", |c| c.as_str()).to_string(),
+                    message: err.to_string(),
+                    details: None,
+                }
+            }
+            PolicyError::InvalidStars(_) => AppError::bad_input("stars", err.to_string()),
+            PolicyError::InvalidAmount(_) => AppError::bad_input("amount", err.to_string()),
+            PolicyError::MissingParameter { .. }
+            | PolicyError::WrongParameterType { .. }
+            | PolicyError::InvalidParameter { .. }
+            | PolicyError::UnknownClause(_)
+            | PolicyError::Money(_) => AppError::Internal(err.to_string()),
+        }
     }
 }
 
@@ -356,6 +381,32 @@ mod tests {
                 .into(),
         ));
         assert_eq!(err.code(), ErrorCode::Conflict);
+    }
+
+    #[test]
+    fn a_policy_refusal_cites_its_clause_and_a_missing_parameter_is_internal() {
+        use crate::policy::PolicyError;
+        let period = AppError::from(PolicyError::OutsidePolicyPeriod {
+            year: 2028,
+            first: 2023,
+            last: 2027,
+        });
+        assert_eq!(period.code(), ErrorCode::PolicyViolation);
+        assert_eq!(
+            extension(&period.to_graphql(), "clause").as_deref(),
+            Some("§final")
+        );
+        assert_eq!(
+            AppError::from(PolicyError::InvalidStars(6)).code(),
+            ErrorCode::BadUserInput
+        );
+        let missing = AppError::from(PolicyError::MissingParameter {
+            name: "star_reward.3".into(),
+            district: None,
+            on: chrono::NaiveDate::MIN,
+        });
+        assert_eq!(missing.code(), ErrorCode::InternalServerError);
+        assert!(!missing.public_message().contains("star_reward"));
     }
 
     #[test]

@@ -131,6 +131,20 @@ pub fn connection<T: OutputType>(
     connection
 }
 
+/// Complexity of a connection field: the page size (the maximum if unknown) times the cost of
+/// one item, saturating so that no argument can overflow the arithmetic.
+pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let size = first
+        .or(last)
+        .map(|n| usize::try_from(n).unwrap_or(0).max(1))
+        .unwrap_or(DEFAULT_COST_PAGE);
+    size.saturating_mul(child_complexity.max(1))
+        .saturating_add(1)
+}
+
+/// Page size assumed for cost when none is given (the default page size).
+const DEFAULT_COST_PAGE: usize = 50;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,17 +254,3 @@ mod tests {
         assert_eq!(w.limit, 0);
     }
 }
-
-/// Complexity of a connection field: the page size (the maximum if unknown) times the cost of
-/// one item, saturating so that no argument can overflow the arithmetic.
-pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
-    let size = first
-        .or(last)
-        .map(|n| usize::try_from(n).unwrap_or(0).max(1))
-        .unwrap_or(DEFAULT_COST_PAGE);
-    size.saturating_mul(child_complexity.max(1))
-        .saturating_add(1)
-}
-
-/// Page size assumed for cost when none is given (the default page size).
-const DEFAULT_COST_PAGE: usize = 50;

@@ -6,3 +6,5 @@ pub mod audit;
 pub mod districts;
 /// Idempotent seed data: districts, the rule set and the default policy parameters.
 pub mod seed;
+/// Write transactions (IMMEDIATE on SQLite).
+pub mod tx;

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
 
 use crate::error::{AppError, AppResult};
@@ -115,7 +115,7 @@ fn date(y: i32, m: u32, d: u32) -> AppResult<NaiveDate> {
 /// # Errors
 /// Database errors.
 pub async fn run(db: &DatabaseConnection) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = super::tx::begin_write(db).await?;
     seed_districts(&txn).await?;
     seed_rule_set(&txn).await?;
     seed_parameters(&txn).await?;
