@@ -16,6 +16,10 @@ pub mod money;
 pub mod params;
 /// The yearly recognition verdict of §3, §4 and §22, rule by rule.
 pub mod recognition;
+/// §20 step 3: the verdict on each payment line of a claim, rule by rule, then the ratio cap.
+pub mod reconciliation;
+/// §20 steps 4 and 6: the yearly settlement draft and the adjustment after a finding.
+pub mod settlement;
 /// The §6 star reward: the difference owed, the revocation rule and the city/district split.
 pub mod star_reward;
 
