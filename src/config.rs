@@ -148,6 +148,9 @@ pub struct Settings {
         global = true
     )]
     pub max_body_bytes: usize,
+    /// Largest CSV import body in bytes (`POST /imports/payments/...`).
+    #[arg(long, env = "HQ_MAX_IMPORT_BYTES", default_value_t = 64 * 1_048_576, global = true)]
+    pub max_import_bytes: usize,
     /// Serve the GraphiQL page on `GET /graphql`.
     #[arg(long, env = "HQ_GRAPHIQL", default_value_t = true, action = ArgAction::Set, global = true)]
     pub graphiql: bool,
@@ -180,6 +183,7 @@ impl Default for Settings {
             default_page_size: 50,
             max_page_size: 500,
             max_body_bytes: 1_048_576,
+            max_import_bytes: 64 * 1_048_576,
             graphiql: true,
             introspection: true,
             migrate: true,

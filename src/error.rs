@@ -135,6 +135,20 @@ impl AppError {
         }
     }
 
+    /// The HTTP status for errors answered outside GraphQL (exports, imports, request checks).
+    pub fn http_status(&self) -> u16 {
+        match self.code() {
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::BadUserInput => 400,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict | ErrorCode::PeriodLocked => 409,
+            ErrorCode::PolicyViolation => 422,
+            ErrorCode::ServiceUnavailable => 503,
+            ErrorCode::InternalServerError => 500,
+        }
+    }
+
     /// The message the client sees: the variant's text, or a generic one for hidden causes.
     pub fn public_message(&self) -> String {
         match self {
@@ -166,9 +180,7 @@ impl AppError {
                     clause, details, ..
                 } => {
                     ext.set("clause", clause.as_str());
-                    if let Some(Ok(value)) =
-                        details.clone().map(async_graphql::Value::from_json)
-                    {
+                    if let Some(Ok(value)) = details.clone().map(async_graphql::Value::from_json) {
                         ext.set("details", value);
                     }
                 }
@@ -179,8 +191,10 @@ impl AppError {
 
     /// The same error as a GraphQL `ServerError` (for extensions and request-level failures).
     pub fn to_server_error(&self) -> ServerError {
-        self.to_graphql()
-            .into_server_error(async_graphql::Pos::default())
+        // No source position: these errors are about the request or a whole field.
+        let mut error = ServerError::new(self.public_message(), None);
+        error.extensions = self.to_graphql().extensions;
+        error
     }
 
     /// A JSON body in the GraphQL response shape, for errors raised outside the executor.

@@ -40,10 +40,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
 }
 
 fn token(settings: &Settings, args: &TokenArgs) -> Result<(), String> {
-    if let Some(code) = &args.district {
-        if !seed::district_codes().contains(code) {
-            return Err(format!("unknown district `{code}`"));
-        }
+    if let Some(code) = &args.district
+        && !seed::district_codes().contains(code)
+    {
+        return Err(format!("unknown district `{code}`"));
     }
     match (args.role, &args.district) {
         (Role::District, None) => return Err("--district is required for DISTRICT".into()),

@@ -20,6 +20,8 @@ pub struct HttpState {
     pub api: ApiState,
     /// Whether `GET /graphql` serves GraphiQL.
     pub graphiql: bool,
+    /// Largest CSV import body.
+    pub max_import_bytes: usize,
 }
 
 /// Registers the routes.
@@ -27,11 +29,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql))
         .route("/graphql", web::get().to(graphiql))
         .route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
+        .route("/readyz", web::get().to(readyz))
+        .route(
+            "/imports/payments/{district}/{year}",
+            web::post().to(import_payments),
+        );
 }
 
 fn json_error(status: actix_web::http::StatusCode, err: &AppError) -> HttpResponse {
     HttpResponse::build(status).json(err.to_response_body())
+}
+
+/// An error answered outside GraphQL, with the status of its code.
+fn app_error(err: &AppError) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(err.http_status())
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    json_error(status, err)
 }
 
 fn is_json(req: &HttpRequest) -> bool {
@@ -123,5 +136,68 @@ async fn readyz(state: web::Data<HttpState>) -> HttpResponse {
         Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
         _ => HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({ "status": "database unavailable" })),
+    }
+}
+
+/// `POST /imports/payments/{district}/{year}`: a district's CSV file of payment lines
+/// (`text/csv`), imported through the same path as `reportPayments`, all or nothing.
+async fn import_payments(
+    state: web::Data<HttpState>,
+    req: HttpRequest,
+    path: web::Path<(String, i32)>,
+    mut payload: web::Payload,
+) -> HttpResponse {
+    use futures_util::StreamExt;
+    let caller = match caller_of(&req, &state.keys, &state.api) {
+        Ok(caller) => caller,
+        Err(err) => return app_error(&err),
+    };
+    let Some(actor) = caller.actor() else {
+        return app_error(&AppError::Unauthenticated(
+            "this endpoint needs a bearer token".into(),
+        ));
+    };
+    let content_type_ok = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv"));
+    if !content_type_ok {
+        return json_error(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &AppError::bad_input("Content-Type", "send the file as text/csv"),
+        );
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return app_error(&AppError::bad_input("body", "the upload was interrupted"));
+        };
+        if body.len() + chunk.len() > state.max_import_bytes {
+            return json_error(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                &AppError::bad_input("body", "the file is larger than the import limit"),
+            );
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let (district, year) = path.into_inner();
+    let result = async {
+        let lines = crate::services::csv_import::parse(&body)?;
+        crate::services::payments::report(&state.api.db, actor, &district, year, lines)
+            .await
+            .map_err(crate::services::csv_import::name_rows)
+    }
+    .await;
+    match result {
+        Ok(outcome) => HttpResponse::Ok().json(serde_json::json!({
+            "created": outcome.created.len(),
+            "unchanged": outcome.unchanged.len(),
+            "createdAmount": crate::policy::money::Money::from_fen(
+                outcome.created.iter().map(|l| l.amount_fen).sum()
+            ).to_decimal().to_string(),
+        })),
+        Err(err) => app_error(&err),
     }
 }

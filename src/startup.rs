@@ -87,6 +87,7 @@ impl Application {
             keys,
             api,
             graphiql: settings.graphiql,
+            max_import_bytes: settings.max_import_bytes,
         };
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind.clone(),

@@ -44,6 +44,23 @@ pub struct FieldRule {
 
 const STAFF_READERS: &[Role] = &[Role::HqOffice, Role::CityFinance, Role::Auditor];
 const AUDIT_READERS: &[Role] = &[Role::CityFinance, Role::Auditor];
+const HQ_OFFICE_ONLY: &[Role] = &[Role::HqOffice];
+const DISTRICT_ONLY: &[Role] = &[Role::District];
+const FINANCE_ONLY: &[Role] = &[Role::CityFinance];
+/// Confidential settlement data: staff readers and a district for its own rows.
+const SETTLEMENT_READERS: &[Role] = &[
+    Role::HqOffice,
+    Role::CityFinance,
+    Role::Auditor,
+    Role::District,
+];
+/// Confidential recognition data: the staff readers, and a district for its own enterprises.
+const RECOGNITION_READERS: &[Role] = &[
+    Role::HqOffice,
+    Role::CityFinance,
+    Role::Auditor,
+    Role::District,
+];
 
 /// The table. Keep it sorted by field within Query, then Mutation.
 pub const ACCESS_TABLE: &[FieldRule] = &[
@@ -63,9 +80,109 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
         district_scope: DistrictScope::None,
     },
     FieldRule {
+        field: "Query.enterprise",
+        audience: Audience::Authenticated,
+        district_scope: DistrictScope::OwnRowsOnly,
+    },
+    FieldRule {
+        field: "Query.enterprises",
+        audience: Audience::Authenticated,
+        district_scope: DistrictScope::OwnRowsOnly,
+    },
+    FieldRule {
+        field: "Query.evaluateRecognition",
+        audience: Audience::Roles(RECOGNITION_READERS),
+        district_scope: DistrictScope::OwnRowsOnly,
+    },
+    FieldRule {
         field: "Query.me",
         audience: Audience::Public,
         district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Query.policyParameters",
+        audience: Audience::Authenticated,
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Query.publishedHeadquarters",
+        audience: Audience::Public,
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Query.starRewards",
+        audience: Audience::Roles(RECOGNITION_READERS),
+        district_scope: DistrictScope::OwnRowsOnly,
+    },
+    FieldRule {
+        field: "Query.targetProgress",
+        audience: Audience::Authenticated,
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Mutation.addParameterVersion",
+        audience: Audience::Roles(HQ_OFFICE_ONLY),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Mutation.grantStarRewards",
+        audience: Audience::Roles(HQ_OFFICE_ONLY),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Mutation.rateStars",
+        audience: Audience::Roles(HQ_OFFICE_ONLY),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Mutation.recognize",
+        audience: Audience::Roles(HQ_OFFICE_ONLY),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Mutation.recordEnterpriseEvent",
+        audience: Audience::Roles(HQ_OFFICE_ONLY),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Mutation.recordFigures",
+        audience: Audience::Roles(HQ_OFFICE_ONLY),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Mutation.registerEnterprise",
+        audience: Audience::Roles(HQ_OFFICE_ONLY),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Mutation.revokeTitle",
+        audience: Audience::Roles(HQ_OFFICE_ONLY),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Query.claim",
+        audience: Audience::Roles(SETTLEMENT_READERS),
+        district_scope: DistrictScope::ArgumentIsOwnDistrict("districtCode"),
+    },
+    FieldRule {
+        field: "Query.paymentLines",
+        audience: Audience::Roles(SETTLEMENT_READERS),
+        district_scope: DistrictScope::ArgumentIsOwnDistrict("districtCode"),
+    },
+    FieldRule {
+        field: "Mutation.reportPayments",
+        audience: Audience::Roles(DISTRICT_ONLY),
+        district_scope: DistrictScope::ArgumentIsOwnDistrict("districtCode"),
+    },
+    FieldRule {
+        field: "Mutation.returnClaim",
+        audience: Audience::Roles(FINANCE_ONLY),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Mutation.submitClaim",
+        audience: Audience::Roles(DISTRICT_ONLY),
+        district_scope: DistrictScope::ArgumentIsOwnDistrict("districtCode"),
     },
 ];
 

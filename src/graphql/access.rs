@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextRequest, NextResolve, ResolveInfo,
 };
-use async_graphql::{PathSegment, ServerResult, Value};
+use async_graphql::{ErrorExtensionValues, PathSegment, Response, ServerResult, Value};
 
 use crate::auth::{Caller, access};
+use crate::error::ErrorCode;
 
 /// Installs [`AccessControlExtension`] on the schema.
 pub struct AccessControl;
@@ -18,13 +19,27 @@ impl ExtensionFactory for AccessControl {
     }
 }
 
-/// Checks the caller against the access table for every field of the root types.
+/// Checks the caller against the access table for every field of the root types, and gives every
+/// error without a code (parse and validation errors of the executor) `BAD_USER_INPUT`.
 pub struct AccessControlExtension;
 
 const ROOT_TYPES: [&str; 2] = ["Query", "Mutation"];
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for AccessControlExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        for error in &mut response.errors {
+            let extensions = error
+                .extensions
+                .get_or_insert_with(ErrorExtensionValues::default);
+            if extensions.get("code").is_none() {
+                extensions.set("code", ErrorCode::BadUserInput.as_str());
+            }
+        }
+        response
+    }
+
     async fn resolve(
         &self,
         ctx: &ExtensionContext<'_>,

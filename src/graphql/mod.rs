@@ -4,12 +4,16 @@
 mod access;
 mod audit;
 mod districts;
+pub mod enterprises;
 mod me;
 pub mod pagination;
+mod parameters;
+mod payments;
+mod recognition;
 
 use std::collections::HashSet;
 
-use async_graphql::{Context, EmptyMutation, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 pub use access::AccessControl;
@@ -20,10 +24,27 @@ use pagination::PageLimits;
 
 /// Every query, merged from the per-domain objects.
 #[derive(MergedObject, Default)]
-pub struct Query(districts::DistrictQuery, me::MeQuery, audit::AuditQuery);
+pub struct Query(
+    districts::DistrictQuery,
+    me::MeQuery,
+    audit::AuditQuery,
+    parameters::ParameterQuery,
+    enterprises::EnterpriseQuery,
+    recognition::RecognitionQuery,
+    payments::PaymentQuery,
+);
+
+/// Every mutation, merged from the per-domain objects.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    parameters::ParameterMutation,
+    enterprises::EnterpriseMutation,
+    recognition::RecognitionMutation,
+    payments::PaymentMutation,
+);
 
 /// The schema type served.
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// What resolvers need from the running service.
 #[derive(Clone)]
@@ -59,7 +80,7 @@ impl Default for SchemaLimits {
 
 /// Builds the schema. `state` is `None` only for exporting the SDL.
 pub fn schema(state: Option<ApiState>, limits: SchemaLimits) -> AppSchema {
-    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .extension(AccessControl)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
@@ -68,7 +89,10 @@ pub fn schema(state: Option<ApiState>, limits: SchemaLimits) -> AppSchema {
         builder = builder.disable_introspection();
     }
     if let Some(state) = state {
-        builder = builder.data(state);
+        // The loader caches nothing, so one instance serves every request.
+        builder = builder
+            .data(enterprises::loader(state.db.clone()))
+            .data(state);
     }
     builder.finish()
 }

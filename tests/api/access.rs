@@ -16,6 +16,15 @@ struct Expect {
 }
 
 const ALL: &[Role] = &Role::ALL;
+/// Recognitions, ratings, rewards, revocations and parameter versions: the HQ office only.
+const RECOGNITION_WRITERS: &[Role] = &[Role::HqOffice];
+/// Confidential recognition data: staff readers, and a district for its own enterprises.
+const RECOGNITION_READERS: &[Role] = &[
+    Role::HqOffice,
+    Role::CityFinance,
+    Role::Auditor,
+    Role::District,
+];
 
 fn none() -> Value {
     json!({})
@@ -50,6 +59,156 @@ fn matrix() -> Vec<Expect> {
             variables: none,
             anonymous: false,
             roles: &[Role::CityFinance, Role::Auditor],
+        },
+        Expect {
+            field: "Query.policyParameters",
+            query: r#"{ policyParameters(asOf: "2024-01-01") { name } }"#,
+            variables: none,
+            anonymous: false,
+            roles: ALL,
+        },
+        Expect {
+            field: "Mutation.addParameterVersion",
+            query: r#"mutation { addParameterVersion(input: { name: "star_reward.3", value: "3500000.00", validFrom: "2030-01-01", reference: "§6" }) { id } }"#,
+            variables: none,
+            anonymous: false,
+            roles: RECOGNITION_WRITERS,
+        },
+        Expect {
+            field: "Query.enterprise",
+            query: r#"{ enterprise(creditCode: "91110000600037341L") { creditCode } }"#,
+            variables: none,
+            anonymous: false,
+            roles: ALL,
+        },
+        Expect {
+            field: "Query.enterprises",
+            query: "{ enterprises(first: 5) { totalCount } }",
+            variables: none,
+            anonymous: false,
+            roles: ALL,
+        },
+        Expect {
+            field: "Mutation.registerEnterprise",
+            query: r#"mutation { registerEnterprise(input: { creditCode: "91110000600037341L", registeredOn: "2020-01-01", name: "杭州某某科技有限公司", districtCode: "330106", industryCode: "6513", ownership: PRIVATE }) { warnings } }"#,
+            variables: none,
+            anonymous: false,
+            roles: RECOGNITION_WRITERS,
+        },
+        Expect {
+            field: "Mutation.recordEnterpriseEvent",
+            query: r#"mutation { recordEnterpriseEvent(input: { creditCode: "91110000600037341L", kind: OFFICE_ACQUIRED, effectiveDate: "2024-01-01" }) { event { id } } }"#,
+            variables: none,
+            anonymous: false,
+            roles: RECOGNITION_WRITERS,
+        },
+        Expect {
+            field: "Mutation.recordFigures",
+            query: r#"mutation { recordFigures(input: { creditCode: "91110000600037341L", year: 2023, revenue: "1000.00", rdSpend: "10.00" }) { figures { year } } }"#,
+            variables: none,
+            anonymous: false,
+            roles: RECOGNITION_WRITERS,
+        },
+        Expect {
+            field: "Query.evaluateRecognition",
+            query: r#"{ evaluateRecognition(creditCode: "91330100716105852F", year: 2024, decidedOn: "2024-05-01") { eligible } }"#,
+            variables: none,
+            anonymous: false,
+            roles: RECOGNITION_READERS,
+        },
+        Expect {
+            field: "Query.starRewards",
+            query: "{ starRewards(year: 2024) { creditCode } }",
+            variables: none,
+            anonymous: false,
+            roles: RECOGNITION_READERS,
+        },
+        Expect {
+            field: "Query.publishedHeadquarters",
+            query: "{ publishedHeadquarters(year: 2024) { name stars } }",
+            variables: none,
+            anonymous: true,
+            roles: ALL,
+        },
+        Expect {
+            field: "Query.targetProgress",
+            query: "{ targetProgress(year: 2025) { recognised } }",
+            variables: none,
+            anonymous: false,
+            roles: ALL,
+        },
+        Expect {
+            field: "Mutation.recognize",
+            query: r#"mutation { recognize(creditCode: "91330100716105852F", year: 2024, decidedOn: "2024-05-01") { year } }"#,
+            variables: none,
+            anonymous: false,
+            roles: RECOGNITION_WRITERS,
+        },
+        Expect {
+            field: "Mutation.rateStars",
+            query: r#"mutation { rateStars(creditCode: "91330100716105852F", year: 2024, stars: 3) { stars } }"#,
+            variables: none,
+            anonymous: false,
+            roles: RECOGNITION_WRITERS,
+        },
+        Expect {
+            field: "Mutation.grantStarRewards",
+            query: r#"mutation { grantStarRewards(year: 2024, grantedOn: "2024-12-01") { grantedTotal } }"#,
+            variables: none,
+            anonymous: false,
+            roles: RECOGNITION_WRITERS,
+        },
+        Expect {
+            field: "Mutation.revokeTitle",
+            query: r#"mutation { revokeTitle(creditCode: "91330100716105852F", revokedOn: "2024-06-01", reason: "r", approvalRef: "a") { banUntil } }"#,
+            variables: none,
+            anonymous: false,
+            roles: RECOGNITION_WRITERS,
+        },
+        Expect {
+            field: "Query.claim",
+            query: r#"{ claim(districtCode: "330106", fiscalYear: 2024) { status } }"#,
+            variables: none,
+            anonymous: false,
+            roles: &[
+                Role::HqOffice,
+                Role::CityFinance,
+                Role::Auditor,
+                Role::District,
+            ],
+        },
+        Expect {
+            field: "Query.paymentLines",
+            query: r#"{ paymentLines(districtCode: "330106", fiscalYear: 2024) { totalCount } }"#,
+            variables: none,
+            anonymous: false,
+            roles: &[
+                Role::HqOffice,
+                Role::CityFinance,
+                Role::Auditor,
+                Role::District,
+            ],
+        },
+        Expect {
+            field: "Mutation.reportPayments",
+            query: r#"mutation { reportPayments(districtCode: "330106", fiscalYear: 2024, lines: [{creditCode: "91330100716105852F", kind: RENT, subsidyYear: 2024, contractNo: "L", basis: "10.00", amount: "1.00", paymentDate: "2024-03-01", voucherNo: "V"}]) { created { seq } } }"#,
+            variables: none,
+            anonymous: false,
+            roles: &[Role::District],
+        },
+        Expect {
+            field: "Mutation.submitClaim",
+            query: r#"mutation { submitClaim(districtCode: "330106", fiscalYear: 2024) { status } }"#,
+            variables: none,
+            anonymous: false,
+            roles: &[Role::District],
+        },
+        Expect {
+            field: "Mutation.returnClaim",
+            query: r#"mutation { returnClaim(districtCode: "330106", fiscalYear: 2024, reason: "r") { status } }"#,
+            variables: none,
+            anonymous: false,
+            roles: &[Role::CityFinance],
         },
     ]
 }

@@ -2,7 +2,11 @@
 
 mod access;
 mod auth;
+mod demo;
 mod districts;
+mod enterprises;
 mod health;
 mod helpers;
+mod payments;
+mod recognition;
 mod schema;

@@ -21,8 +21,17 @@ fn every_field_of_the_schema_is_documented() {
     let mut undocumented = Vec::new();
     let mut previous = "";
     let mut current_type = String::new();
+    let mut in_description = false;
     for line in sdl.lines() {
         let trimmed = line.trim();
+        if trimmed == "\"\"\"" {
+            in_description = !in_description;
+            previous = trimmed;
+            continue;
+        }
+        if in_description {
+            continue;
+        }
         if !line.starts_with('\t') && !trimmed.is_empty() {
             current_type = trimmed
                 .strip_prefix("type ")

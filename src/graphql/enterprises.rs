@@ -1,0 +1,986 @@
+//! The enterprise registry: `enterprise`, `enterprises`, and the HQ office's mutations
+//! `registerEnterprise`, `recordEnterpriseEvent` and `recordFigures`.
+//!
+//! Who sees what (POLICY.md): every authenticated actor reads the registry (facts and events);
+//! yearly figures are confidential: `HQ_OFFICE`, `CITY_FINANCE` and `AUDITOR` read them all, a
+//! `DISTRICT` actor only those of enterprises registered in its district today, `VIEWER` none. A
+//! figure the caller may not read is a `FORBIDDEN` error on the field, never a silent null.
+//! Nested fields are batched per request through [`EnterpriseDataLoader`] (no N+1 queries).
+
+use std::collections::HashMap;
+
+use async_graphql::connection::Connection;
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{
+    ComplexObject, Context, Enum, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sea_orm::DatabaseConnection;
+
+use super::districts::District;
+use super::pagination::{self, ConnectionTotals, PageArgs};
+use crate::auth::access::CONFIDENTIAL_READERS;
+use crate::error::{AppError, AppResult};
+use crate::policy::Money;
+use crate::services::enterprises::{
+    self as service, ChangesInput, EventKind, ListFilter, ListOrder,
+};
+use entity::{districts, enterprise_events, enterprise_facts, enterprise_figures, enterprises};
+
+// ---------------------------------------------------------------------------------------------
+// Loaders
+// ---------------------------------------------------------------------------------------------
+
+/// Batches the nested reads of enterprises (facts on a date, figures, events, districts).
+pub struct EnterpriseLoader {
+    db: DatabaseConnection,
+}
+
+/// The loader as stored in the schema data. It caches nothing, so sharing it between requests
+/// never serves stale rows; it only merges the keys asked for at the same time.
+pub type EnterpriseDataLoader = DataLoader<EnterpriseLoader>;
+
+/// The data loader for `db`, spawning its batches on the tokio runtime.
+pub fn loader(db: DatabaseConnection) -> EnterpriseDataLoader {
+    DataLoader::new(EnterpriseLoader { db }, tokio::spawn)
+}
+
+/// The facts of an enterprise on a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FactsKey {
+    /// Enterprise id.
+    pub enterprise_id: i64,
+    /// The day.
+    pub on: NaiveDate,
+}
+
+/// All yearly figures of an enterprise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FiguresKey(pub i64);
+
+/// All events of an enterprise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventsKey(pub i64);
+
+/// A district by code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DistrictKey(pub String);
+
+fn load_error(err: AppError) -> async_graphql::Error {
+    err.to_graphql()
+}
+
+impl Loader<FactsKey> for EnterpriseLoader {
+    type Value = enterprise_facts::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[FactsKey]) -> Result<HashMap<FactsKey, Self::Value>, Self::Error> {
+        let pairs: Vec<(i64, NaiveDate)> = keys.iter().map(|k| (k.enterprise_id, k.on)).collect();
+        let mut result = HashMap::new();
+        for (on, ids) in service::group_by_date(&pairs) {
+            let rows = service::facts_as_of_many(&self.db, &ids, on)
+                .await
+                .map_err(load_error)?;
+            result.extend(
+                rows.into_iter()
+                    .map(|(enterprise_id, row)| (FactsKey { enterprise_id, on }, row)),
+            );
+        }
+        Ok(result)
+    }
+}
+
+impl Loader<FiguresKey> for EnterpriseLoader {
+    type Value = Vec<enterprise_figures::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[FiguresKey],
+    ) -> Result<HashMap<FiguresKey, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = service::figures_of_many(&self.db, &ids)
+            .await
+            .map_err(load_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, rows)| (FiguresKey(id), rows))
+            .collect())
+    }
+}
+
+impl Loader<EventsKey> for EnterpriseLoader {
+    type Value = Vec<enterprise_events::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[EventsKey],
+    ) -> Result<HashMap<EventsKey, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = service::events_of_many(&self.db, &ids)
+            .await
+            .map_err(load_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, rows)| (EventsKey(id), rows))
+            .collect())
+    }
+}
+
+impl Loader<DistrictKey> for EnterpriseLoader {
+    type Value = districts::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[DistrictKey],
+    ) -> Result<HashMap<DistrictKey, Self::Value>, Self::Error> {
+        // 13 rows: reading them all is one cheap query.
+        let wanted: std::collections::HashSet<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+        let rows = crate::services::districts::list(&self.db)
+            .await
+            .map_err(load_error)?;
+        Ok(rows
+            .into_iter()
+            .filter(|d| wanted.contains(d.code.as_str()))
+            .map(|d| (DistrictKey(d.code.clone()), d))
+            .collect())
+    }
+}
+
+fn data_loader<'a>(ctx: &Context<'a>) -> AppResult<&'a EnterpriseDataLoader> {
+    ctx.data::<EnterpriseDataLoader>()
+        .map_err(|_| AppError::internal("schema executed without the enterprise loader"))
+}
+
+async fn facts_on(
+    ctx: &Context<'_>,
+    enterprise_id: i64,
+    on: NaiveDate,
+) -> Result<Option<enterprise_facts::Model>> {
+    data_loader(ctx)?
+        .load_one(FactsKey { enterprise_id, on })
+        .await
+}
+
+async fn district_by_code(ctx: &Context<'_>, code: Option<&str>) -> Result<Option<District>> {
+    let Some(code) = code else {
+        return Ok(None);
+    };
+    let row = data_loader(ctx)?
+        .load_one(DistrictKey(code.to_string()))
+        .await?;
+    Ok(row.map(District::from))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Types
+// ---------------------------------------------------------------------------------------------
+
+/// Ownership kinds (POLICY.md "Enterprises"); a subsidiary controlled by an SOE carries its
+/// controller's kind.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum Ownership {
+    /// Privately owned.
+    Private,
+    /// Foreign-invested.
+    Foreign,
+    /// Collectively owned.
+    Collective,
+    /// Owned by the central government (央企).
+    CentralSoe,
+    /// Owned by Zhejiang province (省属).
+    ProvincialSoe,
+    /// Owned by Hangzhou (市属).
+    MunicipalSoe,
+    /// Owned by a Hangzhou district or county (区、县（市）属).
+    DistrictSoe,
+    /// Owned by another province or city.
+    OtherSoe,
+    /// Anything else.
+    Other,
+}
+
+impl Ownership {
+    const ALL: [Ownership; 9] = [
+        Ownership::Private,
+        Ownership::Foreign,
+        Ownership::Collective,
+        Ownership::CentralSoe,
+        Ownership::ProvincialSoe,
+        Ownership::MunicipalSoe,
+        Ownership::DistrictSoe,
+        Ownership::OtherSoe,
+        Ownership::Other,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Ownership::Private => "PRIVATE",
+            Ownership::Foreign => "FOREIGN",
+            Ownership::Collective => "COLLECTIVE",
+            Ownership::CentralSoe => "CENTRAL_SOE",
+            Ownership::ProvincialSoe => "PROVINCIAL_SOE",
+            Ownership::MunicipalSoe => "MUNICIPAL_SOE",
+            Ownership::DistrictSoe => "DISTRICT_SOE",
+            Ownership::OtherSoe => "OTHER_SOE",
+            Ownership::Other => "OTHER",
+        }
+    }
+
+    fn parse(code: &str) -> AppResult<Ownership> {
+        Ownership::ALL
+            .into_iter()
+            .find(|o| o.as_str() == code)
+            .ok_or_else(|| AppError::internal(format!("unknown stored ownership {code}")))
+    }
+}
+
+/// The kinds of events in an enterprise's history (§19, plus the registration).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum EnterpriseEventKind {
+    /// Entered into the registry with all initial facts (recorded by `registerEnterprise` only).
+    Registered,
+    /// 更名: changes `name`.
+    Renamed,
+    /// 注册资本变更: changes `registeredCapital`.
+    CapitalChanged,
+    /// 合并: may change name, capital, ownership, industry, outside units, operating, legal
+    /// person, unified accounting.
+    Merged,
+    /// 分立: the same facts as a merger.
+    Split,
+    /// 解散: sets `operating` to false; takes no changes.
+    Dissolved,
+    /// 清算: sets `operating` to false; takes no changes.
+    Liquidated,
+    /// 股权转让: may change `ownership`.
+    EquityTransferred,
+    /// Moved into Hangzhou: needs `districtCode`; `hangzhouSince` becomes the effective date.
+    MovedIntoHangzhou,
+    /// Moved out of Hangzhou: district and `hangzhouSince` become null; takes no changes.
+    MovedOutOfHangzhou,
+    /// Moved between Hangzhou districts: needs `districtCode`.
+    MovedDistrict,
+    /// Acquired office premises in Hangzhou: `ownsOffice` becomes true; takes no changes.
+    OfficeAcquired,
+    /// Disposed of its last office premises in Hangzhou: `ownsOffice` becomes false.
+    OfficeDisposed,
+    /// Updates flags and counts: industry, guidance, legal person flags, unified accounting, R&D
+    /// flags, outside units, listing, dishonesty.
+    FactsUpdated,
+    /// Corrects any fact recorded wrongly.
+    Corrected,
+}
+
+impl From<EnterpriseEventKind> for EventKind {
+    fn from(kind: EnterpriseEventKind) -> EventKind {
+        match kind {
+            EnterpriseEventKind::Registered => EventKind::Registered,
+            EnterpriseEventKind::Renamed => EventKind::Renamed,
+            EnterpriseEventKind::CapitalChanged => EventKind::CapitalChanged,
+            EnterpriseEventKind::Merged => EventKind::Merged,
+            EnterpriseEventKind::Split => EventKind::Split,
+            EnterpriseEventKind::Dissolved => EventKind::Dissolved,
+            EnterpriseEventKind::Liquidated => EventKind::Liquidated,
+            EnterpriseEventKind::EquityTransferred => EventKind::EquityTransferred,
+            EnterpriseEventKind::MovedIntoHangzhou => EventKind::MovedIntoHangzhou,
+            EnterpriseEventKind::MovedOutOfHangzhou => EventKind::MovedOutOfHangzhou,
+            EnterpriseEventKind::MovedDistrict => EventKind::MovedDistrict,
+            EnterpriseEventKind::OfficeAcquired => EventKind::OfficeAcquired,
+            EnterpriseEventKind::OfficeDisposed => EventKind::OfficeDisposed,
+            EnterpriseEventKind::FactsUpdated => EventKind::FactsUpdated,
+            EnterpriseEventKind::Corrected => EventKind::Corrected,
+        }
+    }
+}
+
+impl From<EventKind> for EnterpriseEventKind {
+    fn from(kind: EventKind) -> EnterpriseEventKind {
+        match kind {
+            EventKind::Registered => EnterpriseEventKind::Registered,
+            EventKind::Renamed => EnterpriseEventKind::Renamed,
+            EventKind::CapitalChanged => EnterpriseEventKind::CapitalChanged,
+            EventKind::Merged => EnterpriseEventKind::Merged,
+            EventKind::Split => EnterpriseEventKind::Split,
+            EventKind::Dissolved => EnterpriseEventKind::Dissolved,
+            EventKind::Liquidated => EnterpriseEventKind::Liquidated,
+            EventKind::EquityTransferred => EnterpriseEventKind::EquityTransferred,
+            EventKind::MovedIntoHangzhou => EnterpriseEventKind::MovedIntoHangzhou,
+            EventKind::MovedOutOfHangzhou => EnterpriseEventKind::MovedOutOfHangzhou,
+            EventKind::MovedDistrict => EnterpriseEventKind::MovedDistrict,
+            EventKind::OfficeAcquired => EnterpriseEventKind::OfficeAcquired,
+            EventKind::OfficeDisposed => EnterpriseEventKind::OfficeDisposed,
+            EventKind::FactsUpdated => EnterpriseEventKind::FactsUpdated,
+            EventKind::Corrected => EnterpriseEventKind::Corrected,
+        }
+    }
+}
+
+/// An enterprise of the registry, identified by its unified social credit code.
+#[derive(Debug, Clone)]
+pub struct Enterprise(pub enterprises::Model);
+
+impl From<enterprises::Model> for Enterprise {
+    fn from(model: enterprises::Model) -> Self {
+        Enterprise(model)
+    }
+}
+
+#[Object]
+impl Enterprise {
+    /// The unified social credit code (统一社会信用代码, GB 32100-2015), 18 characters.
+    async fn credit_code(&self) -> &str {
+        &self.0.credit_code
+    }
+
+    /// The name on `asOf` (default: today in Hangzhou); null before the enterprise's facts start.
+    async fn name(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The day to read (default: today in Hangzhou).")] as_of: Option<NaiveDate>,
+    ) -> Result<Option<String>> {
+        let on = as_of.unwrap_or_else(service::today);
+        Ok(facts_on(ctx, self.0.id, on).await?.map(|f| f.name))
+    }
+
+    /// The district the enterprise is registered in on `asOf` (default: today in Hangzhou); null
+    /// when it is outside Hangzhou or its facts have not started yet.
+    async fn district(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The day to read (default: today in Hangzhou).")] as_of: Option<NaiveDate>,
+    ) -> Result<Option<District>> {
+        let on = as_of.unwrap_or_else(service::today);
+        let facts = facts_on(ctx, self.0.id, on).await?;
+        district_by_code(ctx, facts.as_ref().and_then(|f| f.district_code.as_deref())).await
+    }
+
+    /// Every fact on `asOf` (default: today in Hangzhou); null before the facts start.
+    async fn facts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The day to read (default: today in Hangzhou).")] as_of: Option<NaiveDate>,
+    ) -> Result<Option<EnterpriseFacts>> {
+        let on = as_of.unwrap_or_else(service::today);
+        facts_on(ctx, self.0.id, on)
+            .await?
+            .map(EnterpriseFacts::try_from)
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    /// The enterprise's history: every event, in (effective date, recording) order.
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<EnterpriseEvent>> {
+        let rows = data_loader(ctx)?
+            .load_one(EventsKey(self.0.id))
+            .await?
+            .unwrap_or_default();
+        rows.into_iter()
+            .map(|row| EnterpriseEvent::try_from(row).map_err(Into::into))
+            .collect()
+    }
+
+    /// Yearly figures (confidential), in year order; only `year` if given. `FORBIDDEN` for a
+    /// `VIEWER`, and for a `DISTRICT` actor unless the enterprise is registered in its district today.
+    async fn figures(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this year.")] year: Option<i32>,
+    ) -> Result<Option<Vec<YearlyFigures>>> {
+        let actor = super::actor(ctx)?;
+        let allowed = if actor.district_scope().is_some() {
+            let facts = facts_on(ctx, self.0.id, service::today()).await?;
+            actor.sees_confidential_of(facts.as_ref().and_then(|f| f.district_code.as_deref()))
+        } else {
+            actor.sees_confidential_of(None)
+        };
+        if !allowed {
+            return Err(AppError::Forbidden(format!(
+                "role {} may not read the figures of {}",
+                actor.role, self.0.credit_code
+            ))
+            .into());
+        }
+        let rows = data_loader(ctx)?
+            .load_one(FiguresKey(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(Some(
+            rows.into_iter()
+                .filter(|row| year.is_none_or(|y| row.year == y))
+                .map(YearlyFigures::from)
+                .collect(),
+        ))
+    }
+
+    /// When the enterprise was entered into this service (UTC).
+    async fn registered_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// Every fact of an enterprise during one period (POLICY.md "Enterprises").
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
+pub struct EnterpriseFacts {
+    /// First day of the period in which these facts hold (inclusive).
+    pub valid_from: NaiveDate,
+    /// Last day of the period (inclusive); null while the facts still hold.
+    pub valid_to: Option<NaiveDate>,
+    /// Name.
+    pub name: String,
+    /// Registered district (GB/T 2260 code); null = outside Hangzhou.
+    pub district_code: Option<String>,
+    /// First day of the current continuous stay in Hangzhou (registration there, or moving in).
+    pub hangzhou_since: Option<NaiveDate>,
+    /// GB/T 4754-2017 class, 4 digits without section letter, e.g. `7211`.
+    pub industry_code: String,
+    /// Ownership kind.
+    pub ownership: Ownership,
+    /// 符合杭州市产业发展导向 (set by the HQ office).
+    pub industrial_guidance: bool,
+    /// 具有独立法人资格.
+    pub independent_legal_person: bool,
+    /// 视同法人的汽车整车制造行业活动单位.
+    pub deemed_legal_person: bool,
+    /// 开展经营.
+    pub operating: bool,
+    /// 实行统一核算.
+    pub unified_accounting: bool,
+    /// 具备完善的研究、开发、实验条件.
+    pub rd_facilities: bool,
+    /// 具有稳定的研发经费来源.
+    pub rd_stable_funding: bool,
+    /// Branches and subsidiaries controlled 50% or more outside Hangzhou.
+    pub outside_units: i32,
+    /// The exchange it is listed on (e.g. `HKEX`); null = not listed.
+    pub listing_exchange: Option<String>,
+    /// Whether the listed entity is in Hangzhou (上市主体在杭).
+    pub listed_entity_in_hangzhou: bool,
+    /// On the serious dishonesty list (严重违法失信主体名单).
+    pub dishonest: bool,
+    /// Owns office premises in Hangzhou (自有办公用房).
+    pub owns_office: bool,
+    /// Registered capital in yuan; null if not recorded.
+    pub registered_capital: Option<Decimal>,
+}
+
+impl TryFrom<enterprise_facts::Model> for EnterpriseFacts {
+    type Error = AppError;
+
+    fn try_from(row: enterprise_facts::Model) -> AppResult<Self> {
+        Ok(EnterpriseFacts {
+            valid_from: row.valid_from,
+            valid_to: row.valid_to,
+            ownership: Ownership::parse(&row.ownership)?,
+            name: row.name,
+            district_code: row.district_code,
+            hangzhou_since: row.hangzhou_since,
+            industry_code: row.industry_code,
+            industrial_guidance: row.industrial_guidance,
+            independent_legal_person: row.independent_legal_person,
+            deemed_legal_person: row.deemed_legal_person,
+            operating: row.operating,
+            unified_accounting: row.unified_accounting,
+            rd_facilities: row.rd_facilities,
+            rd_stable_funding: row.rd_stable_funding,
+            outside_units: row.outside_units,
+            listing_exchange: row.listing_exchange,
+            listed_entity_in_hangzhou: row.listed_entity_in_hangzhou,
+            dishonest: row.dishonest,
+            owns_office: row.owns_office,
+            registered_capital: row
+                .registered_capital_fen
+                .map(|fen| Money::from_fen(fen).to_decimal()),
+        })
+    }
+}
+
+#[ComplexObject]
+impl EnterpriseFacts {
+    /// The registered district; null = outside Hangzhou.
+    async fn district(&self, ctx: &Context<'_>) -> Result<Option<District>> {
+        district_by_code(ctx, self.district_code.as_deref()).await
+    }
+}
+
+/// One event of an enterprise's history. Events are never edited: a mistake is fixed by a
+/// `CORRECTED` event.
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
+pub struct EnterpriseEvent {
+    /// Sequence number (increasing in recording order).
+    pub id: i64,
+    /// What happened.
+    pub kind: EnterpriseEventKind,
+    /// The day the change takes effect.
+    pub effective_date: NaiveDate,
+    /// The facts it set: an object keyed by the field names of `EnterpriseFacts` (money as a
+    /// decimal string in yuan, `null` clearing a fact).
+    pub changes: Json<serde_json::Value>,
+    /// Free-text note.
+    pub note: Option<String>,
+    /// When it was recorded (UTC).
+    pub recorded_at: DateTime<Utc>,
+    #[graphql(skip)]
+    recorded_by: String,
+}
+
+#[ComplexObject]
+impl EnterpriseEvent {
+    /// Who recorded it (token subject): staff provenance, `FORBIDDEN` for `DISTRICT` and `VIEWER`.
+    async fn recorded_by(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        let actor = super::actor(ctx)?;
+        if CONFIDENTIAL_READERS.contains(&actor.role) {
+            Ok(Some(&self.recorded_by))
+        } else {
+            Err(AppError::Forbidden(format!(
+                "role {} may not read who recorded an event",
+                actor.role
+            ))
+            .into())
+        }
+    }
+}
+
+impl TryFrom<enterprise_events::Model> for EnterpriseEvent {
+    type Error = AppError;
+
+    fn try_from(row: enterprise_events::Model) -> AppResult<Self> {
+        let kind = EventKind::parse(&row.kind)
+            .ok_or_else(|| AppError::internal(format!("unknown stored event kind {}", row.kind)))?;
+        let changes = serde_json::from_str(&row.changes).map_err(AppError::internal)?;
+        Ok(EnterpriseEvent {
+            id: row.id,
+            kind: kind.into(),
+            effective_date: row.effective_date,
+            changes: Json(changes),
+            note: row.note,
+            recorded_at: row.recorded_at,
+            recorded_by: row.recorded_by,
+        })
+    }
+}
+
+/// An enterprise's figures for one year (confidential).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct YearlyFigures {
+    /// The year.
+    pub year: i32,
+    /// Hangzhou revenue (在杭营业收入) in yuan, net of real-estate development income.
+    pub revenue: Decimal,
+    /// Hangzhou R&D spending (在杭研发费用) in yuan.
+    pub rd_spend: Decimal,
+}
+
+impl From<enterprise_figures::Model> for YearlyFigures {
+    fn from(row: enterprise_figures::Model) -> Self {
+        YearlyFigures {
+            year: row.year,
+            revenue: Money::from_fen(row.revenue_fen).to_decimal(),
+            rd_spend: Money::from_fen(row.rd_spend_fen).to_decimal(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+// ---------------------------------------------------------------------------------------------
+
+/// Filters of `enterprises`; all optional, combined with AND.
+#[derive(InputObject, Debug, Default)]
+pub struct EnterpriseFilter {
+    /// The day the district, industry and name filters (and the list itself) are read on;
+    /// default today in Hangzhou. Enterprises whose facts start later are not listed.
+    pub as_of: Option<NaiveDate>,
+    /// Only enterprises registered in this district (GB/T 2260 code) on `asOf`.
+    pub district_code: Option<String>,
+    /// Only industry classes starting with these 1 to 4 digits, e.g. `65` or `7211`.
+    pub industry_prefix: Option<String>,
+    /// Only names (on `asOf`) containing this text.
+    pub name_contains: Option<String>,
+    /// Only enterprises recognised as HQs for this year.
+    pub recognized_in: Option<i32>,
+    /// Only enterprises recognised through this route (`STANDARD`, `RD` or `LISTED`), in
+    /// `recognizedIn` if given, else in any year.
+    pub route: Option<String>,
+    /// Only enterprises rated for this year.
+    pub rated_in: Option<i32>,
+    /// Only enterprises with this many stars (1 to 5), in `ratedIn` if given, else in any year.
+    pub stars: Option<i32>,
+}
+
+/// Orders of `enterprises`; ties are broken by credit code.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum EnterpriseOrderBy {
+    /// By credit code.
+    #[default]
+    CreditCode,
+    /// By name on the filter's `asOf`.
+    Name,
+    /// By `hangzhouSince`, earliest first; enterprises outside Hangzhou last.
+    HangzhouSince,
+    /// Most recently entered into the service first.
+    RecentlyRegistered,
+}
+
+impl From<EnterpriseOrderBy> for ListOrder {
+    fn from(order: EnterpriseOrderBy) -> ListOrder {
+        match order {
+            EnterpriseOrderBy::CreditCode => ListOrder::CreditCode,
+            EnterpriseOrderBy::Name => ListOrder::Name,
+            EnterpriseOrderBy::HangzhouSince => ListOrder::HangzhouSince,
+            EnterpriseOrderBy::RecentlyRegistered => ListOrder::RecentlyRegistered,
+        }
+    }
+}
+
+/// Registry queries.
+#[derive(Default)]
+pub struct EnterpriseQuery;
+
+#[Object]
+impl EnterpriseQuery {
+    /// One enterprise by its unified social credit code; null if none is registered under it.
+    async fn enterprise(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "18 characters; trimmed and upper-cased.")] credit_code: String,
+    ) -> Result<Option<Enterprise>> {
+        let state = super::state(ctx)?;
+        let row = service::find_by_credit_code(&state.db, &credit_code).await?;
+        Ok(row.map(Enterprise))
+    }
+
+    /// The registry, filtered and ordered, as a Relay connection.
+    #[graphql(complexity = "pagination::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn enterprises(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Filters, combined with AND.")] filter: Option<EnterpriseFilter>,
+        #[graphql(desc = "The order (default: by credit code).")] order_by: Option<
+            EnterpriseOrderBy,
+        >,
+        #[graphql(desc = "Enterprises after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Enterprises before this cursor.")] before: Option<String>,
+        #[graphql(desc = "The first N enterprises (1 to the maximum page size).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "The last N enterprises (1 to the maximum page size).")] last: Option<i32>,
+    ) -> Result<Connection<String, Enterprise, ConnectionTotals>> {
+        let state = super::state(ctx)?;
+        let filter = filter.unwrap_or_default();
+        let mut list_filter = ListFilter {
+            as_of: filter.as_of.unwrap_or_else(service::today),
+            district_code: filter.district_code,
+            industry_prefix: filter.industry_prefix,
+            name_contains: filter.name_contains,
+            recognized_in: filter.recognized_in,
+            route: filter.route,
+            rated_in: filter.rated_in,
+            stars: filter.stars,
+        };
+        service::validate_filter(&mut list_filter)?;
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        // Validate the page arguments before touching the database.
+        args.window(0, state.pages)?;
+        let total = service::count(&state.db, &list_filter).await?;
+        let window = args.window(total, state.pages)?;
+        let order = order_by.unwrap_or_default().into();
+        let rows =
+            service::list(&state.db, &list_filter, order, window.offset, window.limit).await?;
+        let items = rows.into_iter().map(Enterprise).collect();
+        Ok(pagination::connection(items, window, total))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutations
+// ---------------------------------------------------------------------------------------------
+
+/// Input of `registerEnterprise`: the enterprise's identity and all its initial facts.
+#[derive(InputObject, Debug)]
+pub struct RegisterEnterpriseInput {
+    /// Unified social credit code, 18 characters (trimmed and upper-cased).
+    pub credit_code: String,
+    /// The day the initial facts take effect; default `hangzhouSince`. Not in the future.
+    pub registered_on: Option<NaiveDate>,
+    /// Name, 1 to 200 characters.
+    pub name: String,
+    /// Registered district (GB/T 2260 code of a Hangzhou district); null = outside Hangzhou.
+    pub district_code: Option<String>,
+    /// First day of the current continuous stay in Hangzhou, on or before `registeredOn`;
+    /// default `registeredOn` when a district is given; must be null outside Hangzhou.
+    pub hangzhou_since: Option<NaiveDate>,
+    /// GB/T 4754-2017 class, 4 digits, e.g. `7211`.
+    pub industry_code: String,
+    /// Ownership kind.
+    pub ownership: Ownership,
+    /// 符合杭州市产业发展导向 (default false).
+    #[graphql(default = false)]
+    pub industrial_guidance: bool,
+    /// 具有独立法人资格 (default true).
+    #[graphql(default = true)]
+    pub independent_legal_person: bool,
+    /// 视同法人的汽车整车制造行业活动单位 (default false).
+    #[graphql(default = false)]
+    pub deemed_legal_person: bool,
+    /// 开展经营 (default true).
+    #[graphql(default = true)]
+    pub operating: bool,
+    /// 实行统一核算 (default false).
+    #[graphql(default = false)]
+    pub unified_accounting: bool,
+    /// 具备完善的研究、开发、实验条件 (default false).
+    #[graphql(default = false)]
+    pub rd_facilities: bool,
+    /// 具有稳定的研发经费来源 (default false).
+    #[graphql(default = false)]
+    pub rd_stable_funding: bool,
+    /// Branches and subsidiaries controlled 50% or more outside Hangzhou (default 0).
+    #[graphql(default = 0)]
+    pub outside_units: i32,
+    /// The exchange it is listed on, e.g. `SSE`; null = not listed.
+    pub listing_exchange: Option<String>,
+    /// Whether the listed entity is in Hangzhou (default false; needs `listingExchange`).
+    #[graphql(default = false)]
+    pub listed_entity_in_hangzhou: bool,
+    /// On the serious dishonesty list (default false).
+    #[graphql(default = false)]
+    pub dishonest: bool,
+    /// Owns office premises in Hangzhou (default false).
+    #[graphql(default = false)]
+    pub owns_office: bool,
+    /// Registered capital in yuan, at most 2 decimals.
+    pub registered_capital: Option<Decimal>,
+    /// Free-text note kept on the registration event.
+    pub note: Option<String>,
+}
+
+/// The facts an event sets; omitted fields are unchanged. Each event kind accepts only some of
+/// them (see `EnterpriseEventKind`); for nullable facts an explicit null clears the fact.
+#[derive(InputObject, Debug, Default)]
+pub struct FactChangesInput {
+    /// New name.
+    pub name: Option<String>,
+    /// New district (GB/T 2260 code).
+    pub district_code: MaybeUndefined<String>,
+    /// Corrected `hangzhouSince` (CORRECTED only).
+    pub hangzhou_since: MaybeUndefined<NaiveDate>,
+    /// New industry class, 4 digits.
+    pub industry_code: Option<String>,
+    /// New ownership kind.
+    pub ownership: Option<Ownership>,
+    /// New industrial guidance flag.
+    pub industrial_guidance: Option<bool>,
+    /// New independent legal person flag.
+    pub independent_legal_person: Option<bool>,
+    /// New deemed legal person flag.
+    pub deemed_legal_person: Option<bool>,
+    /// New operating flag (mergers, splits, corrections).
+    pub operating: Option<bool>,
+    /// New unified accounting flag.
+    pub unified_accounting: Option<bool>,
+    /// New R&D facilities flag.
+    pub rd_facilities: Option<bool>,
+    /// New stable R&D funding flag.
+    pub rd_stable_funding: Option<bool>,
+    /// New number of outside units (≥ 0).
+    pub outside_units: Option<i32>,
+    /// New listing exchange; null = no longer listed.
+    pub listing_exchange: MaybeUndefined<String>,
+    /// New "listed entity in Hangzhou" flag.
+    pub listed_entity_in_hangzhou: Option<bool>,
+    /// New dishonesty flag.
+    pub dishonest: Option<bool>,
+    /// Corrected office ownership (CORRECTED only; use the office events otherwise).
+    pub owns_office: Option<bool>,
+    /// New registered capital in yuan, at most 2 decimals; null = unknown.
+    pub registered_capital: MaybeUndefined<Decimal>,
+}
+
+impl From<FactChangesInput> for ChangesInput {
+    fn from(input: FactChangesInput) -> ChangesInput {
+        ChangesInput {
+            name: input.name,
+            district_code: input.district_code.into(),
+            hangzhou_since: input.hangzhou_since.into(),
+            industry_code: input.industry_code,
+            ownership: input.ownership.map(|o| o.as_str().to_string()),
+            industrial_guidance: input.industrial_guidance,
+            independent_legal_person: input.independent_legal_person,
+            deemed_legal_person: input.deemed_legal_person,
+            operating: input.operating,
+            unified_accounting: input.unified_accounting,
+            rd_facilities: input.rd_facilities,
+            rd_stable_funding: input.rd_stable_funding,
+            outside_units: input.outside_units,
+            listing_exchange: input.listing_exchange.into(),
+            listed_entity_in_hangzhou: input.listed_entity_in_hangzhou,
+            dishonest: input.dishonest,
+            owns_office: input.owns_office,
+            registered_capital: input.registered_capital.into(),
+        }
+    }
+}
+
+/// Input of `recordEnterpriseEvent`.
+#[derive(InputObject, Debug)]
+pub struct RecordEnterpriseEventInput {
+    /// The enterprise's unified social credit code.
+    pub credit_code: String,
+    /// What happened (not `REGISTERED`).
+    pub kind: EnterpriseEventKind,
+    /// The day the change takes effect: on or after the registration, not in the future.
+    pub effective_date: NaiveDate,
+    /// The facts it sets (omit for kinds with a fixed effect).
+    pub changes: Option<FactChangesInput>,
+    /// Free-text note, e.g. the document the change was read from.
+    pub note: Option<String>,
+}
+
+/// Input of `recordFigures`.
+#[derive(InputObject, Debug)]
+pub struct RecordFiguresInput {
+    /// The enterprise's unified social credit code.
+    pub credit_code: String,
+    /// The year the figures are for.
+    pub year: i32,
+    /// Hangzhou revenue in yuan, net of real-estate development income; ≥ 0, at most 2 decimals.
+    pub revenue: Decimal,
+    /// Hangzhou R&D spending in yuan; ≥ 0, at most 2 decimals.
+    pub rd_spend: Decimal,
+}
+
+/// Result of `registerEnterprise`.
+#[derive(SimpleObject)]
+pub struct RegisterEnterprisePayload {
+    /// The registered enterprise.
+    pub enterprise: Enterprise,
+    /// Warnings that did not stop the registration, e.g. a wrong GB 11714 check digit.
+    pub warnings: Vec<String>,
+}
+
+/// Result of `recordEnterpriseEvent`.
+#[derive(SimpleObject)]
+pub struct RecordEnterpriseEventPayload {
+    /// The enterprise.
+    pub enterprise: Enterprise,
+    /// The recorded event.
+    pub event: EnterpriseEvent,
+}
+
+/// Result of `recordFigures`.
+#[derive(SimpleObject)]
+pub struct RecordFiguresPayload {
+    /// The enterprise.
+    pub enterprise: Enterprise,
+    /// The figures as stored.
+    pub figures: YearlyFigures,
+}
+
+/// The HQ office's registry mutations.
+#[derive(Default)]
+pub struct EnterpriseMutation;
+
+#[Object]
+impl EnterpriseMutation {
+    /// Registers an enterprise with its initial facts (HQ_OFFICE). `CONFLICT` if the credit code
+    /// is already registered; `BAD_USER_INPUT` naming the field for invalid input.
+    async fn register_enterprise(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterEnterpriseInput,
+    ) -> Result<RegisterEnterprisePayload> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let input = service::RegisterInput {
+            credit_code: input.credit_code,
+            registered_on: input.registered_on,
+            name: input.name,
+            district_code: input.district_code,
+            hangzhou_since: input.hangzhou_since,
+            industry_code: input.industry_code,
+            ownership: input.ownership.as_str().to_string(),
+            industrial_guidance: input.industrial_guidance,
+            independent_legal_person: input.independent_legal_person,
+            deemed_legal_person: input.deemed_legal_person,
+            operating: input.operating,
+            unified_accounting: input.unified_accounting,
+            rd_facilities: input.rd_facilities,
+            rd_stable_funding: input.rd_stable_funding,
+            outside_units: input.outside_units,
+            listing_exchange: input.listing_exchange,
+            listed_entity_in_hangzhou: input.listed_entity_in_hangzhou,
+            dishonest: input.dishonest,
+            owns_office: input.owns_office,
+            registered_capital: input.registered_capital,
+            note: input.note,
+        };
+        let registered = service::register(&state.db, actor, input).await?;
+        Ok(RegisterEnterprisePayload {
+            enterprise: Enterprise(registered.enterprise),
+            warnings: registered.warnings,
+        })
+    }
+
+    /// Records a §19 event (HQ_OFFICE): the facts it sets hold from its effective date until a
+    /// later event changes them. `BAD_USER_INPUT` naming the field when the kind may not change a
+    /// fact, or the event contradicts the history.
+    async fn record_enterprise_event(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordEnterpriseEventInput,
+    ) -> Result<RecordEnterpriseEventPayload> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let input = service::EventInput {
+            credit_code: input.credit_code,
+            kind: input.kind.into(),
+            effective_date: input.effective_date,
+            changes: input.changes.map(ChangesInput::from).unwrap_or_default(),
+            note: input.note,
+        };
+        let recorded = service::record_event(&state.db, actor, input).await?;
+        Ok(RecordEnterpriseEventPayload {
+            enterprise: Enterprise(recorded.enterprise),
+            event: EnterpriseEvent::try_from(recorded.event)?,
+        })
+    }
+
+    /// Records an enterprise's figures for a year (HQ_OFFICE), replacing earlier ones for that
+    /// year. Amounts are exact: more than 2 decimals or a negative amount is `BAD_USER_INPUT`.
+    async fn record_figures(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordFiguresInput,
+    ) -> Result<RecordFiguresPayload> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let recorded = service::record_figures(
+            &state.db,
+            actor,
+            &input.credit_code,
+            input.year,
+            input.revenue,
+            input.rd_spend,
+        )
+        .await?;
+        Ok(RecordFiguresPayload {
+            enterprise: Enterprise(recorded.enterprise),
+            figures: YearlyFigures::from(recorded.figures),
+        })
+    }
+}

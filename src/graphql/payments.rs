@@ -1,0 +1,375 @@
+//! §20 steps 1 and 2 over GraphQL: `reportPayments`, `submitClaim`, `returnClaim`, `claim`,
+//! `paymentLines`.
+
+use async_graphql::connection::Connection;
+use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use super::pagination::{self, ConnectionTotals, PageArgs};
+use crate::auth::access::ensure_own_district;
+use crate::error::AppError;
+use crate::policy::money::Money;
+use crate::services::payments::{self as service, LineInput, PaymentKind};
+
+/// The kind of a §7 subsidy payment.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "PaymentKind", rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentKindGql {
+    /// Office rent subsidy (租房补助): a share of the rent actually paid in the recognition year.
+    Rent,
+    /// Office purchase subsidy (购房补助): a share of the price of the first purchase.
+    Purchase,
+}
+
+impl From<PaymentKindGql> for PaymentKind {
+    fn from(k: PaymentKindGql) -> Self {
+        match k {
+            PaymentKindGql::Rent => PaymentKind::Rent,
+            PaymentKindGql::Purchase => PaymentKind::Purchase,
+        }
+    }
+}
+
+fn kind_from_row(text: &str) -> PaymentKindGql {
+    match PaymentKind::parse(text) {
+        Some(PaymentKind::Purchase) => PaymentKindGql::Purchase,
+        _ => PaymentKindGql::Rent,
+    }
+}
+
+/// One payment line as a district reports it.
+#[derive(InputObject, Debug, Clone)]
+pub struct PaymentLineInput {
+    /// The enterprise's 18-character unified social credit code.
+    pub credit_code: String,
+    /// RENT or PURCHASE.
+    pub kind: PaymentKindGql,
+    /// The recognition year whose rent or purchase this payment subsidises.
+    pub subsidy_year: i32,
+    /// Lease or purchase contract number.
+    pub contract_no: String,
+    /// RENT: the rent actually paid that this payment subsidises; PURCHASE: the transaction price.
+    pub basis: Decimal,
+    /// PURCHASE only: the transaction date (its year must be the subsidy year).
+    pub transaction_date: Option<NaiveDate>,
+    /// The amount the district paid (> 0, at most 2 decimals, ≤ basis).
+    pub amount: Decimal,
+    /// The day the district paid (within the fiscal year reported).
+    pub payment_date: NaiveDate,
+    /// The voucher number, unique within the district.
+    pub voucher_no: String,
+}
+
+/// A reported payment line.
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
+pub struct PaymentLine {
+    /// Line id.
+    pub id: i64,
+    /// Report order (a sequence the service assigns).
+    pub seq: i64,
+    /// The reporting district's code.
+    pub district_code: String,
+    /// The fiscal year of the payment date.
+    pub fiscal_year: i32,
+    /// The enterprise's credit code.
+    pub credit_code: String,
+    /// RENT or PURCHASE.
+    pub kind: PaymentKindGql,
+    /// The recognition year subsidised.
+    pub subsidy_year: i32,
+    /// Contract number.
+    pub contract_no: String,
+    /// Rent paid (RENT) or transaction price (PURCHASE).
+    pub basis: Decimal,
+    /// PURCHASE: the transaction date.
+    pub transaction_date: Option<NaiveDate>,
+    /// Amount paid.
+    pub amount: Decimal,
+    /// Payment date.
+    pub payment_date: NaiveDate,
+    /// Voucher number.
+    pub voucher_no: String,
+    /// When it was reported.
+    pub reported_at: DateTime<Utc>,
+    /// Who reported it (token subject).
+    pub reported_by: String,
+}
+
+#[ComplexObject]
+impl PaymentLine {
+    /// The line's key for idempotent retries: district and voucher number.
+    async fn key(&self) -> String {
+        format!("{}/{}", self.district_code, self.voucher_no)
+    }
+}
+
+impl From<entity::payment_lines::Model> for PaymentLine {
+    fn from(m: entity::payment_lines::Model) -> Self {
+        PaymentLine {
+            id: m.id,
+            seq: m.seq,
+            district_code: m.district_code,
+            fiscal_year: m.fiscal_year,
+            credit_code: m.credit_code,
+            kind: kind_from_row(&m.kind),
+            subsidy_year: m.subsidy_year,
+            contract_no: m.contract_no,
+            basis: Money::from_fen(m.basis_fen).to_decimal(),
+            transaction_date: m.transaction_date,
+            amount: Money::from_fen(m.amount_fen).to_decimal(),
+            payment_date: m.payment_date,
+            voucher_no: m.voucher_no,
+            reported_at: m.reported_at,
+            reported_by: m.reported_by,
+        }
+    }
+}
+
+/// What a report did.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct ReportPaymentsResult {
+    /// Lines written by this report, in batch order.
+    pub created: Vec<PaymentLine>,
+    /// Lines already reported with identical content: nothing changed for them.
+    pub unchanged: Vec<PaymentLine>,
+}
+
+/// A step in a claim's history.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct ClaimEvent {
+    /// SUBMITTED, RETURNED, RECONCILED or APPROVED.
+    pub action: String,
+    /// The reason given (for RETURNED).
+    pub reason: Option<String>,
+    /// The content hash at that step (for SUBMITTED).
+    pub content_hash: Option<String>,
+    /// Who did it (token subject).
+    pub actor: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A district's yearly claim (§20 step 2).
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
+pub struct Claim {
+    /// Claim id.
+    pub id: i64,
+    /// The district's code.
+    pub district_code: String,
+    /// The fiscal year claimed.
+    pub fiscal_year: i32,
+    /// SUBMITTED, RETURNED, RECONCILED or APPROVED.
+    pub status: String,
+    /// SHA-256 (hex) of the canonical form of the lines when submitted.
+    pub content_hash: Option<String>,
+    /// Number of lines claimed.
+    pub line_count: i32,
+    /// Total paid over the claimed lines.
+    pub paid_total: Decimal,
+    /// When it was last submitted.
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// Who submitted it.
+    pub submitted_by: Option<String>,
+}
+
+impl From<entity::claims::Model> for Claim {
+    fn from(m: entity::claims::Model) -> Self {
+        Claim {
+            id: m.id,
+            district_code: m.district_code,
+            fiscal_year: m.fiscal_year,
+            status: m.status,
+            content_hash: m.content_hash,
+            line_count: m.line_count,
+            paid_total: Money::from_fen(m.paid_total_fen).to_decimal(),
+            submitted_at: m.submitted_at,
+            submitted_by: m.submitted_by,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Claim {
+    /// The claim's history, oldest first.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<ClaimEvent>> {
+        let state = super::state(ctx)?;
+        let rows = service::claim_history(&state.db, self.id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|e| ClaimEvent {
+                action: e.action,
+                reason: e.reason,
+                content_hash: e.content_hash,
+                actor: e.actor,
+                at: e.at,
+            })
+            .collect())
+    }
+
+    /// The lines of the claim's district and year, in report order.
+    #[graphql(complexity = "pagination::cost(first, last, child_complexity)")]
+    async fn lines(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Lines after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Lines before this cursor.")] before: Option<String>,
+        #[graphql(desc = "The first N lines.")] first: Option<i32>,
+        #[graphql(desc = "The last N lines.")] last: Option<i32>,
+    ) -> Result<Connection<String, PaymentLine, ConnectionTotals>> {
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        Ok(line_page(ctx, &self.district_code, self.fiscal_year, args).await?)
+    }
+}
+
+async fn line_page(
+    ctx: &Context<'_>,
+    district_code: &str,
+    fiscal_year: i32,
+    args: PageArgs,
+) -> Result<Connection<String, PaymentLine, ConnectionTotals>, AppError> {
+    let state = super::state(ctx)?;
+    ensure_own_district(super::caller(ctx), district_code)?;
+    let (total, _) = service::page_of(&state.db, district_code, fiscal_year, 0, 0).await?;
+    let window = args.window(total, state.pages)?;
+    let (_, rows) = service::page_of(
+        &state.db,
+        district_code,
+        fiscal_year,
+        window.offset,
+        window.limit,
+    )
+    .await?;
+    let items = rows.into_iter().map(PaymentLine::from).collect();
+    Ok(pagination::connection(items, window, total))
+}
+
+fn district_arg(code: &str) -> Result<String, AppError> {
+    super::districts::parse_district_code("districtCode", code)
+}
+
+/// Queries of payments and claims.
+#[derive(Default)]
+pub struct PaymentQuery;
+
+#[Object]
+impl PaymentQuery {
+    /// The claim of a district for a fiscal year; `null` if it was never submitted.
+    async fn claim(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "District code.")] district_code: String,
+        #[graphql(desc = "Fiscal year.")] fiscal_year: i32,
+    ) -> Result<Option<Claim>> {
+        let state = super::state(ctx)?;
+        let code = district_arg(&district_code)?;
+        ensure_own_district(super::caller(ctx), &code)?;
+        let claim = service::find_claim(&state.db, &code, fiscal_year).await?;
+        Ok(claim.map(Claim::from))
+    }
+
+    /// The payment lines a district reported for a fiscal year, in report order.
+    #[graphql(complexity = "pagination::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn payment_lines(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "District code.")] district_code: String,
+        #[graphql(desc = "Fiscal year.")] fiscal_year: i32,
+        #[graphql(desc = "Lines after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Lines before this cursor.")] before: Option<String>,
+        #[graphql(desc = "The first N lines.")] first: Option<i32>,
+        #[graphql(desc = "The last N lines.")] last: Option<i32>,
+    ) -> Result<Connection<String, PaymentLine, ConnectionTotals>> {
+        let code = district_arg(&district_code)?;
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        Ok(line_page(ctx, &code, fiscal_year, args).await?)
+    }
+}
+
+/// Mutations of payments and claims.
+#[derive(Default)]
+pub struct PaymentMutation;
+
+#[Object]
+impl PaymentMutation {
+    /// Reports §7 payments the district actually made in a fiscal year (§20 step 1). The batch
+    /// is all or nothing; a line already reported with the same content changes nothing.
+    async fn report_payments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The reporting district (a district actor's own).")] district_code: String,
+        #[graphql(desc = "The fiscal year of the payment dates.")] fiscal_year: i32,
+        #[graphql(desc = "The lines, in report order.")] lines: Vec<PaymentLineInput>,
+    ) -> Result<ReportPaymentsResult> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let code = district_arg(&district_code)?;
+        let lines = lines
+            .into_iter()
+            .map(|l| LineInput {
+                credit_code: l.credit_code,
+                kind: l.kind.into(),
+                subsidy_year: l.subsidy_year,
+                contract_no: l.contract_no,
+                basis: l.basis,
+                transaction_date: l.transaction_date,
+                amount: l.amount,
+                payment_date: l.payment_date,
+                voucher_no: l.voucher_no,
+            })
+            .collect();
+        let outcome = service::report(&state.db, actor, &code, fiscal_year, lines).await?;
+        Ok(ReportPaymentsResult {
+            created: outcome.created.into_iter().map(PaymentLine::from).collect(),
+            unchanged: outcome
+                .unchanged
+                .into_iter()
+                .map(PaymentLine::from)
+                .collect(),
+        })
+    }
+
+    /// Submits the district's claim for a fiscal year (§20 step 2): freezes its lines and
+    /// records their SHA-256. Submitting unchanged lines again changes nothing.
+    async fn submit_claim(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The district (a district actor's own).")] district_code: String,
+        #[graphql(desc = "The fiscal year claimed.")] fiscal_year: i32,
+    ) -> Result<Claim> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let code = district_arg(&district_code)?;
+        let claim = service::submit_claim(&state.db, actor, &code, fiscal_year).await?;
+        Ok(Claim::from(claim))
+    }
+
+    /// Returns a claim to its district with a reason (CITY_FINANCE); the district may then
+    /// report more lines and submit again.
+    async fn return_claim(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The district.")] district_code: String,
+        #[graphql(desc = "The fiscal year.")] fiscal_year: i32,
+        #[graphql(desc = "Why the claim is returned.")] reason: String,
+    ) -> Result<Claim> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let code = district_arg(&district_code)?;
+        let claim = service::return_claim(&state.db, actor, &code, fiscal_year, &reason).await?;
+        Ok(Claim::from(claim))
+    }
+}

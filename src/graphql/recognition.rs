@@ -1,0 +1,731 @@
+//! Recognition (§3, §4), star ratings (§5), star rewards (§6), revocations (§22), the published
+//! HQ list (§21) and the §1 targets.
+
+use std::collections::HashMap;
+
+use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use super::districts::District;
+use crate::error::AppError;
+use crate::policy::{self, Gap, Money, RecognitionVerdict as Verdict};
+use crate::services::recognition::{self as service, Progress, RewardLine, RewardStatus};
+use crate::services::{districts as district_service, enterprises as registry};
+
+// ---------------------------------------------------------------------------------------------
+// Verdicts
+// ---------------------------------------------------------------------------------------------
+
+/// A rule of the recognition table (POLICY.md "Recognition"), in table order.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "RuleId", rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum GqlRuleId {
+    /// §22: the decision date is after the end of every ban.
+    NotBanned,
+    /// §3.1: the industrial guidance flag is set.
+    IndustrialGuidance,
+    /// §3.1: independent legal person, or deemed legal person.
+    LegalPerson,
+    /// §3.1: registered in a Hangzhou district.
+    RegisteredInHangzhou,
+    /// §3.1: operating.
+    Operating,
+    /// §3.1: unified accounting.
+    UnifiedAccounting,
+    /// §3.1: enough branches / controlled subsidiaries outside Hangzhou.
+    OutsideUnits,
+    /// §3.1: not on the serious dishonesty list.
+    NotDishonest,
+    /// §3.1: the industry class starts with no excluded prefix.
+    IndustryNotExcluded,
+    /// §3.1: the ownership kind is not excluded.
+    NotExcludedSoe,
+    /// §3.2: revenue(Y−1) at or above the threshold.
+    RevenueThreshold,
+    /// §3.3: R&D facilities.
+    RdFacilities,
+    /// §3.3: stable R&D funding.
+    RdStableFunding,
+    /// §3.3: R&D(Y−1) at or above the minimum.
+    RdMinSpend,
+    /// §3.3: R&D(Y−1) ≥ ratio × revenue(Y−1).
+    RdMinRatio,
+    /// §3.4: listed on an accepted exchange.
+    ListedOnAcceptedExchange,
+    /// §3.4: the listed entity is in Hangzhou.
+    ListedEntityInHangzhou,
+}
+
+impl From<policy::RuleId> for GqlRuleId {
+    fn from(rule: policy::RuleId) -> Self {
+        use policy::RuleId as R;
+        match rule {
+            R::NotBanned => GqlRuleId::NotBanned,
+            R::IndustrialGuidance => GqlRuleId::IndustrialGuidance,
+            R::LegalPerson => GqlRuleId::LegalPerson,
+            R::RegisteredInHangzhou => GqlRuleId::RegisteredInHangzhou,
+            R::Operating => GqlRuleId::Operating,
+            R::UnifiedAccounting => GqlRuleId::UnifiedAccounting,
+            R::OutsideUnits => GqlRuleId::OutsideUnits,
+            R::NotDishonest => GqlRuleId::NotDishonest,
+            R::IndustryNotExcluded => GqlRuleId::IndustryNotExcluded,
+            R::NotExcludedSoe => GqlRuleId::NotExcludedSoe,
+            R::RevenueThreshold => GqlRuleId::RevenueThreshold,
+            R::RdFacilities => GqlRuleId::RdFacilities,
+            R::RdStableFunding => GqlRuleId::RdStableFunding,
+            R::RdMinSpend => GqlRuleId::RdMinSpend,
+            R::RdMinRatio => GqlRuleId::RdMinRatio,
+            R::ListedOnAcceptedExchange => GqlRuleId::ListedOnAcceptedExchange,
+            R::ListedEntityInHangzhou => GqlRuleId::ListedEntityInHangzhou,
+        }
+    }
+}
+
+/// A route to recognition, tried in this order.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "RecognitionRoute", rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum GqlRoute {
+    /// §3.1 + §3.2: the basic conditions and the revenue threshold.
+    Standard,
+    /// §3.1 + §3.3: the basic conditions and the four R&D rules (研发型总部).
+    Rd,
+    /// §3.1 + §3.4: the basic conditions and the two listing rules (上市企业总部).
+    Listed,
+}
+
+impl From<policy::Route> for GqlRoute {
+    fn from(route: policy::Route) -> Self {
+        match route {
+            policy::Route::Standard => GqlRoute::Standard,
+            policy::Route::Rd => GqlRoute::Rd,
+            policy::Route::Listed => GqlRoute::Listed,
+        }
+    }
+}
+
+impl GqlRoute {
+    /// The route of a stored recognition (`STANDARD`, `RD`, `LISTED`).
+    fn parse(text: &str) -> Result<GqlRoute, AppError> {
+        policy::Route::ALL
+            .into_iter()
+            .find(|route| route.as_str() == text)
+            .map(GqlRoute::from)
+            .ok_or_else(|| AppError::internal(format!("stored route `{text}` is unknown")))
+    }
+}
+
+/// What a rule's gap counts.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum GapKind {
+    /// An amount in yuan still missing (revenue, R&D spending).
+    Money,
+    /// Branches or subsidiaries outside Hangzhou still missing.
+    Units,
+}
+
+/// A value a rule used, e.g. `revenue` = `463000000.00`.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct VerdictFigure {
+    /// What the value is (`revenue`, `threshold`, `hangzhou_since`, ...).
+    pub name: String,
+    /// The value as text (amounts plain with 2 decimals, dates ISO).
+    pub value: String,
+}
+
+/// The outcome of one rule.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct RecognitionRuleResult {
+    /// The rule.
+    pub rule: GqlRuleId,
+    /// Its clause, e.g. `§3.2`.
+    pub clause: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Human text with the figures, e.g.
+    /// `revenue 463,000,000.00 < 500,000,000.00 (new enterprise, in Hangzhou since 2022-03-01)`.
+    pub detail: String,
+    /// For a failed numeric rule, by how much it missed (yuan, or units); null otherwise.
+    pub gap: Option<Decimal>,
+    /// What `gap` counts; null when there is no gap.
+    pub gap_kind: Option<GapKind>,
+    /// The values the rule used.
+    pub figures: Vec<VerdictFigure>,
+}
+
+/// Whether a route passed.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct RecognitionRouteResult {
+    /// The route.
+    pub route: GqlRoute,
+    /// Whether all its rules passed.
+    pub passed: bool,
+    /// Its failed rules, in table order.
+    pub failed_rules: Vec<GqlRuleId>,
+}
+
+/// The recognition verdict for one enterprise, year and decision date (confidential: it holds the
+/// enterprise's figures).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct RecognitionVerdict {
+    /// The enterprise's unified social credit code.
+    pub credit_code: String,
+    /// The recognition year Y (figures are those of Y−1).
+    pub year: i32,
+    /// The decision date D: facts and parameters are taken as of D.
+    pub decided_on: NaiveDate,
+    /// `NOT_BANNED` passed and some route passed.
+    pub eligible: bool,
+    /// The first route that passed, when eligible.
+    pub route: Option<GqlRoute>,
+    /// Every rule, in table order.
+    pub rules: Vec<RecognitionRuleResult>,
+    /// Every route, in the order tried.
+    pub routes: Vec<RecognitionRouteResult>,
+    /// The industry class needs review (`recognition.review_industries`); eligibility unchanged.
+    pub needs_review: bool,
+    /// The last day of the §22 ban in force on D; null when not banned.
+    pub ban_until: Option<NaiveDate>,
+    /// Every rule that did not pass, in table order.
+    pub failed_rules: Vec<GqlRuleId>,
+    /// The ids of the policy parameter versions the verdict used.
+    pub parameter_version_ids: Vec<i64>,
+}
+
+impl RecognitionVerdict {
+    fn new(credit_code: String, verdict: Verdict) -> Self {
+        let rules = verdict
+            .rules
+            .into_iter()
+            .map(|r| {
+                let (gap, gap_kind) = match r.gap {
+                    Some(Gap::Money(amount)) => (Some(amount.to_decimal()), Some(GapKind::Money)),
+                    Some(Gap::Units(units)) => (Some(Decimal::from(units)), Some(GapKind::Units)),
+                    None => (None, None),
+                };
+                RecognitionRuleResult {
+                    rule: r.rule.into(),
+                    clause: r.clause.as_str().to_string(),
+                    passed: r.passed,
+                    detail: r.detail,
+                    gap,
+                    gap_kind,
+                    figures: r
+                        .figures
+                        .into_iter()
+                        .map(|f| VerdictFigure {
+                            name: f.name,
+                            value: f.value,
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let routes = verdict
+            .routes
+            .into_iter()
+            .map(|o| RecognitionRouteResult {
+                route: o.route.into(),
+                passed: o.passed,
+                failed_rules: o.failed.into_iter().map(Into::into).collect(),
+            })
+            .collect();
+        RecognitionVerdict {
+            credit_code,
+            year: verdict.year,
+            decided_on: verdict.decided_on,
+            eligible: verdict.eligible,
+            route: verdict.route.map(Into::into),
+            rules,
+            routes,
+            needs_review: verdict.needs_review,
+            ban_until: verdict.ban_until,
+            failed_rules: verdict.failed.into_iter().map(Into::into).collect(),
+            parameter_version_ids: verdict.parameter_versions,
+        }
+    }
+}
+
+/// A stored recognition (§4).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Recognition {
+    /// The enterprise's unified social credit code.
+    pub credit_code: String,
+    /// The recognition year.
+    pub year: i32,
+    /// The decision date.
+    pub decided_on: NaiveDate,
+    /// The route it was recognised through.
+    pub route: GqlRoute,
+    /// The rule set decided under, e.g. `HZ-2023-3` (杭政办〔2023〕3号).
+    pub rule_set: String,
+    /// The industry class needs review.
+    pub needs_review: bool,
+    /// The ids of the policy parameter versions used.
+    pub parameter_version_ids: Vec<i64>,
+    /// Who decided (token subject).
+    pub decided_by: String,
+    /// When it was recorded (UTC).
+    pub recorded_at: DateTime<Utc>,
+    /// The verdict as stored.
+    pub verdict: RecognitionVerdict,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ratings, rewards, revocations
+// ---------------------------------------------------------------------------------------------
+
+/// A star rating (§5).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct StarRating {
+    /// The enterprise's unified social credit code.
+    pub credit_code: String,
+    /// The rating year.
+    pub year: i32,
+    /// 1 to 5 stars.
+    pub stars: i32,
+    /// The stars this call replaced; null for a first rating.
+    pub previous_stars: Option<i32>,
+    /// Who rated (token subject).
+    pub rated_by: String,
+    /// When it was rated (UTC).
+    pub rated_at: DateTime<Utc>,
+}
+
+/// Where a rating's reward stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum StarRewardStatus {
+    /// Granted: a reward is recorded for the year.
+    Granted,
+    /// Due and not granted yet.
+    Due,
+    /// Nothing due: below 3 stars, or the tier is already paid.
+    NothingDue,
+    /// Nothing due: the title was revoked after the recognition, on or before the grant day (§22).
+    Revoked,
+}
+
+impl From<RewardStatus> for StarRewardStatus {
+    fn from(status: RewardStatus) -> Self {
+        match status {
+            RewardStatus::Granted => StarRewardStatus::Granted,
+            RewardStatus::Due => StarRewardStatus::Due,
+            RewardStatus::NothingDue => StarRewardStatus::NothingDue,
+            RewardStatus::Revoked => StarRewardStatus::Revoked,
+        }
+    }
+}
+
+/// The §6 star reward of one rating (confidential).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct StarReward {
+    /// The enterprise's unified social credit code.
+    pub credit_code: String,
+    /// Its name today.
+    pub name: String,
+    /// The district (code) bearing the district share: as recorded for a granted reward, else the
+    /// district the enterprise is registered in on the grant day; null outside Hangzhou.
+    pub district_code: Option<String>,
+    /// The rating year Y.
+    pub year: i32,
+    /// The stars of the rating.
+    pub stars: i32,
+    /// `tier(stars)`: `star_reward.<stars>` in force on 1 January of Y; 0 below 3 stars.
+    pub tier: Decimal,
+    /// Σ star rewards granted to the enterprise before this one.
+    pub already_granted: Decimal,
+    /// `max(0, tier − alreadyGranted)`, or 0 when revoked: granted, or due on the grant day.
+    pub due: Decimal,
+    /// `floor_to_fen(due × star_reward.city_share)`.
+    pub city_share: Decimal,
+    /// `due − cityShare`.
+    pub district_share: Decimal,
+    /// Where the reward stands.
+    pub status: StarRewardStatus,
+    /// The day it was granted (GRANTED), or the grant day asked about.
+    pub granted_on: NaiveDate,
+    /// The revocation that cancels the reward (§22), if any.
+    pub revoked_on: Option<NaiveDate>,
+    /// `§6`, or `§22` when a revocation cancels the reward.
+    pub clause: String,
+    /// Human text with the figures.
+    pub detail: String,
+    /// The ids of the policy parameter versions used.
+    pub parameter_version_ids: Vec<i64>,
+}
+
+impl From<RewardLine> for StarReward {
+    fn from(line: RewardLine) -> Self {
+        StarReward {
+            credit_code: line.credit_code,
+            name: line.name,
+            district_code: line.share_district,
+            year: line.year,
+            stars: line.stars,
+            tier: line.tier.to_decimal(),
+            already_granted: line.already_granted.to_decimal(),
+            due: line.due.to_decimal(),
+            city_share: line.split.city.to_decimal(),
+            district_share: line.split.district.to_decimal(),
+            status: line.status.into(),
+            granted_on: line.granted_on,
+            revoked_on: line.revoked_on,
+            clause: line.clause,
+            detail: line.detail,
+            parameter_version_ids: line.parameter_versions,
+        }
+    }
+}
+
+/// The result of `grantStarRewards`.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct StarRewardGrant {
+    /// The rating year.
+    pub year: i32,
+    /// The grant day.
+    pub granted_on: NaiveDate,
+    /// Rewards recorded by this call.
+    pub granted: Vec<StarReward>,
+    /// Rewards recorded before, unchanged.
+    pub already_granted: Vec<StarReward>,
+    /// Ratings with nothing due (below 3 stars, tier already paid, revoked): nothing recorded.
+    pub nothing_due: Vec<StarReward>,
+    /// Σ `due` of the rewards recorded by this call.
+    pub granted_total: Decimal,
+}
+
+/// A revocation of the HQ title (§22).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Revocation {
+    /// The enterprise's unified social credit code.
+    pub credit_code: String,
+    /// The day the title was revoked (R).
+    pub revoked_on: NaiveDate,
+    /// The last day of the ban (inclusive): recognition is possible again from the day after.
+    pub ban_until: NaiveDate,
+    /// Why.
+    pub reason: String,
+    /// Reference of the leading group's approval.
+    pub approval_ref: String,
+    /// Who recorded it (token subject).
+    pub recorded_by: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Published list, monitoring
+// ---------------------------------------------------------------------------------------------
+
+/// One entry of the published HQ list (§21): nothing confidential.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PublishedHeadquarters {
+    /// The enterprise's name on the decision date.
+    pub name: String,
+    /// The district it was registered in on the decision date.
+    pub district: Option<District>,
+    /// The stars of the year; null if not rated (yet).
+    pub stars: Option<i32>,
+    /// The route it was recognised through.
+    pub route: GqlRoute,
+}
+
+/// A §1 target for 2025.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum TargetMeasure {
+    /// 总部企业数量新增100家以上: recognised(Y) − recognised(2023) ≥ 100 (以上 includes).
+    IncreaseOverBaseline,
+    /// 百亿级总部企业突破60家: more than 60 HQs with revenue(Y−1) ≥ 10,000,000,000.00.
+    TenBillionClass,
+    /// 千亿级总部企业突破10家: more than 10 HQs with revenue(Y−1) ≥ 100,000,000,000.00.
+    HundredBillionClass,
+}
+
+/// One target against its actual value.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct TargetStatus {
+    /// What is measured.
+    pub measure: TargetMeasure,
+    /// The actual value for the year.
+    pub actual: i64,
+    /// The 2025 target.
+    pub target: i64,
+    /// Whether the actual value meets the target (以上: at least; 突破: more than).
+    pub met: bool,
+}
+
+/// The monitoring of §1 for one year (aggregate counts, no enterprise named).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct TargetProgress {
+    /// The year Y.
+    pub year: i32,
+    /// HQs recognised for Y.
+    pub recognised: i64,
+    /// The baseline year of 数量新增 (2023).
+    pub baseline_year: i32,
+    /// HQs recognised for the baseline year.
+    pub baseline_recognised: i64,
+    /// recognised(Y) − recognised(2023).
+    pub increase_over_baseline: i64,
+    /// HQs recognised for Y and for no earlier year.
+    pub recognised_first_time: i64,
+    /// HQs recognised for Y with revenue(Y−1) ≥ 10,000,000,000.00 (百亿级).
+    pub ten_billion_class: i64,
+    /// HQs recognised for Y with revenue(Y−1) ≥ 100,000,000,000.00 (千亿级).
+    pub hundred_billion_class: i64,
+    /// The year the targets are set for (2025).
+    pub target_year: i32,
+    /// The three targets against this year's values.
+    pub targets: Vec<TargetStatus>,
+}
+
+impl From<service::TargetMeasure> for TargetMeasure {
+    fn from(measure: service::TargetMeasure) -> Self {
+        match measure {
+            service::TargetMeasure::IncreaseOverBaseline => TargetMeasure::IncreaseOverBaseline,
+            service::TargetMeasure::TenBillionClass => TargetMeasure::TenBillionClass,
+            service::TargetMeasure::HundredBillionClass => TargetMeasure::HundredBillionClass,
+        }
+    }
+}
+
+impl From<Progress> for TargetProgress {
+    fn from(p: Progress) -> Self {
+        let targets = p
+            .targets()
+            .into_iter()
+            .map(|t| TargetStatus {
+                measure: t.measure.into(),
+                actual: t.actual,
+                target: t.target,
+                met: t.met,
+            })
+            .collect();
+        TargetProgress {
+            year: p.year,
+            recognised: p.recognised,
+            baseline_year: service::BASELINE_YEAR,
+            baseline_recognised: p.baseline_recognised,
+            increase_over_baseline: p.increase(),
+            recognised_first_time: p.first_time,
+            ten_billion_class: p.ten_billion,
+            hundred_billion_class: p.hundred_billion,
+            target_year: service::TARGET_YEAR,
+            targets,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolvers
+// ---------------------------------------------------------------------------------------------
+
+/// Recognition queries.
+#[derive(Default)]
+pub struct RecognitionQuery;
+
+#[Object]
+impl RecognitionQuery {
+    /// A dry run of recognition (§3, §4, §22): every rule with its clause, figures and gap, the
+    /// route, the ban; nothing is stored. A `DISTRICT` actor may ask only about enterprises
+    /// registered in its district today.
+    async fn evaluate_recognition(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The enterprise's unified social credit code.")] credit_code: String,
+        #[graphql(desc = "The recognition year Y (2023 to 2027); figures are those of Y−1.")]
+        year: i32,
+        #[graphql(desc = "The decision date D (default: today in Hangzhou).")] decided_on: Option<
+            NaiveDate,
+        >,
+    ) -> Result<RecognitionVerdict> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let decided_on = decided_on.unwrap_or_else(registry::today);
+        let evaluation =
+            service::evaluate(&state.db, actor, &credit_code, year, decided_on).await?;
+        Ok(RecognitionVerdict::new(
+            evaluation.credit_code,
+            evaluation.verdict,
+        ))
+    }
+
+    /// The §6 reward of every rating of `year`: stars, tier, already granted, due, the city and
+    /// district shares, and whether a revocation cancels it. A `DISTRICT` actor sees only the
+    /// enterprises registered in its district today.
+    async fn star_rewards(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The rating year Y.")] year: i32,
+        #[graphql(
+            desc = "For rewards not granted yet: the grant day to compute them for (default: today in Hangzhou)."
+        )]
+        granted_on: Option<NaiveDate>,
+    ) -> Result<Vec<StarReward>> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let grant_day = granted_on.unwrap_or_else(registry::today);
+        let lines = service::star_rewards(&state.db, Some(actor), year, grant_day).await?;
+        Ok(lines.into_iter().map(StarReward::from).collect())
+    }
+
+    /// The published HQ list of `year` (§21): name, district, stars and route of every HQ
+    /// recognised for the year whose title has not been revoked since. Public.
+    async fn published_headquarters(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The recognition year.")] year: i32,
+    ) -> Result<Vec<PublishedHeadquarters>> {
+        let state = super::state(ctx)?;
+        let entries = service::published_headquarters(&state.db, year).await?;
+        let districts: HashMap<String, District> = district_service::list(&state.db)
+            .await?
+            .into_iter()
+            .map(|d| (d.code.clone(), District::from(d)))
+            .collect();
+        entries
+            .into_iter()
+            .map(|e| {
+                Ok(PublishedHeadquarters {
+                    name: e.name,
+                    district: e.district.and_then(|code| districts.get(&code).cloned()),
+                    stars: e.stars,
+                    route: GqlRoute::parse(&e.route)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The §1 monitoring of `year`: HQs recognised, the increase over 2023, those recognised for
+    /// the first time, the 百亿级 and 千亿级 counts, against the 2025 targets 100, 60 and 10.
+    async fn target_progress(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The recognition year Y.")] year: i32,
+    ) -> Result<TargetProgress> {
+        let state = super::state(ctx)?;
+        Ok(service::target_progress(&state.db, year).await?.into())
+    }
+}
+
+/// Recognition mutations (HQ_OFFICE).
+#[derive(Default)]
+pub struct RecognitionMutation;
+
+#[Object]
+impl RecognitionMutation {
+    /// Recognises an enterprise for `year` on `decidedOn` (§4), storing the verdict, the decision
+    /// date, the route, the rule set and the parameter versions used. `POLICY_VIOLATION` when not
+    /// eligible (`extensions.details` lists the failed rules, `extensions.clause` cites the first);
+    /// `CONFLICT` when already recognised for the year.
+    async fn recognize(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The enterprise's unified social credit code.")] credit_code: String,
+        #[graphql(desc = "The recognition year Y (2023 to 2027).")] year: i32,
+        #[graphql(desc = "The decision date D (default: today in Hangzhou).")] decided_on: Option<
+            NaiveDate,
+        >,
+    ) -> Result<Recognition> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let decided_on = decided_on.unwrap_or_else(registry::today);
+        let stored = service::recognize(&state.db, actor, &credit_code, year, decided_on).await?;
+        let row = stored.row;
+        Ok(Recognition {
+            route: GqlRoute::parse(&row.route)?,
+            credit_code: stored.credit_code.clone(),
+            year: row.year,
+            decided_on: row.decided_on,
+            rule_set: row.rule_set,
+            needs_review: row.needs_review,
+            parameter_version_ids: stored.verdict.parameter_versions.clone(),
+            decided_by: row.decided_by,
+            recorded_at: row.created_at,
+            verdict: RecognitionVerdict::new(stored.credit_code, stored.verdict),
+        })
+    }
+
+    /// Rates an enterprise recognised for `year` with 1 to 5 stars (§5). Re-rating replaces the
+    /// rating until a star reward depends on it (`CONFLICT`); `POLICY_VIOLATION` (§5) when the
+    /// enterprise is not recognised for the year.
+    async fn rate_stars(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The enterprise's unified social credit code.")] credit_code: String,
+        #[graphql(desc = "The rating year.")] year: i32,
+        #[graphql(desc = "1 to 5.")] stars: i32,
+    ) -> Result<StarRating> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let rating = service::rate_stars(&state.db, actor, &credit_code, year, stars).await?;
+        Ok(StarRating {
+            credit_code: rating.credit_code,
+            year: rating.row.year,
+            stars: rating.row.stars,
+            previous_stars: rating.previous_stars,
+            rated_by: rating.row.rated_by,
+            rated_at: rating.row.rated_at,
+        })
+    }
+
+    /// Grants the §6 rewards of every rating of `year` on `grantedOn`: one reward per enterprise
+    /// with a reward due and none recorded for the year. Idempotent: running it again records
+    /// nothing and lists the earlier grants under `alreadyGranted`.
+    async fn grant_star_rewards(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The rating year Y.")] year: i32,
+        #[graphql(desc = "The grant day (not before 1 January of Y).")] granted_on: NaiveDate,
+    ) -> Result<StarRewardGrant> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let grant = service::grant_star_rewards(&state.db, actor, year, granted_on).await?;
+        let granted_total = Money::checked_sum(grant.granted.iter().map(|line| line.due))
+            .ok_or_else(|| AppError::internal("granted star rewards overflow"))?
+            .to_decimal();
+        let list = |lines: Vec<RewardLine>| lines.into_iter().map(StarReward::from).collect();
+        Ok(StarRewardGrant {
+            year,
+            granted_on,
+            granted: list(grant.granted),
+            already_granted: list(grant.already_granted),
+            nothing_due: list(grant.nothing_due),
+            granted_total,
+        })
+    }
+
+    /// Records a revocation of the HQ title approved by the leading group (§22): no recognition is
+    /// decided from `revokedOn` up to and including its `recognition.ban_years` anniversary.
+    /// `CONFLICT` when a revocation of the enterprise on that day is already recorded.
+    async fn revoke_title(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The enterprise's unified social credit code.")] credit_code: String,
+        #[graphql(desc = "The day the title is revoked (R).")] revoked_on: NaiveDate,
+        #[graphql(desc = "Why the title is revoked.")] reason: String,
+        #[graphql(desc = "Reference of the leading group's approval.")] approval_ref: String,
+    ) -> Result<Revocation> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let revocation = service::revoke_title(
+            &state.db,
+            actor,
+            &credit_code,
+            revoked_on,
+            &reason,
+            &approval_ref,
+        )
+        .await?;
+        let row = revocation.row;
+        Ok(Revocation {
+            credit_code: revocation.credit_code,
+            revoked_on: row.revoked_on,
+            ban_until: row.ban_until,
+            reason: row.reason,
+            approval_ref: row.approval_ref,
+            recorded_by: row.recorded_by,
+        })
+    }
+}

@@ -1,0 +1,36 @@
+//! The period lock of §20 step 5: once a fiscal year's settlement is approved, nothing that
+//! would change its lines, claims, verdicts or figures may be written.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::error::{AppError, AppResult};
+use entity::settlements;
+
+/// The settlement status that locks a year.
+pub const APPROVED: &str = "APPROVED";
+
+/// Whether the settlement of `fiscal_year` is approved.
+///
+/// # Errors
+/// Database errors.
+pub async fn is_locked<C: ConnectionTrait>(conn: &C, fiscal_year: i32) -> AppResult<bool> {
+    Ok(settlements::Entity::find()
+        .filter(settlements::Column::FiscalYear.eq(fiscal_year))
+        .filter(settlements::Column::Status.eq(APPROVED))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+/// Refuses a write to an approved year.
+///
+/// # Errors
+/// `PERIOD_LOCKED` when the settlement of `fiscal_year` is approved.
+pub async fn ensure_open<C: ConnectionTrait>(conn: &C, fiscal_year: i32) -> AppResult<()> {
+    if is_locked(conn, fiscal_year).await? {
+        return Err(AppError::PeriodLocked(format!(
+            "fiscal year {fiscal_year} is settled and approved; record a finding instead"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,909 @@
+//! §20 steps 1 and 2: districts report the §7 subsidies they actually paid, and submit their
+//! yearly claim; `CITY_FINANCE` returns a claim with a reason.
+//!
+//! A report is one transaction: every line is validated first, then written, so a batch is all
+//! or nothing. The same line again changes nothing, which makes a retried report safe.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::auth::{Actor, Role};
+use crate::error::{AppError, AppResult};
+use crate::policy::credit_code::CreditCode;
+use crate::policy::money::Money;
+use crate::services::{audit, locks, tx};
+use entity::{claim_events, claims, districts, enterprises, payment_lines};
+
+/// Largest batch accepted by one report.
+pub const MAX_LINES_PER_REPORT: usize = 10_000;
+
+/// `RENT` or `PURCHASE` (§7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PaymentKind {
+    /// Office rent subsidy.
+    Rent,
+    /// Office purchase subsidy.
+    Purchase,
+}
+
+impl PaymentKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentKind::Rent => "RENT",
+            PaymentKind::Purchase => "PURCHASE",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "RENT" => Some(PaymentKind::Rent),
+            "PURCHASE" => Some(PaymentKind::Purchase),
+            _ => None,
+        }
+    }
+}
+
+/// One line as a district reports it (API values, not yet validated).
+#[derive(Debug, Clone)]
+pub struct LineInput {
+    /// The enterprise's unified social credit code.
+    pub credit_code: String,
+    /// RENT or PURCHASE.
+    pub kind: PaymentKind,
+    /// The recognition year whose rent or purchase the payment subsidises.
+    pub subsidy_year: i32,
+    /// Lease or purchase contract number.
+    pub contract_no: String,
+    /// RENT: rent actually paid that this payment subsidises; PURCHASE: the transaction price.
+    pub basis: Decimal,
+    /// PURCHASE only: the transaction date.
+    pub transaction_date: Option<NaiveDate>,
+    /// Amount the district paid.
+    pub amount: Decimal,
+    /// When the district paid it.
+    pub payment_date: NaiveDate,
+    /// Voucher number, unique within the district.
+    pub voucher_no: String,
+}
+
+/// A validated line, ready to compare or store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ValidLine {
+    enterprise_id: i64,
+    credit_code: String,
+    kind: PaymentKind,
+    subsidy_year: i32,
+    contract_no: String,
+    basis: Money,
+    transaction_date: Option<NaiveDate>,
+    amount: Money,
+    payment_date: NaiveDate,
+    voucher_no: String,
+}
+
+impl ValidLine {
+    fn same_content(&self, row: &payment_lines::Model) -> bool {
+        self.enterprise_id == row.enterprise_id
+            && self.kind.as_str() == row.kind
+            && self.subsidy_year == row.subsidy_year
+            && self.contract_no == row.contract_no
+            && self.basis.fen() == row.basis_fen
+            && self.transaction_date == row.transaction_date
+            && self.amount.fen() == row.amount_fen
+            && self.payment_date == row.payment_date
+            && self.voucher_no == row.voucher_no
+    }
+}
+
+/// What a report did, line by line.
+#[derive(Debug, Clone)]
+pub struct ReportOutcome {
+    /// Lines written now, in batch order.
+    pub created: Vec<payment_lines::Model>,
+    /// Lines already reported with the same content (nothing changed), in batch order.
+    pub unchanged: Vec<payment_lines::Model>,
+}
+
+fn line_field(index: usize, field: &str) -> String {
+    format!("lines[{index}].{field}")
+}
+
+const MAX_TEXT: usize = 100;
+
+fn clean_text(index: usize, field: &str, value: &str) -> AppResult<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(AppError::bad_input(
+            line_field(index, field),
+            "must not be empty",
+        ));
+    }
+    if value.chars().count() > MAX_TEXT || value.chars().any(char::is_control) {
+        return Err(AppError::bad_input(
+            line_field(index, field),
+            format!("at most {MAX_TEXT} printable characters"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+fn positive_money(index: usize, field: &str, value: &Decimal) -> AppResult<Money> {
+    let money = Money::parse_decimal(value)
+        .map_err(|e| AppError::bad_input(line_field(index, field), e.to_string()))?;
+    if money.fen() <= 0 {
+        return Err(AppError::bad_input(
+            line_field(index, field),
+            "must be greater than 0",
+        ));
+    }
+    Ok(money)
+}
+
+/// Validates one line's own fields (§20 step 1), without the database.
+fn validate_shape(
+    index: usize,
+    fiscal_year: i32,
+    line: &LineInput,
+) -> AppResult<(CreditCode, Money, Money, String, String)> {
+    let code = CreditCode::parse(&line.credit_code)
+        .map_err(|e| AppError::bad_input(line_field(index, "creditCode"), e.to_string()))?;
+    let amount = positive_money(index, "amount", &line.amount)?;
+    let basis = positive_money(index, "basis", &line.basis)?;
+    if basis < amount {
+        return Err(AppError::bad_input(
+            line_field(index, "basis"),
+            format!(
+                "the basis {} is less than the amount paid {}",
+                basis.format_yuan(),
+                amount.format_yuan()
+            ),
+        ));
+    }
+    if line.payment_date.year() != fiscal_year {
+        return Err(AppError::bad_input(
+            line_field(index, "paymentDate"),
+            format!("the payment date is outside fiscal year {fiscal_year}"),
+        ));
+    }
+    if !(2000..=2100).contains(&line.subsidy_year) {
+        return Err(AppError::bad_input(
+            line_field(index, "subsidyYear"),
+            "not a plausible recognition year",
+        ));
+    }
+    match (line.kind, line.transaction_date) {
+        (PaymentKind::Purchase, None) => {
+            return Err(AppError::bad_input(
+                line_field(index, "transactionDate"),
+                "a PURCHASE line needs its transaction date",
+            ));
+        }
+        (PaymentKind::Purchase, Some(date)) if date.year() != line.subsidy_year => {
+            return Err(AppError::bad_input(
+                line_field(index, "subsidyYear"),
+                format!(
+                    "a PURCHASE line's subsidy year must be the year of its transaction date ({})",
+                    date.year()
+                ),
+            ));
+        }
+        (PaymentKind::Rent, Some(_)) => {
+            return Err(AppError::bad_input(
+                line_field(index, "transactionDate"),
+                "a RENT line has no transaction date",
+            ));
+        }
+        _ => {}
+    }
+    let contract = clean_text(index, "contractNo", &line.contract_no)?;
+    let voucher = clean_text(index, "voucherNo", &line.voucher_no)?;
+    Ok((code, amount, basis, contract, voucher))
+}
+
+/// Whether `year` of settlement is approved (locked).
+async fn ensure_year_open<C: ConnectionTrait>(conn: &C, fiscal_year: i32) -> AppResult<()> {
+    locks::ensure_open(conn, fiscal_year).await
+}
+
+/// Checks that `district_code` names a district and that `actor` may act for it.
+///
+/// # Errors
+/// `BAD_USER_INPUT` for an unknown district, `FORBIDDEN` for another district's actor.
+pub async fn check_district<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    district_code: &str,
+) -> AppResult<()> {
+    if districts::Entity::find_by_id(district_code.to_string())
+        .one(conn)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::bad_input("districtCode", "unknown district"));
+    }
+    if let Some(own) = actor.district_scope()
+        && own != district_code
+    {
+        return Err(AppError::Forbidden(format!(
+            "a district actor may act only for its own district ({own})"
+        )));
+    }
+    Ok(())
+}
+
+/// Serialises writers of payment lines on PostgreSQL (report order is a global sequence).
+async fn lock_lines<C: ConnectionTrait>(conn: &C) -> AppResult<()> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        conn.execute_unprepared("LOCK TABLE payment_lines IN SHARE ROW EXCLUSIVE MODE")
+            .await?;
+    }
+    Ok(())
+}
+
+/// Reports a batch of §7 payments of `district_code` for `fiscal_year` (§20 step 1).
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the line and field; `CONFLICT` for a voucher already reported with
+/// other content, a PURCHASE contract reported with another price or date, or a submitted claim;
+/// `PERIOD_LOCKED` for an approved year; `FORBIDDEN` for another district.
+pub async fn report(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    district_code: &str,
+    fiscal_year: i32,
+    lines: Vec<LineInput>,
+) -> AppResult<ReportOutcome> {
+    if actor.role != Role::District {
+        return Err(AppError::Forbidden(
+            "only a district reports its payments".into(),
+        ));
+    }
+    if lines.is_empty() {
+        return Err(AppError::bad_input("lines", "the batch has no lines"));
+    }
+    if lines.len() > MAX_LINES_PER_REPORT {
+        return Err(AppError::bad_input(
+            "lines",
+            format!("at most {MAX_LINES_PER_REPORT} lines per report"),
+        ));
+    }
+    if !(2000..=2100).contains(&fiscal_year) {
+        return Err(AppError::bad_input(
+            "fiscalYear",
+            "not a plausible fiscal year",
+        ));
+    }
+    let shapes = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| validate_shape(i, fiscal_year, line))
+        .collect::<AppResult<Vec<_>>>()?;
+
+    let txn = tx::begin_write(db).await?;
+    check_district(&txn, actor, district_code).await?;
+    ensure_year_open(&txn, fiscal_year).await?;
+    lock_lines(&txn).await?;
+    if let Some(claim) = find_claim(&txn, district_code, fiscal_year).await?
+        && claim.status != "RETURNED"
+    {
+        return Err(AppError::Conflict(format!(
+            "the claim of {district_code} for {fiscal_year} is {}: it takes no new lines until it is returned",
+            claim.status.to_lowercase()
+        )));
+    }
+
+    // Resolve enterprises by credit code.
+    let codes: Vec<String> = shapes.iter().map(|s| s.0.as_str().to_string()).collect();
+    let known: HashMap<String, i64> = enterprises::Entity::find()
+        .filter(enterprises::Column::CreditCode.is_in(codes.clone()))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|e| (e.credit_code, e.id))
+        .collect();
+    let mut valid = Vec::with_capacity(lines.len());
+    for (i, ((code, amount, basis, contract, voucher), line)) in
+        shapes.into_iter().zip(&lines).enumerate()
+    {
+        let Some(&enterprise_id) = known.get(code.as_str()) else {
+            return Err(AppError::bad_input(
+                line_field(i, "creditCode"),
+                "no enterprise with this credit code is registered",
+            ));
+        };
+        valid.push(ValidLine {
+            enterprise_id,
+            credit_code: code.as_str().to_string(),
+            kind: line.kind,
+            subsidy_year: line.subsidy_year,
+            contract_no: contract,
+            basis,
+            transaction_date: line.transaction_date,
+            amount,
+            payment_date: line.payment_date,
+            voucher_no: voucher,
+        });
+    }
+
+    // Vouchers: the same content again is a no-op; other content is a conflict.
+    let vouchers: Vec<String> = valid.iter().map(|l| l.voucher_no.clone()).collect();
+    let existing: HashMap<String, payment_lines::Model> = payment_lines::Entity::find()
+        .filter(payment_lines::Column::DistrictCode.eq(district_code))
+        .filter(payment_lines::Column::VoucherNo.is_in(vouchers))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|l| (l.voucher_no.clone(), l))
+        .collect();
+    let mut in_batch: HashMap<&str, usize> = HashMap::new();
+    let mut to_create: Vec<(usize, &ValidLine)> = Vec::new();
+    let mut unchanged = Vec::new();
+    for (i, line) in valid.iter().enumerate() {
+        if let Some(row) = existing.get(&line.voucher_no) {
+            if line.same_content(row) {
+                unchanged.push(row.clone());
+                continue;
+            }
+            return Err(AppError::Conflict(format!(
+                "lines[{i}]: voucher {} was already reported with different content",
+                line.voucher_no
+            )));
+        }
+        if let Some(&first) = in_batch.get(line.voucher_no.as_str()) {
+            if valid[first] == *line {
+                continue;
+            }
+            return Err(AppError::Conflict(format!(
+                "lines[{i}]: voucher {} appears twice in the batch with different content",
+                line.voucher_no
+            )));
+        }
+        in_batch.insert(&line.voucher_no, i);
+        to_create.push((i, line));
+    }
+
+    // A purchase contract has one price and one transaction date.
+    check_purchase_contracts(&txn, &to_create).await?;
+
+    let mut next_seq = payment_lines::Entity::find()
+        .select_only()
+        .column_as(payment_lines::Column::Seq.max(), "max_seq")
+        .into_tuple::<Option<i64>>()
+        .one(&txn)
+        .await?
+        .flatten()
+        .unwrap_or(0)
+        + 1;
+    let now = Utc::now();
+    let mut created = Vec::with_capacity(to_create.len());
+    for (_, line) in &to_create {
+        let row = payment_lines::ActiveModel {
+            id: NotSet,
+            seq: Set(next_seq),
+            district_code: Set(district_code.to_string()),
+            fiscal_year: Set(fiscal_year),
+            enterprise_id: Set(line.enterprise_id),
+            credit_code: Set(line.credit_code.clone()),
+            kind: Set(line.kind.as_str().to_string()),
+            subsidy_year: Set(line.subsidy_year),
+            contract_no: Set(line.contract_no.clone()),
+            basis_fen: Set(line.basis.fen()),
+            transaction_date: Set(line.transaction_date),
+            amount_fen: Set(line.amount.fen()),
+            payment_date: Set(line.payment_date),
+            voucher_no: Set(line.voucher_no.clone()),
+            reported_at: Set(now),
+            reported_by: Set(actor.sub.clone()),
+        }
+        .insert(&txn)
+        .await?;
+        next_seq += 1;
+        created.push(row);
+    }
+    if !created.is_empty() {
+        let total: i64 = created.iter().map(|l| l.amount_fen).sum();
+        audit::record(
+            &txn,
+            actor,
+            audit::AuditEntry {
+                operation: "reportPayments",
+                target_type: "payment_lines",
+                target_id: Some(format!("{district_code}/{fiscal_year}")),
+                before: None,
+                after: Some(json!({
+                    "lines": created.iter().map(|l| json!({
+                        "id": l.id, "seq": l.seq, "voucherNo": l.voucher_no,
+                        "creditCode": l.credit_code, "kind": l.kind,
+                        "amountFen": l.amount_fen,
+                    })).collect::<Vec<_>>(),
+                    "amountFen": total,
+                })),
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(ReportOutcome { created, unchanged })
+}
+
+/// Refuses a PURCHASE line whose price or transaction date differs from earlier lines of the
+/// same contract (same enterprise and contract number, any district), or from another line of
+/// the batch.
+async fn check_purchase_contracts<C: ConnectionTrait>(
+    conn: &C,
+    lines: &[(usize, &ValidLine)],
+) -> AppResult<()> {
+    let mut seen: HashMap<(i64, &str), (Money, Option<NaiveDate>)> = HashMap::new();
+    for (i, line) in lines {
+        if line.kind != PaymentKind::Purchase {
+            continue;
+        }
+        let key = (line.enterprise_id, line.contract_no.as_str());
+        let earlier = match seen.get(&key) {
+            Some(found) => Some(*found),
+            None => payment_lines::Entity::find()
+                .filter(payment_lines::Column::EnterpriseId.eq(line.enterprise_id))
+                .filter(payment_lines::Column::Kind.eq(PaymentKind::Purchase.as_str()))
+                .filter(payment_lines::Column::ContractNo.eq(line.contract_no.clone()))
+                .order_by_asc(payment_lines::Column::Seq)
+                .one(conn)
+                .await?
+                .map(|row| (Money::from_fen(row.basis_fen), row.transaction_date)),
+        };
+        if let Some((price, date)) = earlier
+            && (price != line.basis || date != line.transaction_date)
+        {
+            return Err(AppError::Conflict(format!(
+                "lines[{i}]: purchase contract {} was reported with price {} on {}; a contract has one price and one transaction date",
+                line.contract_no,
+                price.format_yuan(),
+                date.map(|d| d.to_string()).unwrap_or_default()
+            )));
+        }
+        seen.insert(key, (line.basis, line.transaction_date));
+    }
+    Ok(())
+}
+
+/// The claim of a district for a fiscal year, if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn find_claim<C: ConnectionTrait>(
+    conn: &C,
+    district_code: &str,
+    fiscal_year: i32,
+) -> AppResult<Option<claims::Model>> {
+    Ok(claims::Entity::find()
+        .filter(claims::Column::DistrictCode.eq(district_code))
+        .filter(claims::Column::FiscalYear.eq(fiscal_year))
+        .one(conn)
+        .await?)
+}
+
+/// The lines of a district paid in `fiscal_year`, in report order.
+///
+/// # Errors
+/// Database errors.
+pub async fn lines_of<C: ConnectionTrait>(
+    conn: &C,
+    district_code: &str,
+    fiscal_year: i32,
+) -> AppResult<Vec<payment_lines::Model>> {
+    Ok(payment_lines::Entity::find()
+        .filter(payment_lines::Column::DistrictCode.eq(district_code))
+        .filter(payment_lines::Column::FiscalYear.eq(fiscal_year))
+        .order_by_asc(payment_lines::Column::Seq)
+        .all(conn)
+        .await?)
+}
+
+/// Counts and pages the lines of a district and year (report order).
+///
+/// # Errors
+/// Database errors.
+pub async fn page_of<C: ConnectionTrait>(
+    conn: &C,
+    district_code: &str,
+    fiscal_year: i32,
+    offset: u64,
+    limit: u64,
+) -> AppResult<(u64, Vec<payment_lines::Model>)> {
+    let query = payment_lines::Entity::find()
+        .filter(payment_lines::Column::DistrictCode.eq(district_code))
+        .filter(payment_lines::Column::FiscalYear.eq(fiscal_year));
+    let total = query.clone().count(conn).await?;
+    let rows = query
+        .order_by_asc(payment_lines::Column::Seq)
+        .offset(offset)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    Ok((total, rows))
+}
+
+/// The canonical form of a claim's lines: one line of text per payment line in report order,
+/// fields separated by `|`, amounts in fen. Its SHA-256 is the claim's content hash, so what was
+/// submitted can be proven later from the lines alone.
+pub fn canonical_form(lines: &[payment_lines::Model]) -> String {
+    let mut text = String::new();
+    for l in lines {
+        let transaction = l
+            .transaction_date
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}\n",
+            l.seq,
+            l.district_code,
+            l.credit_code,
+            l.kind,
+            l.subsidy_year,
+            l.contract_no,
+            l.basis_fen,
+            transaction,
+            l.amount_fen,
+            l.payment_date,
+            l.voucher_no
+        ));
+    }
+    text
+}
+
+/// SHA-256 of [`canonical_form`], as lower-case hex.
+pub fn content_hash(lines: &[payment_lines::Model]) -> String {
+    let digest = Sha256::digest(canonical_form(lines).as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn add_event<C: ConnectionTrait>(
+    conn: &C,
+    claim_id: i64,
+    action: &str,
+    reason: Option<String>,
+    hash: Option<String>,
+    actor: &Actor,
+) -> AppResult<()> {
+    claim_events::ActiveModel {
+        id: NotSet,
+        claim_id: Set(claim_id),
+        action: Set(action.to_string()),
+        reason: Set(reason),
+        content_hash: Set(hash),
+        actor: Set(actor.sub.clone()),
+        at: Set(Utc::now()),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Submits the claim of `district_code` for `fiscal_year` (§20 step 2): freezes its lines and
+/// records their content hash. Submitting the same lines again changes nothing.
+///
+/// # Errors
+/// `BAD_USER_INPUT` when no lines were reported; `CONFLICT` when the claim is already reconciled;
+/// `PERIOD_LOCKED` for an approved year; `FORBIDDEN` for another district.
+pub async fn submit_claim(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    district_code: &str,
+    fiscal_year: i32,
+) -> AppResult<claims::Model> {
+    if actor.role != Role::District {
+        return Err(AppError::Forbidden(
+            "only a district submits its claim".into(),
+        ));
+    }
+    let txn = tx::begin_write(db).await?;
+    check_district(&txn, actor, district_code).await?;
+    ensure_year_open(&txn, fiscal_year).await?;
+    let lines = lines_of(&txn, district_code, fiscal_year).await?;
+    if lines.is_empty() {
+        return Err(AppError::bad_input(
+            "fiscalYear",
+            format!("no payments of {district_code} were reported for {fiscal_year}"),
+        ));
+    }
+    let hash = content_hash(&lines);
+    let paid: i64 = lines.iter().map(|l| l.amount_fen).sum();
+    let count = i32::try_from(lines.len()).map_err(AppError::internal)?;
+    let now = Utc::now();
+    let existing = find_claim(&txn, district_code, fiscal_year).await?;
+    let before = existing.as_ref().map(claim_summary);
+    let claim = match existing {
+        Some(claim)
+            if claim.status == "SUBMITTED" && claim.content_hash.as_deref() == Some(&hash) =>
+        {
+            txn.commit().await?;
+            return Ok(claim);
+        }
+        Some(claim) if claim.status != "RETURNED" => {
+            return Err(AppError::Conflict(format!(
+                "the claim is already {}",
+                claim.status.to_lowercase()
+            )));
+        }
+        Some(claim) => {
+            let mut active: claims::ActiveModel = claim.into();
+            active.status = Set("SUBMITTED".into());
+            active.content_hash = Set(Some(hash.clone()));
+            active.line_count = Set(count);
+            active.paid_total_fen = Set(paid);
+            active.submitted_at = Set(Some(now));
+            active.submitted_by = Set(Some(actor.sub.clone()));
+            active.updated_at = Set(now);
+            active.update(&txn).await?
+        }
+        None => {
+            claims::ActiveModel {
+                id: NotSet,
+                district_code: Set(district_code.to_string()),
+                fiscal_year: Set(fiscal_year),
+                status: Set("SUBMITTED".into()),
+                content_hash: Set(Some(hash.clone())),
+                line_count: Set(count),
+                paid_total_fen: Set(paid),
+                submitted_at: Set(Some(now)),
+                submitted_by: Set(Some(actor.sub.clone())),
+                updated_at: Set(now),
+            }
+            .insert(&txn)
+            .await?
+        }
+    };
+    add_event(&txn, claim.id, "SUBMITTED", None, Some(hash), actor).await?;
+    audit::record(
+        &txn,
+        actor,
+        audit::AuditEntry {
+            operation: "submitClaim",
+            target_type: "claim",
+            target_id: Some(format!("{district_code}/{fiscal_year}")),
+            before,
+            after: Some(claim_summary(&claim)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(claim)
+}
+
+/// Returns a submitted or reconciled claim to its district with a reason (§20 step 2); its
+/// verdicts are withdrawn, and the district may report again.
+///
+/// # Errors
+/// `BAD_USER_INPUT` for an empty reason; `NOT_FOUND` without a claim; `CONFLICT` for a claim that
+/// is not submitted or reconciled; `PERIOD_LOCKED` for an approved year.
+pub async fn return_claim(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    district_code: &str,
+    fiscal_year: i32,
+    reason: &str,
+) -> AppResult<claims::Model> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(AppError::bad_input(
+            "reason",
+            "give a reason of 1 to 2000 characters",
+        ));
+    }
+    let txn = tx::begin_write(db).await?;
+    check_district(&txn, actor, district_code).await?;
+    ensure_year_open(&txn, fiscal_year).await?;
+    let claim = find_claim(&txn, district_code, fiscal_year)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no claim for this district and year".into()))?;
+    if !matches!(claim.status.as_str(), "SUBMITTED" | "RECONCILED") {
+        return Err(AppError::Conflict(format!(
+            "a {} claim cannot be returned",
+            claim.status.to_lowercase()
+        )));
+    }
+    let before = claim_summary(&claim);
+    entity::line_verdicts::Entity::delete_many()
+        .filter(entity::line_verdicts::Column::ClaimId.eq(claim.id))
+        .exec(&txn)
+        .await?;
+    let mut active: claims::ActiveModel = claim.into();
+    active.status = Set("RETURNED".into());
+    active.updated_at = Set(Utc::now());
+    let claim = active.update(&txn).await?;
+    add_event(
+        &txn,
+        claim.id,
+        "RETURNED",
+        Some(reason.to_string()),
+        None,
+        actor,
+    )
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        audit::AuditEntry {
+            operation: "returnClaim",
+            target_type: "claim",
+            target_id: Some(format!("{district_code}/{fiscal_year}")),
+            before: Some(before),
+            after: Some(json!({ "status": "RETURNED", "reason": reason })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(claim)
+}
+
+/// The history of a claim, oldest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn claim_history<C: ConnectionTrait>(
+    conn: &C,
+    claim_id: i64,
+) -> AppResult<Vec<claim_events::Model>> {
+    Ok(claim_events::Entity::find()
+        .filter(claim_events::Column::ClaimId.eq(claim_id))
+        .order_by_asc(claim_events::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+fn claim_summary(claim: &claims::Model) -> serde_json::Value {
+    json!({
+        "status": claim.status,
+        "contentHash": claim.content_hash,
+        "lineCount": claim.line_count,
+        "paidTotalFen": claim.paid_total_fen,
+    })
+}
+
+/// Paid totals per kind of a set of lines (for claim summaries).
+pub fn totals_by_kind(lines: &[payment_lines::Model]) -> BTreeMap<String, i64> {
+    let mut totals = BTreeMap::new();
+    for l in lines {
+        *totals.entry(l.kind.clone()).or_insert(0) += l.amount_fen;
+    }
+    totals
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line() -> LineInput {
+        LineInput {
+            credit_code: "91330100716105852F".into(),
+            kind: PaymentKind::Rent,
+            subsidy_year: 2024,
+            contract_no: "L-1".into(),
+            basis: Decimal::new(100_000_000, 2),
+            transaction_date: None,
+            amount: Decimal::new(30_000_000, 2),
+            payment_date: NaiveDate::from_ymd_opt(2024, 6, 30).unwrap(),
+            voucher_no: "V-1".into(),
+        }
+    }
+
+    fn field_of(result: AppResult<impl std::fmt::Debug>) -> String {
+        match result {
+            Err(AppError::BadInput { field, .. }) => field,
+            other => panic!("expected BAD_USER_INPUT, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_rent_line_passes_the_shape_checks() {
+        assert!(validate_shape(0, 2024, &line()).is_ok());
+    }
+
+    #[test]
+    fn an_amount_of_zero_negative_or_three_decimals_is_refused_on_the_amount() {
+        for amount in [Decimal::ZERO, Decimal::new(-1, 0), Decimal::new(1001, 3)] {
+            let l = LineInput { amount, ..line() };
+            assert_eq!(field_of(validate_shape(3, 2024, &l)), "lines[3].amount");
+        }
+    }
+
+    #[test]
+    fn a_basis_below_the_amount_is_refused_and_equal_is_accepted() {
+        let l = LineInput {
+            basis: Decimal::new(30_000_000, 2) - Decimal::new(1, 2),
+            ..line()
+        };
+        assert_eq!(field_of(validate_shape(0, 2024, &l)), "lines[0].basis");
+        let l = LineInput {
+            basis: Decimal::new(30_000_000, 2),
+            ..line()
+        };
+        assert!(validate_shape(0, 2024, &l).is_ok());
+    }
+
+    #[test]
+    fn a_payment_outside_the_fiscal_year_is_refused() {
+        for date in [(2023, 12, 31), (2025, 1, 1)] {
+            let l = LineInput {
+                payment_date: NaiveDate::from_ymd_opt(date.0, date.1, date.2).unwrap(),
+                ..line()
+            };
+            assert_eq!(
+                field_of(validate_shape(0, 2024, &l)),
+                "lines[0].paymentDate"
+            );
+        }
+    }
+
+    #[test]
+    fn a_purchase_must_be_subsidised_in_the_year_of_its_transaction() {
+        let l = LineInput {
+            kind: PaymentKind::Purchase,
+            transaction_date: NaiveDate::from_ymd_opt(2023, 12, 31),
+            ..line()
+        };
+        assert_eq!(
+            field_of(validate_shape(0, 2024, &l)),
+            "lines[0].subsidyYear"
+        );
+        let l = LineInput {
+            kind: PaymentKind::Purchase,
+            transaction_date: None,
+            ..line()
+        };
+        assert_eq!(
+            field_of(validate_shape(0, 2024, &l)),
+            "lines[0].transactionDate"
+        );
+    }
+
+    #[test]
+    fn an_invalid_credit_code_is_refused_on_the_code() {
+        let l = LineInput {
+            credit_code: "91110100600037341L".into(),
+            ..line()
+        };
+        assert_eq!(field_of(validate_shape(1, 2024, &l)), "lines[1].creditCode");
+    }
+
+    #[test]
+    fn the_content_hash_changes_with_any_field() {
+        let row = payment_lines::Model {
+            id: 1,
+            seq: 1,
+            district_code: "330106".into(),
+            fiscal_year: 2024,
+            enterprise_id: 1,
+            credit_code: "91330100716105852F".into(),
+            kind: "RENT".into(),
+            subsidy_year: 2024,
+            contract_no: "L-1".into(),
+            basis_fen: 100,
+            transaction_date: None,
+            amount_fen: 30,
+            payment_date: NaiveDate::from_ymd_opt(2024, 6, 30).unwrap(),
+            voucher_no: "V-1".into(),
+            reported_at: Utc::now(),
+            reported_by: "x".into(),
+        };
+        let a = content_hash(std::slice::from_ref(&row));
+        let b = content_hash(&[payment_lines::Model {
+            amount_fen: 31,
+            ..row.clone()
+        }]);
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_eq!(a, content_hash(&[row]));
+    }
+}
