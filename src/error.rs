@@ -238,6 +238,38 @@ impl From<crate::policy::PolicyError> for AppError {
     }
 }
 
+/// A reconciliation that cannot be computed: stored data breaking an invariant is internal; a
+/// policy refusal maps as [`crate::policy::PolicyError`] does.
+impl From<crate::policy::reconciliation::ReconciliationError> for AppError {
+    fn from(err: crate::policy::reconciliation::ReconciliationError) -> Self {
+        use crate::policy::reconciliation::ReconciliationError;
+        match err {
+            ReconciliationError::Policy(policy) => AppError::from(policy),
+            invalid @ ReconciliationError::InvalidLine { .. } => {
+                AppError::Internal(invalid.to_string())
+            }
+        }
+    }
+}
+
+/// A settlement refusal: a rate above the cap is `POLICY_VIOLATION` (§20), a bad budget is
+/// `BAD_USER_INPUT` on `budget`, inconsistent stored totals are internal.
+impl From<crate::policy::settlement::SettlementError> for AppError {
+    fn from(err: crate::policy::settlement::SettlementError) -> Self {
+        use crate::policy::settlement::SettlementError;
+        match err {
+            SettlementError::RateOutOfRange { .. } => AppError::PolicyViolation {
+                clause: "§20".into(),
+                message: err.to_string(),
+                details: None,
+            },
+            SettlementError::InvalidBudget(_) => AppError::bad_input("budget", err.to_string()),
+            SettlementError::Policy(policy) => AppError::from(policy),
+            SettlementError::InvalidInput(_) => AppError::Internal(err.to_string()),
+        }
+    }
+}
+
 /// Unique keys that mean "this already exists" (see the migrations): PostgreSQL names the
 /// index, SQLite names the columns. Each maps to the message a client sees; any other constraint
 /// failure is internal.

@@ -184,6 +184,31 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
         audience: Audience::Roles(DISTRICT_ONLY),
         district_scope: DistrictScope::ArgumentIsOwnDistrict("districtCode"),
     },
+    FieldRule {
+        field: "Query.settlement",
+        audience: Audience::Roles(SETTLEMENT_READERS),
+        district_scope: DistrictScope::OwnRowsOnly,
+    },
+    FieldRule {
+        field: "Mutation.approveSettlement",
+        audience: Audience::Roles(FINANCE_ONLY),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Mutation.draftSettlement",
+        audience: Audience::Roles(FINANCE_ONLY),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Mutation.reconcileClaim",
+        audience: Audience::Roles(FINANCE_ONLY),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Mutation.recordFinding",
+        audience: Audience::Roles(FINANCE_ONLY),
+        district_scope: DistrictScope::None,
+    },
 ];
 
 /// Roles that see confidential data of every district.

@@ -10,6 +10,7 @@ pub mod pagination;
 mod parameters;
 mod payments;
 mod recognition;
+mod settlement;
 
 use std::collections::HashSet;
 
@@ -32,6 +33,7 @@ pub struct Query(
     enterprises::EnterpriseQuery,
     recognition::RecognitionQuery,
     payments::PaymentQuery,
+    settlement::SettlementQuery,
 );
 
 /// Every mutation, merged from the per-domain objects.
@@ -41,6 +43,7 @@ pub struct Mutation(
     enterprises::EnterpriseMutation,
     recognition::RecognitionMutation,
     payments::PaymentMutation,
+    settlement::SettlementMutation,
 );
 
 /// The schema type served.

@@ -103,6 +103,16 @@ impl PaymentLine {
     async fn key(&self) -> String {
         format!("{}/{}", self.district_code, self.voucher_no)
     }
+
+    /// The reconciliation verdict (§20 step 3); `null` until the claim is reconciled.
+    async fn verdict(&self, ctx: &Context<'_>) -> Result<Option<super::settlement::LineVerdict>> {
+        let state = super::state(ctx)?;
+        let mut found = crate::services::settlement::verdicts_for(&state.db, &[self.id]).await?;
+        Ok(found
+            .remove(&self.id)
+            .map(super::settlement::LineVerdict::from_row)
+            .transpose()?)
+    }
 }
 
 impl From<entity::payment_lines::Model> for PaymentLine {

@@ -18,5 +18,7 @@ pub mod payments;
 pub mod recognition;
 /// Idempotent seed data: districts, the rule set and the default policy parameters.
 pub mod seed;
+/// Reconciliation, settlement, approval, findings and adjustments (§20 steps 3 to 6).
+pub mod settlement;
 /// Write transactions (IMMEDIATE on SQLite).
 pub mod tx;

@@ -293,8 +293,8 @@ pub async fn report(
 
     let txn = tx::begin_write(db).await?;
     check_district(&txn, actor, district_code).await?;
-    ensure_year_open(&txn, fiscal_year).await?;
     lock_lines(&txn).await?;
+    ensure_year_open(&txn, fiscal_year).await?;
     if let Some(claim) = find_claim(&txn, district_code, fiscal_year).await?
         && claim.status != "RETURNED"
     {

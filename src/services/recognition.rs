@@ -505,11 +505,24 @@ pub async fn rating_dependents<C: ConnectionTrait>(
         .filter(star_rewards::Column::Year.eq(rating.year))
         .one(conn)
         .await?;
-    Ok(reward.map(|r| {
-        format!(
+    if let Some(r) = reward {
+        return Ok(Some(format!(
             "a star reward of {} granted on {} depends on it (§6)",
             Money::from_fen(r.amount_fen).format_yuan(),
             r.granted_on
+        )));
+    }
+    // A reconciled payment for the year depends on the rating through STARS_BELOW_3 (§7).
+    let reconciled = entity::payment_lines::Entity::find()
+        .filter(entity::payment_lines::Column::EnterpriseId.eq(rating.enterprise_id))
+        .filter(entity::payment_lines::Column::SubsidyYear.eq(rating.year))
+        .inner_join(entity::line_verdicts::Entity)
+        .one(conn)
+        .await?;
+    Ok(reconciled.map(|l| {
+        format!(
+            "the reconciled payment with voucher {} of district {} depends on it (§7)",
+            l.voucher_no, l.district_code
         )
     }))
 }
@@ -896,6 +909,8 @@ pub struct Revocation {
     pub credit_code: String,
     /// The stored row (with `ban_until`, the last day of the §22 ban).
     pub row: revocations::Model,
+    /// The finding the revocation created on approved payments it reaches (§20 step 6), if any.
+    pub finding_id: Option<i64>,
 }
 
 /// Records a revocation of the title approved by the leading group (§22), with the end of the ban
@@ -980,10 +995,20 @@ pub async fn revoke_title(
         },
     )
     .await?;
+    // §20 step 6: approved payments the revocation reaches become a finding by themselves.
+    let finding = crate::services::settlement::findings_for_revocation(
+        &txn,
+        actor,
+        enterprise.id,
+        row.id,
+        revoked_on,
+    )
+    .await?;
     txn.commit().await?;
     Ok(Revocation {
         credit_code: enterprise.credit_code,
         row,
+        finding_id: finding.map(|f| f.finding.id),
     })
 }
 

@@ -210,6 +210,46 @@ fn matrix() -> Vec<Expect> {
             anonymous: false,
             roles: &[Role::CityFinance],
         },
+        Expect {
+            field: "Query.settlement",
+            query: "{ settlement(fiscalYear: 2024) { status } }",
+            variables: none,
+            anonymous: false,
+            roles: &[
+                Role::HqOffice,
+                Role::CityFinance,
+                Role::Auditor,
+                Role::District,
+            ],
+        },
+        Expect {
+            field: "Mutation.reconcileClaim",
+            query: r#"mutation { reconcileClaim(districtCode: "330106", fiscalYear: 2024) { eligibleTotal } }"#,
+            variables: none,
+            anonymous: false,
+            roles: &[Role::CityFinance],
+        },
+        Expect {
+            field: "Mutation.draftSettlement",
+            query: "mutation { draftSettlement(fiscalYear: 2024) { status } }",
+            variables: none,
+            anonymous: false,
+            roles: &[Role::CityFinance],
+        },
+        Expect {
+            field: "Mutation.approveSettlement",
+            query: "mutation { approveSettlement(fiscalYear: 2030) { status } }",
+            variables: none,
+            anonymous: false,
+            roles: &[Role::CityFinance],
+        },
+        Expect {
+            field: "Mutation.recordFinding",
+            query: r#"mutation { recordFinding(lineIds: [1], reason: "r") { id } }"#,
+            variables: none,
+            anonymous: false,
+            roles: &[Role::CityFinance],
+        },
     ]
 }
 

@@ -1,0 +1,464 @@
+//! §20 steps 3 to 6 over GraphQL: `reconcileClaim`, `draftSettlement`, `approveSettlement`,
+//! `recordFinding`, `settlement`, and each payment line's verdict.
+
+use std::collections::BTreeMap;
+
+use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use super::payments::Claim;
+use crate::auth::Role;
+use crate::error::AppError;
+use crate::policy::money::Money;
+use crate::policy::reconciliation::{CutReason, ReasonCode};
+use crate::services::{payments as payment_service, settlement as service};
+
+fn money(fen: i64) -> Decimal {
+    Money::from_fen(fen).to_decimal()
+}
+
+/// One reason a line was cut, with the clause that decided it.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct LineCutReason {
+    /// The reason code, e.g. `STARS_BELOW_3`, `OVER_DISTRICT_RATIO`.
+    pub code: String,
+    /// The clause, e.g. `§7`.
+    pub clause: String,
+    /// The facts and figures behind it.
+    pub detail: String,
+}
+
+/// The verdict on one payment line (§20 step 3).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct LineVerdict {
+    /// The line.
+    pub line_id: i64,
+    /// What counts towards the district's actual spending (0 ≤ eligible ≤ paid).
+    pub eligible: Decimal,
+    /// Paid − eligible.
+    pub cut: Decimal,
+    /// Every reason, in POLICY.md's table order; empty when nothing is cut.
+    pub reasons: Vec<LineCutReason>,
+    /// The first reason in table order.
+    pub primary_reason: Option<String>,
+    /// The `OVER_DISTRICT_RATIO` group of a line that survived the whole-line rules.
+    pub ratio_group: Option<String>,
+    /// The group's limit: min(floor(ratio × basis), cap).
+    pub group_limit: Option<Decimal>,
+    /// Ids of the parameter versions used.
+    pub parameter_version_ids: Vec<i64>,
+    /// When it was decided.
+    pub decided_at: DateTime<Utc>,
+    /// Who decided it (token subject).
+    pub decided_by: String,
+}
+
+impl LineVerdict {
+    /// Shapes a stored verdict.
+    ///
+    /// # Errors
+    /// Internal error for unreadable stored JSON.
+    pub fn from_row(v: entity::line_verdicts::Model) -> Result<Self, AppError> {
+        let reasons: Vec<CutReason> =
+            serde_json::from_str(&v.reasons).map_err(AppError::internal)?;
+        let versions: Vec<i64> =
+            serde_json::from_str(&v.parameter_versions).map_err(AppError::internal)?;
+        Ok(LineVerdict {
+            line_id: v.line_id,
+            eligible: money(v.eligible_fen),
+            cut: money(v.cut_fen),
+            reasons: reasons
+                .into_iter()
+                .map(|r| LineCutReason {
+                    code: r.code.as_str().to_string(),
+                    clause: r.clause.as_str().to_string(),
+                    detail: r.detail,
+                })
+                .collect(),
+            primary_reason: v.primary_reason,
+            ratio_group: v.ratio_group,
+            group_limit: v.group_limit_fen.map(money),
+            parameter_version_ids: versions,
+            decided_at: v.decided_at,
+            decided_by: v.decided_by,
+        })
+    }
+}
+
+/// A cut total by primary reason.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct ReasonAmount {
+    /// The primary reason.
+    pub reason: String,
+    /// Its clause.
+    pub clause: String,
+    /// Total cut for it.
+    pub amount: Decimal,
+}
+
+fn reason_amounts(json: &str) -> Result<Vec<ReasonAmount>, AppError> {
+    let map: BTreeMap<String, i64> = serde_json::from_str(json).map_err(AppError::internal)?;
+    let mut rows: Vec<(ReasonCode, i64)> = map
+        .into_iter()
+        .map(|(k, v)| {
+            k.parse::<ReasonCode>()
+                .map(|r| (r, v))
+                .map_err(AppError::internal)
+        })
+        .collect::<Result<_, _>>()?;
+    rows.sort_by_key(|(r, _)| *r);
+    Ok(rows
+        .into_iter()
+        .map(|(r, v)| ReasonAmount {
+            reason: r.as_str().to_string(),
+            clause: r.clause().as_str().to_string(),
+            amount: money(v),
+        })
+        .collect())
+}
+
+/// A negative adjustment carried into a later settlement (§20 step 6).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Adjustment {
+    /// Adjustment id.
+    pub id: i64,
+    /// The finding it comes from.
+    pub finding_id: i64,
+    /// The district.
+    pub district_code: String,
+    /// The approved fiscal year the finding reaches.
+    pub original_year: i32,
+    /// The settlement year it is carried into.
+    pub target_year: i32,
+    /// −floor(e × G / E).
+    pub amount: Decimal,
+    /// e: approved eligible amount of the lines found.
+    pub found_eligible: Decimal,
+    /// E: the district's eligible total in the original settlement.
+    pub district_eligible: Decimal,
+    /// G: the district's grant in the original settlement.
+    pub district_granted: Decimal,
+    /// Why.
+    pub reason: String,
+}
+
+impl From<entity::adjustments::Model> for Adjustment {
+    fn from(a: entity::adjustments::Model) -> Self {
+        Adjustment {
+            id: a.id,
+            finding_id: a.finding_id,
+            district_code: a.district_code,
+            original_year: a.original_year,
+            target_year: a.target_year,
+            amount: money(a.amount_fen),
+            found_eligible: money(a.found_eligible_fen),
+            district_eligible: money(a.district_eligible_fen),
+            district_granted: money(a.district_granted_fen),
+            reason: a.reason,
+        }
+    }
+}
+
+/// One district's line of a settlement (§20 step 4).
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
+pub struct SettlementDistrict {
+    /// The district.
+    pub district_code: String,
+    /// Total paid over its claimed lines.
+    pub reported: Decimal,
+    /// Total eligible.
+    pub eligible: Decimal,
+    /// Total cut.
+    pub cut: Decimal,
+    /// Cut totals by primary reason (they add up to `cut`).
+    pub cut_by_reason: Vec<ReasonAmount>,
+    /// floor_to_fen(eligible × rate).
+    pub reimbursement: Decimal,
+    /// The grant: the reimbursement, or its share of a short budget.
+    pub granted: Decimal,
+    /// Adjustments carried in (≤ 0).
+    pub adjustments: Decimal,
+    /// granted + adjustments, payable in the following year; may be negative (追回/抵扣).
+    pub net_payable: Decimal,
+    /// The year it is payable in (N+1).
+    pub payable_year: i32,
+    /// Why a district has zeros: NO_LINES, NOT_SUBMITTED or NOT_RECONCILED.
+    pub zero_reason: Option<String>,
+    #[graphql(skip)]
+    fiscal_year: i32,
+}
+
+#[ComplexObject]
+impl SettlementDistrict {
+    /// The adjustments carried into this settlement for the district.
+    async fn carried_adjustments(&self, ctx: &Context<'_>) -> Result<Vec<Adjustment>> {
+        let state = super::state(ctx)?;
+        let rows =
+            service::adjustments_into(&state.db, self.fiscal_year, Some(&self.district_code))
+                .await?;
+        Ok(rows.into_iter().map(Adjustment::from).collect())
+    }
+
+    /// The district's claim, down to each line's verdict.
+    async fn claim(&self, ctx: &Context<'_>) -> Result<Option<Claim>> {
+        let state = super::state(ctx)?;
+        let claim =
+            payment_service::find_claim(&state.db, &self.district_code, self.fiscal_year).await?;
+        Ok(claim.map(Claim::from))
+    }
+}
+
+/// City totals of a settlement: the sums of its district lines.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct SettlementTotals {
+    /// Σ reported.
+    pub reported: Decimal,
+    /// Σ eligible.
+    pub eligible: Decimal,
+    /// Σ cut.
+    pub cut: Decimal,
+    /// Σ reimbursement.
+    pub reimbursement: Decimal,
+    /// Σ granted.
+    pub granted: Decimal,
+    /// Σ adjustments.
+    pub adjustments: Decimal,
+    /// Σ net payable.
+    pub net_payable: Decimal,
+}
+
+/// The yearly settlement of §20 (draft or approved).
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
+pub struct Settlement {
+    /// The fiscal year settled.
+    pub fiscal_year: i32,
+    /// DRAFT or APPROVED.
+    pub status: String,
+    /// The reimbursement rate used (≤ settlement.rate_cap).
+    pub rate: Decimal,
+    /// The city's budget, if one was given.
+    pub budget: Option<Decimal>,
+    /// The year the amounts are payable in (N+1).
+    pub payable_year: i32,
+    /// Ids of the parameter versions used.
+    pub parameter_version_ids: Vec<i64>,
+    /// When it was last drafted.
+    pub drafted_at: DateTime<Utc>,
+    /// Who drafted it.
+    pub drafted_by: String,
+    /// When it was approved.
+    pub approved_at: Option<DateTime<Utc>>,
+    /// Who approved it.
+    pub approved_by: Option<String>,
+    /// The district lines the caller may see, in code order (a district sees its own only).
+    pub districts: Vec<SettlementDistrict>,
+    #[graphql(skip)]
+    totals: SettlementTotals,
+}
+
+#[ComplexObject]
+impl Settlement {
+    /// City totals; `FORBIDDEN` for a district actor (they include other districts' figures).
+    async fn totals(&self, ctx: &Context<'_>) -> Result<SettlementTotals> {
+        let actor = super::actor(ctx)?;
+        if actor.role == Role::District {
+            return Err(AppError::Forbidden("city totals include other districts".into()).into());
+        }
+        Ok(self.totals.clone())
+    }
+}
+
+/// Shapes a stored settlement for `caller`: a district actor gets only its own line.
+///
+/// # Errors
+/// Internal error for unreadable stored JSON.
+pub fn shape(
+    stored: service::StoredSettlement,
+    district_scope: Option<&str>,
+) -> Result<Settlement, AppError> {
+    let s = stored.settlement;
+    let versions: Vec<i64> =
+        serde_json::from_str(&s.parameter_versions).map_err(AppError::internal)?;
+    let districts = stored
+        .lines
+        .into_iter()
+        .filter(|l| district_scope.is_none_or(|own| own == l.district_code))
+        .map(|l| {
+            Ok(SettlementDistrict {
+                cut_by_reason: reason_amounts(&l.cut_by_reason)?,
+                district_code: l.district_code,
+                reported: money(l.reported_fen),
+                eligible: money(l.eligible_fen),
+                cut: money(l.cut_fen),
+                reimbursement: money(l.reimbursement_fen),
+                granted: money(l.granted_fen),
+                adjustments: money(l.adjustments_fen),
+                net_payable: money(l.net_payable_fen),
+                payable_year: service::payable_year(s.fiscal_year),
+                zero_reason: l.zero_reason,
+                fiscal_year: s.fiscal_year,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    Ok(Settlement {
+        fiscal_year: s.fiscal_year,
+        status: s.status,
+        rate: s.rate.parse().map_err(AppError::internal)?,
+        budget: s.budget_fen.map(money),
+        payable_year: service::payable_year(s.fiscal_year),
+        parameter_version_ids: versions,
+        drafted_at: s.drafted_at,
+        drafted_by: s.drafted_by,
+        approved_at: s.approved_at,
+        approved_by: s.approved_by,
+        districts,
+        totals: SettlementTotals {
+            reported: money(s.reported_fen),
+            eligible: money(s.eligible_fen),
+            cut: money(s.cut_fen),
+            reimbursement: money(s.reimbursement_fen),
+            granted: money(s.granted_fen),
+            adjustments: money(s.adjustments_fen),
+            net_payable: money(s.net_payable_fen),
+        },
+    })
+}
+
+/// What a reconciliation stored.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct ReconcileResult {
+    /// The claim, now RECONCILED.
+    pub claim: Claim,
+    /// Verdicts, in report order.
+    pub verdicts: Vec<LineVerdict>,
+    /// Σ eligible.
+    pub eligible_total: Decimal,
+    /// Σ cut.
+    pub cut_total: Decimal,
+}
+
+/// A finding on approved lines and the adjustments it created.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Finding {
+    /// Finding id.
+    pub id: i64,
+    /// AUDIT (recorded by the finance bureau) or REVOCATION (§22).
+    pub kind: String,
+    /// Why.
+    pub reason: String,
+    /// The payment lines named.
+    pub line_ids: Vec<i64>,
+    /// One adjustment per district and original year, carried into the next open settlement.
+    pub adjustments: Vec<Adjustment>,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Settlement queries.
+#[derive(Default)]
+pub struct SettlementQuery;
+
+#[Object]
+impl SettlementQuery {
+    /// The settlement of a fiscal year (`null` before the first draft). A district actor sees its
+    /// own line only.
+    async fn settlement(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fiscal year.")] fiscal_year: i32,
+    ) -> Result<Option<Settlement>> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let stored = service::get(&state.db, fiscal_year).await?;
+        Ok(stored
+            .map(|s| shape(s, actor.district_scope()))
+            .transpose()?)
+    }
+}
+
+/// Settlement mutations (CITY_FINANCE).
+#[derive(Default)]
+pub struct SettlementMutation;
+
+#[Object]
+impl SettlementMutation {
+    /// Gives every line of a submitted claim its verdict (§20 step 3), replacing earlier ones.
+    async fn reconcile_claim(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The district.")] district_code: String,
+        #[graphql(desc = "The fiscal year.")] fiscal_year: i32,
+    ) -> Result<ReconcileResult> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let code = super::districts::parse_district_code("districtCode", &district_code)?;
+        let done = service::reconcile_claim(&state.db, actor, &code, fiscal_year).await?;
+        let eligible: i64 = done.verdicts.iter().map(|v| v.eligible_fen).sum();
+        let cut: i64 = done.verdicts.iter().map(|v| v.cut_fen).sum();
+        Ok(ReconcileResult {
+            claim: Claim::from(done.claim),
+            verdicts: done
+                .verdicts
+                .into_iter()
+                .map(LineVerdict::from_row)
+                .collect::<Result<_, _>>()?,
+            eligible_total: money(eligible),
+            cut_total: money(cut),
+        })
+    }
+
+    /// Drafts (or re-drafts) the settlement of a fiscal year (§20 step 4). `rate` defaults to
+    /// `settlement.default_rate` and may not exceed `settlement.rate_cap` (`POLICY_VIOLATION`);
+    /// with a `budget` below Σ reimbursement the grants are proportional shares adding up to it.
+    async fn draft_settlement(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fiscal year.")] fiscal_year: i32,
+        #[graphql(desc = "Reimbursement rate, 0 to the cap (default: the parameter).")]
+        rate: Option<Decimal>,
+        #[graphql(desc = "The city's budget for the settlement (≥ 0, at most 2 decimals).")]
+        budget: Option<Decimal>,
+    ) -> Result<Settlement> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let stored = service::draft(&state.db, actor, fiscal_year, rate, budget).await?;
+        Ok(shape(stored, None)?)
+    }
+
+    /// Approves the draft and locks the fiscal year (§20 step 5): any later write to its lines,
+    /// claims, verdicts or figures is `PERIOD_LOCKED`.
+    async fn approve_settlement(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fiscal year.")] fiscal_year: i32,
+    ) -> Result<Settlement> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let stored = service::approve(&state.db, actor, fiscal_year).await?;
+        Ok(shape(stored, None)?)
+    }
+
+    /// Records an audit finding on approved lines (§20 step 6): each district and original year
+    /// gets an adjustment −floor(e × G / E) in its next settlement not yet approved.
+    async fn record_finding(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The approved payment lines found.")] line_ids: Vec<i64>,
+        #[graphql(desc = "The finding.")] reason: String,
+    ) -> Result<Finding> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let done = service::record_finding(&state.db, actor, &line_ids, &reason).await?;
+        Ok(Finding {
+            id: done.finding.id,
+            kind: done.finding.kind,
+            reason: done.finding.reason,
+            line_ids: done.line_ids,
+            adjustments: done.adjustments.into_iter().map(Adjustment::from).collect(),
+            recorded_at: done.finding.recorded_at,
+        })
+    }
+}
