@@ -33,6 +33,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/imports/payments/{district}/{year}",
             web::post().to(import_payments),
+        )
+        .route(
+            "/exports/settlements/{year}/lines.csv",
+            web::get().to(export_settlement_lines),
+        )
+        .route(
+            "/exports/settlements/{file}",
+            web::get().to(export_settlement),
         );
 }
 
@@ -200,4 +208,89 @@ async fn import_payments(
         })),
         Err(err) => app_error(&err),
     }
+}
+
+/// The caller of an export, which must be authenticated.
+fn export_actor(req: &HttpRequest, state: &HttpState) -> Result<crate::auth::Actor, AppError> {
+    match caller_of(req, &state.keys, &state.api)? {
+        Caller::Actor(actor) => Ok(actor),
+        Caller::Anonymous => Err(AppError::Unauthenticated(
+            "exports need a bearer token".into(),
+        )),
+    }
+}
+
+fn attachment(content_type: &str, name: &str, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
+/// `GET /exports/settlements/{year}.csv` (district summary) or `.xlsx` (summary and lines).
+/// A district's token gets its own district only.
+async fn export_settlement(
+    state: web::Data<HttpState>,
+    req: HttpRequest,
+    file: web::Path<String>,
+) -> HttpResponse {
+    let file = file.into_inner();
+    let Some((year, extension)) = file.split_once('.') else {
+        return app_error(&AppError::NotFound("no such export".into()));
+    };
+    let Ok(year) = year.parse::<i32>() else {
+        return app_error(&AppError::bad_input("year", "not a fiscal year"));
+    };
+    let actor = match export_actor(&req, &state) {
+        Ok(actor) => actor,
+        Err(err) => return app_error(&err),
+    };
+    let result = async {
+        let export =
+            crate::services::export::settlement_export(&state.api.db, &actor, year).await?;
+        match extension {
+            "csv" => Ok(attachment(
+                "text/csv; charset=utf-8",
+                &format!("settlement-{year}.csv"),
+                crate::services::export::to_csv(&export.districts)?,
+            )),
+            "xlsx" => Ok(attachment(
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                &format!("settlement-{year}.xlsx"),
+                crate::services::export::to_xlsx(&export)?,
+            )),
+            _ => Err(AppError::NotFound("exports are .csv or .xlsx".into())),
+        }
+    }
+    .await;
+    result.unwrap_or_else(|err| app_error(&err))
+}
+
+/// `GET /exports/settlements/{year}/lines.csv`: every line of the year's reconciled claims with
+/// its verdict (a district's token: its own lines only).
+async fn export_settlement_lines(
+    state: web::Data<HttpState>,
+    req: HttpRequest,
+    year: web::Path<i32>,
+) -> HttpResponse {
+    let year = year.into_inner();
+    let actor = match export_actor(&req, &state) {
+        Ok(actor) => actor,
+        Err(err) => return app_error(&err),
+    };
+    let result = async {
+        let export =
+            crate::services::export::settlement_export(&state.api.db, &actor, year).await?;
+        Ok::<_, AppError>(attachment(
+            "text/csv; charset=utf-8",
+            &format!("settlement-{year}-lines.csv"),
+            crate::services::export::to_csv(&export.lines)?,
+        ))
+    }
+    .await;
+    result.unwrap_or_else(|err| app_error(&err))
 }

@@ -8,6 +8,8 @@ pub mod csv_import;
 pub mod districts;
 /// The enterprise registry: §19 events, the dated facts folded from them, yearly figures.
 pub mod enterprises;
+/// Settlement exports (CSV and XLSX).
+pub mod export;
 /// The period lock of approved fiscal years (§20 step 5).
 pub mod locks;
 /// Policy parameters: dated versions, read as a set, appended (never edited).

@@ -5,6 +5,7 @@ mod auth;
 mod demo;
 mod districts;
 mod enterprises;
+mod exports;
 mod health;
 mod helpers;
 mod payments;
