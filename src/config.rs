@@ -118,6 +118,14 @@ pub struct Settings {
         global = true
     )]
     pub db_max_connections: u32,
+    /// Seconds a request waits for a database connection before `SERVICE_UNAVAILABLE`.
+    #[arg(
+        long,
+        env = "HQ_DB_ACQUIRE_TIMEOUT",
+        default_value_t = 5,
+        global = true
+    )]
+    pub db_acquire_timeout_secs: u64,
     /// Maximum depth of a GraphQL query.
     #[arg(long, env = "HQ_MAX_DEPTH", default_value_t = 12, global = true)]
     pub max_depth: usize,
@@ -178,6 +186,7 @@ impl Default for Settings {
             jwt_secret_file: PathBuf::from(DEFAULT_SECRET_FILE),
             workers: None,
             db_max_connections: 10,
+            db_acquire_timeout_secs: 5,
             max_depth: 12,
             max_complexity: 5_000,
             default_page_size: 50,

@@ -22,8 +22,8 @@ pub async fn connect(settings: &Settings) -> AppResult<DatabaseConnection> {
     options
         .max_connections(settings.db_max_connections.max(1))
         .min_connections(0)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(settings.db_acquire_timeout_secs.max(1)))
+        .acquire_timeout(Duration::from_secs(settings.db_acquire_timeout_secs.max(1)))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)

@@ -337,6 +337,8 @@ fn is_connection_error(err: &DbErr) -> bool {
             || text.contains("database is locked")
             || text.contains("terminating connection")
             || text.contains("the database system is")
+            || text.contains("not currently accepting connections")
+            || text.contains("error communicating with database")
     }
 }
 

@@ -117,6 +117,7 @@ pub fn test_settings(database_url: &str, secret: &str) -> Settings {
         jwt_secret: Some(Secret::new(secret)),
         workers: Some(1),
         db_max_connections: 5,
+        db_acquire_timeout_secs: 2,
         shutdown_timeout_secs: 1,
         log: "warn".into(),
         ..Settings::default()

@@ -2,12 +2,16 @@
 
 mod access;
 mod auth;
+mod concurrency;
+mod crash;
 mod demo;
 mod districts;
 mod enterprises;
 mod exports;
+mod fuzz;
 mod health;
 mod helpers;
+mod outage;
 mod payments;
 mod recognition;
 mod schema;

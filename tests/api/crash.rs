@@ -1,0 +1,229 @@
+//! A write acknowledged to the client survives `kill -9` of hq-api and an immediate restart.
+//! Four clients send 200 idempotent reports (one voucher each), retrying until acknowledged,
+//! while the process is killed with SIGKILL several times and restarted; afterwards every voucher
+//! is present exactly once and the total is exact. Runs against the database the suite uses
+//! (SQLite file, or a fresh PostgreSQL database with `TEST_DATABASE_URL`).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hq_api::auth::Role;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::helpers::spawn_app;
+
+const WRITES: usize = 200;
+const KILLS: usize = 4;
+const CODE: &str = "91330100716105852F";
+
+struct Service {
+    child: Option<Child>,
+    port: u16,
+    database_url: String,
+    secret: String,
+}
+
+impl Service {
+    fn start(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_hq-api"))
+            .arg("serve")
+            .env("HQ_BIND", format!("127.0.0.1:{}", self.port))
+            .env("HQ_DATABASE_URL", &self.database_url)
+            .env("HQ_JWT_SECRET", &self.secret)
+            .env("HQ_WORKERS", "2")
+            .env("HQ_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the hq-api binary starts");
+        self.child = Some(child);
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill(); // SIGKILL
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_ready(client: &reqwest::Client, base: &str) {
+    for _ in 0..300 {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("hq-api did not become ready");
+}
+
+fn amount(i: usize) -> String {
+    format!("{}.{:02}", i + 1, (i * 7) % 100)
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_kill_9_and_restart() {
+    // The in-process app gives a fresh database (migrated and seeded) and a secret.
+    let app = spawn_app().await;
+    app.gql_as(
+        Role::HqOffice,
+        "mutation($i: RegisterEnterpriseInput!) { registerEnterprise(input: $i) { enterprise { creditCode } } }",
+        json!({ "i": { "creditCode": CODE, "name": "杭州崩溃测试有限公司", "districtCode": "330106",
+                       "registeredOn": "2020-01-01", "industryCode": "7211", "ownership": "PRIVATE" } }),
+    )
+    .await
+    .data();
+    let token = app.token(Role::District, Some("330106"));
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let service = Arc::new(Mutex::new(Service {
+        child: None,
+        port,
+        database_url: app.database_url.clone(),
+        secret: app.secret.clone(),
+    }));
+    service.lock().await.start();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    wait_ready(&client, &base).await;
+
+    // The killer: SIGKILL whenever another fifth of the writes is acknowledged, so the kills
+    // land while writes are in flight; restart at once.
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let killer = {
+        let service = service.clone();
+        let acknowledged = acknowledged.clone();
+        tokio::spawn(async move {
+            for k in 1..=KILLS {
+                while acknowledged.load(Ordering::SeqCst) < k * WRITES / (KILLS + 1) {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                let mut s = service.lock().await;
+                s.kill();
+                s.start();
+            }
+        })
+    };
+
+    let query = "mutation($l: [PaymentLineInput!]!) { reportPayments(districtCode: \"330106\", fiscalYear: 2024, lines: $l) { created { voucherNo } unchanged { voucherNo } } }";
+    let mut workers = Vec::new();
+    for w in 0..4usize {
+        let client = client.clone();
+        let base = base.clone();
+        let token = token.clone();
+        let acknowledged = acknowledged.clone();
+        workers.push(tokio::spawn(async move {
+            let mut attempts = 0usize;
+            for i in (w..WRITES).step_by(4) {
+                let line = json!({
+                    "creditCode": CODE, "kind": "RENT", "subsidyYear": 2024, "contractNo": "L-1",
+                    "basis": "100000.00", "amount": amount(i), "paymentDate": "2024-05-01",
+                    "voucherNo": format!("K-{i:04}"),
+                });
+                loop {
+                    attempts += 1;
+                    assert!(attempts < 20_000, "writes never got through");
+                    let sent = client
+                        .post(format!("{base}/graphql"))
+                        .bearer_auth(&token)
+                        .json(&json!({ "query": query, "variables": { "l": [line.clone()] } }))
+                        .send()
+                        .await;
+                    let Ok(response) = sent else {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    };
+                    let Ok(body) = response.json::<Value>().await else {
+                        continue;
+                    };
+                    if body.get("errors").is_none() {
+                        acknowledged.fetch_add(1, Ordering::SeqCst);
+                        break; // acknowledged
+                    }
+                    let code = body["errors"][0]["extensions"]["code"].as_str();
+                    assert_eq!(
+                        code,
+                        Some("SERVICE_UNAVAILABLE"),
+                        "unexpected refusal: {body}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    killer.await.unwrap();
+    assert_eq!(acknowledged.load(Ordering::SeqCst), WRITES);
+
+    // Restart once more and check what is stored.
+    {
+        let mut s = service.lock().await;
+        s.kill();
+        s.start();
+    }
+    wait_ready(&client, &base).await;
+    let finance = app.token_for(Role::CityFinance);
+    let mut vouchers = Vec::new();
+    let mut total = Decimal::ZERO;
+    let mut after: Option<String> = None;
+    loop {
+        let body: Value = client
+            .post(format!("{base}/graphql"))
+            .bearer_auth(&finance)
+            .json(&json!({
+                "query": "query($a: String) { paymentLines(districtCode: \"330106\", fiscalYear: 2024, first: 100, after: $a) { totalCount pageInfo { hasNextPage endCursor } nodes { voucherNo amount } } }",
+                "variables": { "a": after },
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let page = &body["data"]["paymentLines"];
+        assert_eq!(page["totalCount"], WRITES, "{body}");
+        for node in page["nodes"].as_array().unwrap() {
+            vouchers.push(node["voucherNo"].as_str().unwrap().to_string());
+            total += node["amount"].as_str().unwrap().parse::<Decimal>().unwrap();
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].as_str().map(str::to_string);
+    }
+    vouchers.sort();
+    let expected: Vec<String> = (0..WRITES).map(|i| format!("K-{i:04}")).collect();
+    assert_eq!(
+        vouchers, expected,
+        "every acknowledged voucher exactly once"
+    );
+    let expected_total: Decimal = (0..WRITES)
+        .map(|i| amount(i).parse::<Decimal>().unwrap())
+        .sum();
+    assert_eq!(total, expected_total);
+}
