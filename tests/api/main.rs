@@ -15,3 +15,4 @@ mod outage;
 mod payments;
 mod recognition;
 mod schema;
+mod transport;
