@@ -150,6 +150,127 @@ impl Loader<DistrictKey> for EnterpriseLoader {
     }
 }
 
+/// All recognitions of an enterprise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RecognitionsKey(pub i64);
+
+/// All star ratings of an enterprise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RatingsKey(pub i64);
+
+/// The latest `limit` payment lines of an enterprise (payment date, then report order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PaymentsKey {
+    /// Enterprise id.
+    pub enterprise_id: i64,
+    /// How many of the latest lines.
+    pub limit: u32,
+}
+
+fn group_by_enterprise<T>(rows: Vec<T>, id: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
+    let mut map: HashMap<i64, Vec<T>> = HashMap::new();
+    for row in rows {
+        map.entry(id(&row)).or_default().push(row);
+    }
+    map
+}
+
+impl Loader<RecognitionsKey> for EnterpriseLoader {
+    type Value = Vec<entity::recognitions::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[RecognitionsKey],
+    ) -> Result<HashMap<RecognitionsKey, Self::Value>, Self::Error> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = entity::recognitions::Entity::find()
+            .filter(entity::recognitions::Column::EnterpriseId.is_in(ids))
+            .order_by_asc(entity::recognitions::Column::Year)
+            .all(&self.db)
+            .await
+            .map_err(|e| load_error(e.into()))?;
+        Ok(group_by_enterprise(rows, |r| r.enterprise_id)
+            .into_iter()
+            .map(|(id, rows)| (RecognitionsKey(id), rows))
+            .collect())
+    }
+}
+
+impl Loader<RatingsKey> for EnterpriseLoader {
+    type Value = Vec<entity::star_ratings::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[RatingsKey],
+    ) -> Result<HashMap<RatingsKey, Self::Value>, Self::Error> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = entity::star_ratings::Entity::find()
+            .filter(entity::star_ratings::Column::EnterpriseId.is_in(ids))
+            .order_by_asc(entity::star_ratings::Column::Year)
+            .all(&self.db)
+            .await
+            .map_err(|e| load_error(e.into()))?;
+        Ok(group_by_enterprise(rows, |r| r.enterprise_id)
+            .into_iter()
+            .map(|(id, rows)| (RatingsKey(id), rows))
+            .collect())
+    }
+}
+
+impl Loader<PaymentsKey> for EnterpriseLoader {
+    type Value = Vec<entity::payment_lines::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[PaymentsKey],
+    ) -> Result<HashMap<PaymentsKey, Self::Value>, Self::Error> {
+        use sea_orm::{FromQueryResult, Statement};
+        let mut by_limit: HashMap<u32, Vec<i64>> = HashMap::new();
+        for key in keys {
+            by_limit
+                .entry(key.limit)
+                .or_default()
+                .push(key.enterprise_id);
+        }
+        let backend = self.db.get_database_backend();
+        let mut result = HashMap::new();
+        for (limit, ids) in by_limit {
+            // One query per page of enterprises: the latest `limit` lines of each, by a window.
+            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            let sql = format!(
+                "SELECT id, seq, district_code, fiscal_year, enterprise_id, credit_code, kind, \
+                 subsidy_year, contract_no, basis_fen, transaction_date, amount_fen, payment_date, \
+                 voucher_no, reported_at, reported_by FROM (SELECT p.*, ROW_NUMBER() OVER \
+                 (PARTITION BY enterprise_id ORDER BY payment_date DESC, seq DESC) AS rn \
+                 FROM payment_lines p WHERE enterprise_id IN ({list})) ranked WHERE rn <= {limit} \
+                 ORDER BY enterprise_id, payment_date DESC, seq DESC"
+            );
+            let rows = entity::payment_lines::Model::find_by_statement(Statement::from_string(
+                backend, sql,
+            ))
+            .all(&self.db)
+            .await
+            .map_err(|e| load_error(e.into()))?;
+            let mut grouped = group_by_enterprise(rows, |r| r.enterprise_id);
+            for id in ids {
+                result.insert(
+                    PaymentsKey {
+                        enterprise_id: id,
+                        limit,
+                    },
+                    grouped.remove(&id).unwrap_or_default(),
+                );
+            }
+        }
+        Ok(result)
+    }
+}
+
 fn data_loader<'a>(ctx: &Context<'a>) -> AppResult<&'a EnterpriseDataLoader> {
     ctx.data::<EnterpriseDataLoader>()
         .map_err(|_| AppError::internal("schema executed without the enterprise loader"))
@@ -418,10 +539,107 @@ impl Enterprise {
         ))
     }
 
+    /// Its recognitions (§4), in year order: year, decision date, route.
+    async fn recognitions(&self, ctx: &Context<'_>) -> Result<Vec<EnterpriseRecognition>> {
+        let rows = data_loader(ctx)?
+            .load_one(RecognitionsKey(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|r| EnterpriseRecognition {
+                year: r.year,
+                decided_on: r.decided_on,
+                route: r.route,
+                needs_review: r.needs_review,
+            })
+            .collect())
+    }
+
+    /// Its star ratings (§5), in year order.
+    async fn star_ratings(&self, ctx: &Context<'_>) -> Result<Vec<EnterpriseStarRating>> {
+        let rows = data_loader(ctx)?
+            .load_one(RatingsKey(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|r| EnterpriseStarRating {
+                year: r.year,
+                stars: r.stars,
+            })
+            .collect())
+    }
+
+    /// Its star rating for `year`; null if not rated.
+    async fn star_rating(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The rating year.")] year: i32,
+    ) -> Result<Option<i32>> {
+        let rows = data_loader(ctx)?
+            .load_one(RatingsKey(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().find(|r| r.year == year).map(|r| r.stars))
+    }
+
+    /// Its latest §7 payment lines (confidential), newest payment first. `FORBIDDEN` for a
+    /// `VIEWER`; a `DISTRICT` actor sees only the lines its own district reported.
+    async fn payments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many of the latest lines (1 to 100).", default = 20)] latest: i32,
+    ) -> Result<Vec<super::payments::PaymentLine>> {
+        let actor = super::actor(ctx)?;
+        if actor.role == crate::auth::Role::Viewer {
+            return Err(AppError::Forbidden("payment lines are confidential".into()).into());
+        }
+        let limit = u32::try_from(latest)
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| AppError::bad_input("latest", "must be between 1 and 100"))?;
+        let rows = data_loader(ctx)?
+            .load_one(PaymentsKey {
+                enterprise_id: self.0.id,
+                limit,
+            })
+            .await?
+            .unwrap_or_default();
+        let own = actor.district_scope();
+        Ok(rows
+            .into_iter()
+            .filter(|l| own.is_none_or(|d| d == l.district_code))
+            .map(super::payments::PaymentLine::from)
+            .collect())
+    }
+
     /// When the enterprise was entered into this service (UTC).
     async fn registered_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+}
+
+/// A recognition of the enterprise (§4), as the registry shows it.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct EnterpriseRecognition {
+    /// The recognition year.
+    pub year: i32,
+    /// The decision date.
+    pub decided_on: NaiveDate,
+    /// STANDARD, RD or LISTED.
+    pub route: String,
+    /// Whether its industry class is one the HQ office reviews (`recognition.review_industries`).
+    pub needs_review: bool,
+}
+
+/// A star rating of the enterprise (§5).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct EnterpriseStarRating {
+    /// The rating year.
+    pub year: i32,
+    /// 1 to 5 stars.
+    pub stars: i32,
 }
 
 /// Every fact of an enterprise during one period (POLICY.md "Enterprises").

@@ -378,3 +378,56 @@ async fn a_csv_import_for_another_district_or_without_a_token_is_refused() {
     assert_eq!(response.status().as_u16(), 401);
     assert_eq!(count_lines(&app, "330106").await, 0);
 }
+
+#[tokio::test]
+async fn an_enterprise_shows_its_latest_payments_to_those_who_may_see_them() {
+    let app = spawn_app().await;
+    register(&app, CODE_A, "330106").await;
+    let dated = |voucher: &str, day: &str| {
+        json!({ "creditCode": CODE_A, "kind": "RENT", "subsidyYear": 2024, "contractNo": "L-1",
+                "basis": "100.00", "amount": "10.00", "paymentDate": day, "voucherNo": voucher })
+    };
+    report_as(
+        &app,
+        "330106",
+        json!([dated("A-1", "2024-01-10"), dated("A-2", "2024-03-10")]),
+    )
+    .await
+    .data();
+    report_as(&app, "330108", json!([dated("B-1", "2024-02-10")]))
+        .await
+        .data();
+    let q = "query($n: Int!) { enterprise(creditCode: \"91330100716105852F\") { payments(latest: $n) { voucherNo districtCode } } }";
+
+    let res = app.gql_as(Role::CityFinance, q, json!({ "n": 20 })).await;
+    let vouchers: Vec<&str> = res.data()["enterprise"]["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["voucherNo"].as_str().unwrap())
+        .collect();
+    assert_eq!(vouchers, ["A-2", "B-1", "A-1"], "newest payment first");
+
+    let res = app.gql_as(Role::CityFinance, q, json!({ "n": 2 })).await;
+    assert_eq!(
+        res.data()["enterprise"]["payments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let token = app.token(Role::District, Some("330108"));
+    let res = app.gql(Some(&token), q, json!({ "n": 20 })).await;
+    let lines = res.data()["enterprise"]["payments"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(lines.len(), 1, "a district sees only its own lines");
+    assert_eq!(lines[0]["districtCode"], "330108");
+
+    let res = app.gql_as(Role::Viewer, q, json!({ "n": 20 })).await;
+    assert_eq!(res.error_code(), Some("FORBIDDEN"));
+    let res = app.gql_as(Role::CityFinance, q, json!({ "n": 0 })).await;
+    assert_eq!(res.error_code(), Some("BAD_USER_INPUT"));
+}
