@@ -162,9 +162,10 @@ pub struct Settings {
     /// Serve the GraphiQL page on `GET /graphql`.
     #[arg(long, env = "HQ_GRAPHIQL", default_value_t = true, action = ArgAction::Set, global = true)]
     pub graphiql: bool,
-    /// Answer introspection queries (turn off in production if front ends use the SDL file).
-    #[arg(long, env = "HQ_INTROSPECTION", default_value_t = true, action = ArgAction::Set, global = true)]
-    pub introspection: bool,
+    /// Who may introspect the schema: `all`, `authenticated`, `staff` (HQ_OFFICE, CITY_FINANCE,
+    /// AUDITOR) or `off` (front ends then use the exported `schema.graphql`).
+    #[arg(long, env = "HQ_INTROSPECTION", value_enum, default_value_t = Introspection::All, global = true)]
+    pub introspection: Introspection,
     /// Run migrations and the idempotent seed at start-up.
     #[arg(long, env = "HQ_MIGRATE", default_value_t = true, action = ArgAction::Set, global = true)]
     pub migrate: bool,
@@ -194,12 +195,25 @@ impl Default for Settings {
             max_body_bytes: 1_048_576,
             max_import_bytes: 64 * 1_048_576,
             graphiql: true,
-            introspection: true,
+            introspection: Introspection::All,
             migrate: true,
             shutdown_timeout_secs: 30,
             log: "info".into(),
         }
     }
+}
+
+/// Who may run introspection queries (`__schema`, `__type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Introspection {
+    /// Anyone, anonymous callers included.
+    All,
+    /// Any authenticated actor.
+    Authenticated,
+    /// `HQ_OFFICE`, `CITY_FINANCE` and `AUDITOR` only.
+    Staff,
+    /// Nobody.
+    Off,
 }
 
 /// A secret string that never appears in logs or `Debug` output.

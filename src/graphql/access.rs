@@ -7,21 +7,44 @@ use async_graphql::extensions::{
 };
 use async_graphql::{ErrorExtensionValues, PathSegment, Response, ServerResult, Value};
 
-use crate::auth::{Caller, access};
-use crate::error::ErrorCode;
+use crate::auth::{Caller, Role, access};
+use crate::config::Introspection;
+use crate::error::{AppError, ErrorCode};
 
 /// Installs [`AccessControlExtension`] on the schema.
-pub struct AccessControl;
+pub struct AccessControl {
+    /// Who may introspect.
+    pub introspection: Introspection,
+}
 
 impl ExtensionFactory for AccessControl {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AccessControlExtension)
+        Arc::new(AccessControlExtension {
+            introspection: self.introspection,
+        })
     }
 }
 
 /// Checks the caller against the access table for every field of the root types, and gives every
 /// error without a code (parse and validation errors of the executor) `BAD_USER_INPUT`.
-pub struct AccessControlExtension;
+pub struct AccessControlExtension {
+    introspection: Introspection,
+}
+
+impl AccessControlExtension {
+    /// Whether `caller` may run `__schema` / `__type`.
+    fn may_introspect(&self, caller: &Caller) -> bool {
+        match (self.introspection, caller.actor()) {
+            (Introspection::All, _) => true,
+            (Introspection::Authenticated, actor) => actor.is_some(),
+            (Introspection::Staff, Some(actor)) => matches!(
+                actor.role,
+                Role::HqOffice | Role::CityFinance | Role::Auditor
+            ),
+            (Introspection::Staff, None) | (Introspection::Off, _) => false,
+        }
+    }
+}
 
 const ROOT_TYPES: [&str; 2] = ["Query", "Mutation"];
 
@@ -47,10 +70,20 @@ impl Extension for AccessControlExtension {
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
         let is_root = info.path_node.parent.is_none() && ROOT_TYPES.contains(&info.parent_type);
-        // `__schema`, `__type` and `__typename` are governed by the introspection setting.
+        let caller = ctx.data_opt::<Caller>().unwrap_or(&Caller::Anonymous);
+        // `__schema` and `__type` follow the introspection setting; `__typename` is always free.
         let introspection = info.is_for_introspection || info.name.starts_with("__");
+        if is_root
+            && (info.name == "__schema" || info.name == "__type")
+            && !self.may_introspect(caller)
+        {
+            let mut server_error =
+                AppError::Forbidden("introspection is not available to this caller".into())
+                    .to_server_error();
+            server_error.path = vec![PathSegment::Field(info.name.to_string())];
+            return Err(server_error);
+        }
         if is_root && !introspection {
-            let caller = ctx.data_opt::<Caller>().unwrap_or(&Caller::Anonymous);
             if let Err(err) = access::authorize(info.parent_type, info.name, caller) {
                 let mut server_error = err.to_server_error();
                 server_error.path = vec![PathSegment::Field(

@@ -20,6 +20,7 @@ use sea_orm::DatabaseConnection;
 pub use access::AccessControl;
 
 use crate::auth::{Actor, Caller};
+pub use crate::config::Introspection;
 use crate::error::{AppError, AppResult};
 use pagination::PageLimits;
 
@@ -67,8 +68,8 @@ pub struct SchemaLimits {
     pub depth: usize,
     /// Maximum query complexity.
     pub complexity: usize,
-    /// Whether introspection is answered.
-    pub introspection: bool,
+    /// Who may introspect.
+    pub introspection: Introspection,
 }
 
 impl Default for SchemaLimits {
@@ -76,7 +77,7 @@ impl Default for SchemaLimits {
         SchemaLimits {
             depth: 12,
             complexity: 5_000,
-            introspection: true,
+            introspection: Introspection::All,
         }
     }
 }
@@ -84,11 +85,13 @@ impl Default for SchemaLimits {
 /// Builds the schema. `state` is `None` only for exporting the SDL.
 pub fn schema(state: Option<ApiState>, limits: SchemaLimits) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .extension(AccessControl)
+        .extension(AccessControl {
+            introspection: limits.introspection,
+        })
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .disable_suggestions();
-    if !limits.introspection {
+    if limits.introspection == Introspection::Off {
         builder = builder.disable_introspection();
     }
     if let Some(state) = state {

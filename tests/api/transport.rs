@@ -118,3 +118,22 @@ async fn unknown_fields_get_no_suggestions() {
         res.body
     );
 }
+
+#[tokio::test]
+async fn introspection_can_be_limited_to_staff_or_turned_off() {
+    use hq_api::config::Introspection;
+    let query = "{ __schema { queryType { name } } }";
+    let app = spawn_app_with(|s| s.introspection = Introspection::Staff).await;
+    let res = app.gql_as(Role::Auditor, query, json!({})).await;
+    assert_eq!(res.data()["__schema"]["queryType"]["name"], "Query");
+    let res = app.gql_as(Role::Viewer, query, json!({})).await;
+    assert_eq!(res.error_code(), Some("FORBIDDEN"));
+    let res = app.gql(None, query, json!({})).await;
+    assert_eq!(res.error_code(), Some("FORBIDDEN"));
+    let res = app.gql(None, "{ __typename }", json!({})).await;
+    assert_eq!(res.data()["__typename"], "Query");
+
+    let app = spawn_app_with(|s| s.introspection = Introspection::Off).await;
+    let res = app.gql_as(Role::Auditor, query, json!({})).await;
+    assert!(res.error_code().is_some(), "{}", res.body);
+}
