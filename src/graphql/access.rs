@@ -83,14 +83,15 @@ impl Extension for AccessControlExtension {
             server_error.path = vec![PathSegment::Field(info.name.to_string())];
             return Err(server_error);
         }
-        if is_root && !introspection {
-            if let Err(err) = access::authorize(info.parent_type, info.name, caller) {
-                let mut server_error = err.to_server_error();
-                server_error.path = vec![PathSegment::Field(
-                    info.alias.unwrap_or(info.name).to_string(),
-                )];
-                return Err(server_error);
-            }
+        if is_root
+            && !introspection
+            && let Err(err) = access::authorize(info.parent_type, info.name, caller)
+        {
+            let mut server_error = err.to_server_error();
+            server_error.path = vec![PathSegment::Field(
+                info.alias.unwrap_or(info.name).to_string(),
+            )];
+            return Err(server_error);
         }
         next.run(ctx, info).await
     }
