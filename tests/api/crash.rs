@@ -227,3 +227,66 @@ async fn acknowledged_writes_survive_kill_9_and_restart() {
         .sum();
     assert_eq!(total, expected_total);
 }
+
+/// SIGTERM lets a request already in flight finish before the process exits: the body of a
+/// request is still arriving when the signal comes, and its answer is complete.
+#[tokio::test]
+async fn sigterm_drains_the_request_in_flight_before_exit() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app().await;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut service = Service {
+        child: None,
+        port,
+        database_url: app.database_url.clone(),
+        secret: app.secret.clone(),
+    };
+    service.start();
+    let client = reqwest::Client::new();
+    wait_ready(&client, &base).await;
+
+    let token = app.token_for(Role::Viewer);
+    let body = r#"{"query":"{ districts { code } }"}"#;
+    let (first, rest) = body.split_at(10);
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let pid = service.child.as_ref().unwrap().id();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    stream.write_all(rest.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.contains("330182"),
+        "the whole answer arrived: {answer}"
+    );
+
+    // And the process then exits by itself, cleanly.
+    let mut child = service.child.take().unwrap();
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    panic!("hq-api did not exit after SIGTERM");
+}
