@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::auth::{Caller, JwtKeys};
 use crate::error::AppError;
 use crate::graphql::{ApiState, AppSchema};
+use crate::services::idempotency;
 
 /// Shared state of the HTTP layer.
 #[derive(Clone)]
@@ -112,10 +113,69 @@ async fn graphql(state: web::Data<HttpState>, req: HttpRequest, body: web::Bytes
         Ok(caller) => caller,
         Err(err) => return json_error(StatusCode::UNAUTHORIZED, &err),
     };
+    let idempotency = match idempotency_of(&req, &caller, &request, &body) {
+        Ok(found) => found,
+        Err(err) => return app_error(&err),
+    };
+    if let Some((actor, key, hash, _)) = &idempotency {
+        match idempotency::replay(&state.api.db, actor, key, hash).await {
+            Ok(Some(stored)) => {
+                return HttpResponse::Ok()
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .insert_header(("Idempotent-Replayed", "true"))
+                    .content_type("application/json")
+                    .body(stored);
+            }
+            Ok(None) => {}
+            Err(err) => return app_error(&err),
+        }
+    }
     let response = state.schema.execute(request.data(caller)).await;
+    let Ok(text) = serde_json::to_string(&response) else {
+        return app_error(&AppError::internal("response not serialisable"));
+    };
+    if let Some((actor, key, hash, operation)) = &idempotency
+        && response.errors.is_empty()
+        && let Err(err) =
+            idempotency::remember(&state.api.db, actor, key, hash, operation, &text).await
+    {
+        tracing::warn!(error = ?err, "could not store an idempotency key");
+    }
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(response)
+        .content_type("application/json")
+        .body(text)
+}
+
+/// The idempotency context of a mutation sent with an `Idempotency-Key` header by an actor:
+/// (actor, key, request hash, operation name). Queries and anonymous calls have none.
+fn idempotency_of(
+    req: &HttpRequest,
+    caller: &Caller,
+    request: &async_graphql::Request,
+    body: &[u8],
+) -> Result<Option<(crate::auth::Actor, String, String, String)>, AppError> {
+    let Some(value) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| AppError::bad_input("Idempotency-Key", "printable ASCII only"))?;
+    let key = idempotency::validate_key(key)?.to_string();
+    let Some(actor) = caller.actor() else {
+        return Ok(None);
+    };
+    let Some(operation) =
+        idempotency::mutation_name(&request.query, request.operation_name.as_deref())
+    else {
+        return Ok(None);
+    };
+    Ok(Some((
+        actor.clone(),
+        key,
+        idempotency::request_hash(body),
+        operation,
+    )))
 }
 
 /// `GET /graphql`: the GraphiQL page for front-end teams (if enabled).

@@ -10,6 +10,8 @@ pub mod districts;
 pub mod enterprises;
 /// Settlement exports (CSV and XLSX).
 pub mod export;
+/// `Idempotency-Key`: stored answers of mutations, replayed on retry.
+pub mod idempotency;
 /// The period lock of approved fiscal years (§20 step 5).
 pub mod locks;
 /// Policy parameters: dated versions, read as a set, appended (never edited).
