@@ -243,7 +243,8 @@ pub async fn check_district<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Serialises writers of payment lines on PostgreSQL (report order is a global sequence).
+/// Serialises writers of payment lines and claims on PostgreSQL (report order is a global
+/// sequence), with each other and with reconciliations and approvals, which take the same lock.
 async fn lock_lines<C: ConnectionTrait>(conn: &C) -> AppResult<()> {
     if conn.get_database_backend() == DbBackend::Postgres {
         conn.execute_unprepared("LOCK TABLE payment_lines IN SHARE ROW EXCLUSIVE MODE")
@@ -609,6 +610,9 @@ pub async fn submit_claim(
     }
     let txn = tx::begin_write(db).await?;
     check_district(&txn, actor, district_code).await?;
+    // Serialised with approvals (which take the same lock): otherwise a submission could read the
+    // year open, an approval commit, and the claim land SUBMITTED in a locked year.
+    lock_lines(&txn).await?;
     ensure_year_open(&txn, fiscal_year).await?;
     let lines = lines_of(&txn, district_code, fiscal_year).await?;
     if lines.is_empty() {
@@ -703,6 +707,9 @@ pub async fn return_claim(
     }
     let txn = tx::begin_write(db).await?;
     check_district(&txn, actor, district_code).await?;
+    // Serialised with approvals: otherwise an approval could count the verdicts this return
+    // deletes and then mark the returned claim APPROVED.
+    lock_lines(&txn).await?;
     ensure_year_open(&txn, fiscal_year).await?;
     let claim = find_claim(&txn, district_code, fiscal_year)
         .await?

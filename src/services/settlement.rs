@@ -22,8 +22,8 @@ use crate::auth::{Actor, Role};
 use crate::error::{AppError, AppResult};
 use crate::policy::money::Money;
 use crate::policy::reconciliation::{
-    self, ApprovedLine, DateRange, EnterpriseContext, PaymentKind, PaymentLine, PolicyPeriod,
-    ReasonCode, ReconciliationInput, Registration,
+    self, ApprovedLine, CutReason, DateRange, EnterpriseContext, PaymentKind, PaymentLine,
+    PolicyPeriod, ReasonCode, ReconciliationInput, Registration,
 };
 use crate::policy::settlement::{
     self as rules, ClaimTotals, DistrictInput, DistrictStatus, SettlementDraft, SettlementParams,
@@ -215,6 +215,62 @@ async fn lock_money_tables<C: ConnectionTrait>(conn: &C) -> AppResult<()> {
     Ok(())
 }
 
+/// The verdicts of a claim's lines (`rows`, in report order) as the facts stand now: the
+/// enterprises' dated facts, every reported line of those enterprises, the approved lines of
+/// their ratio groups and the parameters.
+///
+/// # Errors
+/// Database errors; an internal error for stored data breaking the report step's invariants.
+async fn decide<C: ConnectionTrait>(
+    conn: &C,
+    fiscal_year: i32,
+    rows: &[payment_lines::Model],
+) -> AppResult<Vec<reconciliation::LineVerdict>> {
+    let lines = rows
+        .iter()
+        .map(to_policy_line)
+        .collect::<AppResult<Vec<_>>>()?;
+    let ids: Vec<i64> = rows
+        .iter()
+        .map(|l| l.enterprise_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let reported_rows = lines_of_enterprises(conn, &ids).await?;
+    let approved = approved_years(conn).await?;
+    let approved_rows: Vec<&payment_lines::Model> = reported_rows
+        .iter()
+        .filter(|l| approved.contains(&l.fiscal_year))
+        .collect();
+    let approved_verdicts = verdicts_of(
+        conn,
+        &approved_rows.iter().map(|l| l.id).collect::<Vec<_>>(),
+    )
+    .await?;
+    let mut approved_lines = Vec::new();
+    for row in approved_rows {
+        if let Some(v) = approved_verdicts.get(&row.id) {
+            approved_lines.push(ApprovedLine {
+                line: to_policy_line(row)?,
+                eligible: Money::from_fen(v.eligible_fen),
+                primary_reason: primary_of(v)?,
+            });
+        }
+    }
+    let set = parameters::load_set(conn).await?;
+    let input = ReconciliationInput {
+        lines,
+        reported: reported_rows
+            .iter()
+            .map(to_policy_line)
+            .collect::<AppResult<Vec<_>>>()?,
+        approved: approved_lines,
+        enterprises: contexts(conn, &ids).await?,
+        period: PolicyPeriod::from_set(&set, year_end(fiscal_year)?)?,
+    };
+    Ok(reconciliation::reconcile(&input, &set)?)
+}
+
 /// What a reconciliation stored.
 #[derive(Debug, Clone)]
 pub struct Reconciled {
@@ -257,49 +313,7 @@ pub async fn reconcile_claim(
             "the claim's lines no longer match the hash recorded at submission".into(),
         ));
     }
-    let lines = rows
-        .iter()
-        .map(to_policy_line)
-        .collect::<AppResult<Vec<_>>>()?;
-    let ids: Vec<i64> = rows
-        .iter()
-        .map(|l| l.enterprise_id)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let reported_rows = lines_of_enterprises(&txn, &ids).await?;
-    let approved = approved_years(&txn).await?;
-    let approved_rows: Vec<&payment_lines::Model> = reported_rows
-        .iter()
-        .filter(|l| approved.contains(&l.fiscal_year))
-        .collect();
-    let approved_verdicts = verdicts_of(
-        &txn,
-        &approved_rows.iter().map(|l| l.id).collect::<Vec<_>>(),
-    )
-    .await?;
-    let mut approved_lines = Vec::new();
-    for row in approved_rows {
-        if let Some(v) = approved_verdicts.get(&row.id) {
-            approved_lines.push(ApprovedLine {
-                line: to_policy_line(row)?,
-                eligible: Money::from_fen(v.eligible_fen),
-                primary_reason: primary_of(v)?,
-            });
-        }
-    }
-    let set = parameters::load_set(&txn).await?;
-    let input = ReconciliationInput {
-        lines,
-        reported: reported_rows
-            .iter()
-            .map(to_policy_line)
-            .collect::<AppResult<Vec<_>>>()?,
-        approved: approved_lines,
-        enterprises: contexts(&txn, &ids).await?,
-        period: PolicyPeriod::from_set(&set, year_end(fiscal_year)?)?,
-    };
-    let decided = reconciliation::reconcile(&input, &set)?;
+    let decided = decide(&txn, fiscal_year, &rows).await?;
 
     line_verdicts::Entity::delete_many()
         .filter(line_verdicts::Column::ClaimId.eq(claim.id))
@@ -664,12 +678,137 @@ pub async fn get<C: ConnectionTrait>(
     Ok(Some(StoredSettlement { settlement, lines }))
 }
 
+/// What a district line of a settlement states. A draft is approved only while these are still
+/// what the claims, their verdicts and the adjustments give.
+#[derive(Debug, PartialEq, Eq)]
+struct LineFigures {
+    code: String,
+    zero_reason: Option<String>,
+    reported: i64,
+    eligible: i64,
+    cut: i64,
+    cut_by_reason: String,
+    reimbursement: i64,
+    granted: i64,
+    adjustments: i64,
+    net_payable: i64,
+}
+
+impl From<&rules::DistrictSettlement> for LineFigures {
+    fn from(d: &rules::DistrictSettlement) -> Self {
+        LineFigures {
+            code: d.code.clone(),
+            zero_reason: d.zero_reason.map(|z| z.as_str().to_string()),
+            reported: d.reported.fen(),
+            eligible: d.eligible.fen(),
+            cut: d.cut.fen(),
+            cut_by_reason: cut_by_reason_json(&d.cut_by_reason),
+            reimbursement: d.reimbursement.fen(),
+            granted: d.granted.fen(),
+            adjustments: d.adjustments.fen(),
+            net_payable: d.net_payable.fen(),
+        }
+    }
+}
+
+impl From<&settlement_lines::Model> for LineFigures {
+    fn from(l: &settlement_lines::Model) -> Self {
+        LineFigures {
+            code: l.district_code.clone(),
+            zero_reason: l.zero_reason.clone(),
+            reported: l.reported_fen,
+            eligible: l.eligible_fen,
+            cut: l.cut_fen,
+            cut_by_reason: l.cut_by_reason.clone(),
+            reimbursement: l.reimbursement_fen,
+            granted: l.granted_fen,
+            adjustments: l.adjustments_fen,
+            net_payable: l.net_payable_fen,
+        }
+    }
+}
+
+/// Refuses to approve `fiscal_year` while a reconciled claim's stored verdicts no longer follow
+/// from the facts: a revocation, an event, a recognition or another district's line recorded
+/// since the reconciliation ("any district, any verdict"). Once approved, verdicts are final and
+/// only a revocation recorded *after* the approval becomes a finding (§20 step 6), so a stale
+/// verdict would stand for good — e.g. a line paid after a revocation recorded before the
+/// approval would stay eligible and never be taken back.
+async fn ensure_verdicts_current<C: ConnectionTrait>(conn: &C, fiscal_year: i32) -> AppResult<()> {
+    let reconciled = claims::Entity::find()
+        .filter(claims::Column::FiscalYear.eq(fiscal_year))
+        .filter(claims::Column::Status.eq(status::RECONCILED))
+        .order_by_asc(claims::Column::DistrictCode)
+        .all(conn)
+        .await?;
+    for claim in reconciled {
+        let stale = |why: String| {
+            AppError::Conflict(format!(
+                "the verdicts of the claim of {} for {fiscal_year} are stale ({why}): reconcile \
+                 it again, then draft again",
+                claim.district_code
+            ))
+        };
+        let rows = payments::lines_of(conn, &claim.district_code, fiscal_year).await?;
+        if claim.content_hash.as_deref() != Some(payments::content_hash(&rows).as_str()) {
+            return Err(stale(
+                "its lines no longer match the hash recorded at submission".into(),
+            ));
+        }
+        let stored: HashMap<i64, line_verdicts::Model> = line_verdicts::Entity::find()
+            .filter(line_verdicts::Column::ClaimId.eq(claim.id))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|v| (v.line_id, v))
+            .collect();
+        if stored.len() != rows.len() {
+            return Err(stale(format!(
+                "{} verdicts for {} lines",
+                stored.len(),
+                rows.len()
+            )));
+        }
+        for now in decide(conn, fiscal_year, &rows).await? {
+            let then = stored
+                .get(&now.line_id)
+                .ok_or_else(|| stale(format!("line {} has no verdict", now.line_id)))?;
+            let then_reasons: Vec<ReasonCode> =
+                serde_json::from_str::<Vec<CutReason>>(&then.reasons)
+                    .map_err(AppError::internal)?
+                    .into_iter()
+                    .map(|r| r.code)
+                    .collect();
+            let now_reasons: Vec<ReasonCode> = now.reasons.iter().map(|r| r.code).collect();
+            if then.eligible_fen != now.eligible.fen() || then_reasons != now_reasons {
+                let codes = |reasons: &[ReasonCode]| {
+                    reasons
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                return Err(stale(format!(
+                    "line {} was decided eligible {} [{}], the facts now give {} [{}]",
+                    now.line_id,
+                    Money::from_fen(then.eligible_fen).format_yuan(),
+                    codes(&then_reasons),
+                    now.eligible.format_yuan(),
+                    codes(&now_reasons)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Approves the draft of `fiscal_year` (§20 step 5) and locks the year. Of two approvals racing,
 /// exactly one succeeds.
 ///
 /// # Errors
-/// `NOT_FOUND` without a draft; `CONFLICT` when already approved or when the claims changed since
-/// the draft (draft again).
+/// `NOT_FOUND` without a draft; `CONFLICT` when already approved, when a reconciled claim's
+/// verdicts no longer follow from the facts (reconcile again), or when any figure of the draft
+/// changed since (draft again).
 pub async fn approve(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -688,35 +827,22 @@ pub async fn approve(
     }
     let rate: Decimal = stored.settlement.rate.parse().map_err(AppError::internal)?;
     let budget = stored.settlement.budget_fen.map(Money::from_fen);
+    ensure_verdicts_current(&txn, fiscal_year).await?;
     let (fresh, _) = compute_draft(&txn, fiscal_year, Some(rate), budget).await?;
-    let current: Vec<(String, i64, i64, i64)> = fresh
-        .districts
-        .iter()
-        .map(|d| {
-            (
-                d.code.clone(),
-                d.eligible.fen(),
-                d.granted.fen(),
-                d.net_payable.fen(),
-            )
-        })
-        .collect();
-    let drafted: Vec<(String, i64, i64, i64)> = stored
-        .lines
-        .iter()
-        .map(|l| {
-            (
-                l.district_code.clone(),
-                l.eligible_fen,
-                l.granted_fen,
-                l.net_payable_fen,
-            )
-        })
-        .collect();
+    // Every figure the draft states, not only the money granted: a claim reconciled, returned or
+    // submitted since the draft changes what the approved year records (its reported and cut
+    // totals, the cut by reason, why a district has zeros) even when the grants stay the same.
+    let current: Vec<LineFigures> = fresh.districts.iter().map(LineFigures::from).collect();
+    let drafted: Vec<LineFigures> = stored.lines.iter().map(LineFigures::from).collect();
     if current != drafted {
-        return Err(AppError::Conflict(
-            "claims or adjustments changed since the draft: draft the settlement again".into(),
-        ));
+        let changed = current
+            .iter()
+            .zip(&drafted)
+            .find(|(now, then)| now != then)
+            .map_or_else(String::new, |(now, _)| format!(" (district {})", now.code));
+        return Err(AppError::Conflict(format!(
+            "claims or adjustments changed since the draft{changed}: draft the settlement again"
+        )));
     }
     let now = Utc::now();
     let updated = settlements::Entity::update_many()
@@ -984,6 +1110,9 @@ pub async fn findings_for_revocation<C: ConnectionTrait>(
     revocation_id: i64,
     revoked_on: NaiveDate,
 ) -> AppResult<Option<RecordedFinding>> {
+    // Serialised with approvals: a revocation racing one either sees the year approved (and
+    // becomes a finding) or is seen by the approval's check of the verdicts.
+    lock_money_tables(conn).await?;
     let approved = approved_years(conn).await?;
     if approved.is_empty() {
         return Ok(None);
