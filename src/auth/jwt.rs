@@ -334,6 +334,20 @@ mod tests {
     }
 
     #[test]
+    fn a_token_signed_with_another_algorithm_is_refused() {
+        let secret = Secret::new("0123456789abcdef0123456789abcdef-test");
+        let key = EncodingKey::from_secret(secret.expose());
+        for alg in [Algorithm::HS384, Algorithm::HS512] {
+            let token = jsonwebtoken::encode(&Header::new(alg), &claims(), &key).unwrap();
+            assert_eq!(
+                keys().verify(&token, &districts()),
+                Err(TokenError::Invalid),
+                "{alg:?}"
+            );
+        }
+    }
+
+    #[test]
     fn only_the_bearer_scheme_is_accepted() {
         let keys = keys();
         let token = keys.sign(&claims()).unwrap();

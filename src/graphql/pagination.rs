@@ -238,6 +238,18 @@ mod tests {
     }
 
     #[test]
+    fn the_cost_of_a_connection_saturates_instead_of_overflowing() {
+        assert_eq!(cost(Some(10), None, 3), 31);
+        assert_eq!(cost(None, None, 2), 101);
+        assert_eq!(cost(Some(i32::MAX), None, usize::MAX), usize::MAX);
+        assert_eq!(
+            cost(Some(-5), None, 7),
+            8,
+            "a negative size costs like one item"
+        );
+    }
+
+    #[test]
     fn a_forged_cursor_is_refused() {
         let forged = PageArgs {
             after: Some("42".into()),

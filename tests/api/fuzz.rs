@@ -171,3 +171,86 @@ async fn random_report_inputs_get_a_typed_answer_and_refusals_change_nothing() {
     }
     assert!(accepted < CASES, "the generator must produce refusals too");
 }
+
+async fn settlement_status(app: &TestApp) -> Value {
+    app.gql_as(
+        Role::CityFinance,
+        "{ settlement(fiscalYear: 2024) { rate budget } }",
+        json!({}),
+    )
+    .await
+    .data()["settlement"]
+        .clone()
+}
+
+#[tokio::test]
+async fn random_rates_budgets_and_figures_get_a_typed_answer_and_refusals_change_nothing() {
+    let app = spawn_app().await;
+    app.gql_as(
+        Role::HqOffice,
+        "mutation($i: RegisterEnterpriseInput!) { registerEnterprise(input: $i) { enterprise { creditCode } } }",
+        json!({ "i": { "creditCode": CODE, "name": "杭州模糊测试有限公司", "districtCode": "330106",
+                       "registeredOn": "2020-01-01", "industryCode": "7211", "ownership": "PRIVATE" } }),
+    )
+    .await
+    .data();
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[11; 32]),
+    );
+    let draft = "mutation($r: Decimal, $b: Decimal) { draftSettlement(fiscalYear: 2024, rate: $r, budget: $b) { rate budget } }";
+    let figures =
+        "mutation($i: RecordFiguresInput!) { recordFigures(input: $i) { figures { revenue } } }";
+    let strategy = (
+        proptest::option::of(amounts()),
+        proptest::option::of(amounts()),
+        amounts(),
+        amounts(),
+        prop_oneof![Just(2023), Just(0), Just(-1), Just(9999), Just(i32::MAX)],
+    );
+    let (mut drafted, mut recorded) = (0, 0);
+    for _ in 0..60 {
+        let (rate, budget, revenue, rd, year) = strategy.new_tree(&mut runner).unwrap().current();
+        // Draft: a rate above the 20% cap is a POLICY_VIOLATION; a bad budget BAD_USER_INPUT.
+        let before = settlement_status(&app).await;
+        let res = app
+            .gql_as(Role::CityFinance, draft, json!({ "r": rate, "b": budget }))
+            .await;
+        if let Some(code) = res.error_code() {
+            assert!(
+                matches!(code, "BAD_USER_INPUT" | "POLICY_VIOLATION"),
+                "{code} for rate {rate:?} budget {budget:?}: {}",
+                res.body
+            );
+            assert_eq!(
+                settlement_status(&app).await,
+                before,
+                "a refused draft changed the draft"
+            );
+        } else {
+            drafted += 1;
+        }
+        // Figures: amounts with more than 2 decimals, negative or huge are refused.
+        let res = app
+            .gql_as(
+                Role::HqOffice,
+                figures,
+                json!({ "i": { "creditCode": CODE, "year": year, "revenue": revenue, "rdSpend": rd } }),
+            )
+            .await;
+        match res.error_code() {
+            Some(code) => {
+                assert_eq!(
+                    code, "BAD_USER_INPUT",
+                    "for {revenue} / {rd} / {year}: {}",
+                    res.body
+                )
+            }
+            None => recorded += 1,
+        }
+    }
+    assert!(
+        drafted > 0 && recorded > 0,
+        "valid inputs must pass too ({drafted}, {recorded})"
+    );
+}
