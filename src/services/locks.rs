@@ -1,7 +1,7 @@
 //! The period lock of §20 step 5: once a fiscal year's settlement is approved, nothing that
 //! would change its lines, claims, verdicts or figures may be written.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter};
 
 use crate::error::{AppError, AppResult};
 use entity::settlements;
@@ -31,6 +31,21 @@ pub async fn ensure_open<C: ConnectionTrait>(conn: &C, fiscal_year: i32) -> AppR
         return Err(AppError::PeriodLocked(format!(
             "fiscal year {fiscal_year} is settled and approved; record a finding instead"
         )));
+    }
+    Ok(())
+}
+
+/// Serialises the writers of §20 money on PostgreSQL — reports, submissions, returns,
+/// reconciliations, drafts, approvals and findings — with one table lock that conflicts with
+/// itself, so none of them interleaves with an approval (and report order stays a strict
+/// sequence). On SQLite every write transaction is already exclusive (`BEGIN IMMEDIATE`).
+///
+/// # Errors
+/// Database errors.
+pub async fn lock_money_writes<C: ConnectionTrait>(conn: &C) -> AppResult<()> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        conn.execute_unprepared("LOCK TABLE payment_lines IN SHARE ROW EXCLUSIVE MODE")
+            .await?;
     }
     Ok(())
 }

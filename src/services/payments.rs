@@ -11,8 +11,8 @@ use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -243,16 +243,6 @@ pub async fn check_district<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Serialises writers of payment lines and claims on PostgreSQL (report order is a global
-/// sequence), with each other and with reconciliations and approvals, which take the same lock.
-async fn lock_lines<C: ConnectionTrait>(conn: &C) -> AppResult<()> {
-    if conn.get_database_backend() == DbBackend::Postgres {
-        conn.execute_unprepared("LOCK TABLE payment_lines IN SHARE ROW EXCLUSIVE MODE")
-            .await?;
-    }
-    Ok(())
-}
-
 /// Reports a batch of §7 payments of `district_code` for `fiscal_year` (§20 step 1).
 ///
 /// # Errors
@@ -294,7 +284,7 @@ pub async fn report(
 
     let txn = tx::begin_write(db).await?;
     check_district(&txn, actor, district_code).await?;
-    lock_lines(&txn).await?;
+    locks::lock_money_writes(&txn).await?;
     ensure_year_open(&txn, fiscal_year).await?;
     if let Some(claim) = find_claim(&txn, district_code, fiscal_year).await?
         && claim.status != "RETURNED"
@@ -612,7 +602,7 @@ pub async fn submit_claim(
     check_district(&txn, actor, district_code).await?;
     // Serialised with approvals (which take the same lock): otherwise a submission could read the
     // year open, an approval commit, and the claim land SUBMITTED in a locked year.
-    lock_lines(&txn).await?;
+    locks::lock_money_writes(&txn).await?;
     ensure_year_open(&txn, fiscal_year).await?;
     let lines = lines_of(&txn, district_code, fiscal_year).await?;
     if lines.is_empty() {
@@ -709,7 +699,7 @@ pub async fn return_claim(
     check_district(&txn, actor, district_code).await?;
     // Serialised with approvals: otherwise an approval could count the verdicts this return
     // deletes and then mark the returned claim APPROVED.
-    lock_lines(&txn).await?;
+    locks::lock_money_writes(&txn).await?;
     ensure_year_open(&txn, fiscal_year).await?;
     let claim = find_claim(&txn, district_code, fiscal_year)
         .await?

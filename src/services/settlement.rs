@@ -205,16 +205,6 @@ fn district_error(actor: &Actor) -> AppResult<()> {
     Ok(())
 }
 
-/// Serialises writers of lines, verdicts and settlements on PostgreSQL, in the same lock mode as
-/// reports, so an approval and a report never interleave.
-async fn lock_money_tables<C: ConnectionTrait>(conn: &C) -> AppResult<()> {
-    if conn.get_database_backend() == DbBackend::Postgres {
-        conn.execute_unprepared("LOCK TABLE payment_lines IN SHARE ROW EXCLUSIVE MODE")
-            .await?;
-    }
-    Ok(())
-}
-
 /// The verdicts of a claim's lines (`rows`, in report order) as the facts stand now: the
 /// enterprises' dated facts, every reported line of those enterprises, the approved lines of
 /// their ratio groups and the parameters.
@@ -295,7 +285,7 @@ pub async fn reconcile_claim(
 ) -> AppResult<Reconciled> {
     district_error(actor)?;
     let txn = tx::begin_write(db).await?;
-    lock_money_tables(&txn).await?;
+    locks::lock_money_writes(&txn).await?;
     payments::check_district(&txn, actor, district_code).await?;
     locks::ensure_open(&txn, fiscal_year).await?;
     let claim = payments::find_claim(&txn, district_code, fiscal_year)
@@ -573,7 +563,7 @@ pub async fn draft(
     }
     let budget = budget.as_ref().map(rules::parse_budget).transpose()?;
     let txn = tx::begin_write(db).await?;
-    lock_money_tables(&txn).await?;
+    locks::lock_money_writes(&txn).await?;
     locks::ensure_open(&txn, fiscal_year).await?;
     let (draft, versions) = compute_draft(&txn, fiscal_year, rate, budget).await?;
     let now = Utc::now();
@@ -816,7 +806,7 @@ pub async fn approve(
 ) -> AppResult<StoredSettlement> {
     district_error(actor)?;
     let txn = tx::begin_write(db).await?;
-    lock_money_tables(&txn).await?;
+    locks::lock_money_writes(&txn).await?;
     let stored = get(&txn, fiscal_year)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no settlement drafted for {fiscal_year}")))?;
@@ -1091,7 +1081,7 @@ pub async fn record_finding(
         ));
     }
     let txn = tx::begin_write(db).await?;
-    lock_money_tables(&txn).await?;
+    locks::lock_money_writes(&txn).await?;
     let recorded = record_finding_in(&txn, actor, "AUDIT", None, line_ids, reason).await?;
     txn.commit().await?;
     Ok(recorded)
@@ -1112,7 +1102,7 @@ pub async fn findings_for_revocation<C: ConnectionTrait>(
 ) -> AppResult<Option<RecordedFinding>> {
     // Serialised with approvals: a revocation racing one either sees the year approved (and
     // becomes a finding) or is seen by the approval's check of the verdicts.
-    lock_money_tables(conn).await?;
+    locks::lock_money_writes(conn).await?;
     let approved = approved_years(conn).await?;
     if approved.is_empty() {
         return Ok(None);
