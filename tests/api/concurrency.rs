@@ -4,7 +4,7 @@
 use hq_api::auth::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{register_enterprise, spawn_app};
 
 const CODE: &str = "91330100716105852F";
 
@@ -19,15 +19,7 @@ fn line(voucher: usize) -> Value {
 #[tokio::test]
 async fn parallel_reports_of_overlapping_vouchers_store_each_voucher_once() {
     let app = spawn_app().await;
-    let register = "mutation($i: RegisterEnterpriseInput!) { registerEnterprise(input: $i) { enterprise { creditCode } } }";
-    app.gql_as(
-        Role::HqOffice,
-        register,
-        json!({ "i": { "creditCode": CODE, "name": "杭州并发测试有限公司", "districtCode": "330106",
-                       "registeredOn": "2020-01-01", "industryCode": "7211", "ownership": "PRIVATE" } }),
-    )
-    .await
-    .data();
+    register_enterprise(&app, CODE, "杭州并发测试有限公司", "330106").await;
     let token = app.token(Role::District, Some("330106"));
     let report = "mutation($l: [PaymentLineInput!]!) { reportPayments(districtCode: \"330106\", fiscalYear: 2024, lines: $l) { created { voucherNo } unchanged { voucherNo } } }";
 

@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{register_enterprise, spawn_app};
 
 const WRITES: usize = 200;
 const KILLS: usize = 4;
@@ -85,14 +85,7 @@ fn amount(i: usize) -> String {
 async fn acknowledged_writes_survive_kill_9_and_restart() {
     // The in-process app gives a fresh database (migrated and seeded) and a secret.
     let app = spawn_app().await;
-    app.gql_as(
-        Role::HqOffice,
-        "mutation($i: RegisterEnterpriseInput!) { registerEnterprise(input: $i) { enterprise { creditCode } } }",
-        json!({ "i": { "creditCode": CODE, "name": "杭州崩溃测试有限公司", "districtCode": "330106",
-                       "registeredOn": "2020-01-01", "industryCode": "7211", "ownership": "PRIVATE" } }),
-    )
-    .await
-    .data();
+    register_enterprise(&app, CODE, "杭州崩溃测试有限公司", "330106").await;
     let token = app.token(Role::District, Some("330106"));
 
     let port = free_port();

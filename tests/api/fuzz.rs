@@ -8,7 +8,7 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, register_enterprise, spawn_app};
 
 const CODE: &str = "91330100716105852F";
 const CASES: usize = 120;
@@ -113,14 +113,7 @@ async fn line_count(app: &TestApp) -> u64 {
 #[tokio::test]
 async fn random_report_inputs_get_a_typed_answer_and_refusals_change_nothing() {
     let app = spawn_app().await;
-    app.gql_as(
-        Role::HqOffice,
-        "mutation($i: RegisterEnterpriseInput!) { registerEnterprise(input: $i) { enterprise { creditCode } } }",
-        json!({ "i": { "creditCode": CODE, "name": "杭州模糊测试有限公司", "districtCode": "330106",
-                       "registeredOn": "2020-01-01", "industryCode": "7211", "ownership": "PRIVATE" } }),
-    )
-    .await
-    .data();
+    register_enterprise(&app, CODE, "杭州模糊测试有限公司", "330106").await;
     let token = app.token(Role::District, Some("330106"));
     let query = "mutation($l: [PaymentLineInput!]!) { reportPayments(districtCode: \"330106\", fiscalYear: 2024, lines: $l) { created { voucherNo } } }";
 
@@ -186,14 +179,7 @@ async fn settlement_status(app: &TestApp) -> Value {
 #[tokio::test]
 async fn random_rates_budgets_and_figures_get_a_typed_answer_and_refusals_change_nothing() {
     let app = spawn_app().await;
-    app.gql_as(
-        Role::HqOffice,
-        "mutation($i: RegisterEnterpriseInput!) { registerEnterprise(input: $i) { enterprise { creditCode } } }",
-        json!({ "i": { "creditCode": CODE, "name": "杭州模糊测试有限公司", "districtCode": "330106",
-                       "registeredOn": "2020-01-01", "industryCode": "7211", "ownership": "PRIVATE" } }),
-    )
-    .await
-    .data();
+    register_enterprise(&app, CODE, "杭州模糊测试有限公司", "330106").await;
     let mut runner = TestRunner::new_with_rng(
         Config::default(),
         TestRng::from_seed(RngAlgorithm::ChaCha, &[11; 32]),

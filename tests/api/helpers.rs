@@ -244,3 +244,15 @@ impl TestApp {
             .expect("request sent")
     }
 }
+
+/// Registers a private enterprise of industry 7211 in `district` as of 2020-01-01 (HQ_OFFICE).
+pub async fn register_enterprise(app: &TestApp, code: &str, name: &str, district: &str) {
+    let query = "mutation($i: RegisterEnterpriseInput!) { registerEnterprise(input: $i) { enterprise { creditCode } } }";
+    let input = json!({
+        "creditCode": code, "name": name, "districtCode": district, "registeredOn": "2020-01-01",
+        "industryCode": "7211", "ownership": "PRIVATE",
+    });
+    app.gql_as(Role::HqOffice, query, json!({ "i": input }))
+        .await
+        .data();
+}

@@ -4,7 +4,7 @@
 use hq_api::auth::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, register_enterprise, spawn_app};
 
 const CODE: &str = "91330100716105852F";
 const RENAME: &str = "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { id } } }";
@@ -44,14 +44,7 @@ async fn events(app: &TestApp) -> usize {
 #[tokio::test]
 async fn a_retried_mutation_with_the_same_key_is_answered_once_and_written_once() {
     let app = spawn_app().await;
-    app.gql_as(
-        Role::HqOffice,
-        "mutation($i: RegisterEnterpriseInput!) { registerEnterprise(input: $i) { enterprise { creditCode } } }",
-        json!({ "i": { "creditCode": CODE, "name": "杭州幂等测试有限公司", "districtCode": "330106",
-                       "registeredOn": "2020-01-01", "industryCode": "7211", "ownership": "PRIVATE" } }),
-    )
-    .await
-    .data();
+    register_enterprise(&app, CODE, "杭州幂等测试有限公司", "330106").await;
     assert_eq!(events(&app).await, 1);
 
     let (status, replayed, first) = send(&app, Some("rename-1"), "杭州新名有限公司").await;

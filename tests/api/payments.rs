@@ -3,12 +3,10 @@
 use hq_api::auth::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, register_enterprise, spawn_app};
 
 const CODE_A: &str = "91330100716105852F";
 const CODE_B: &str = "91110000600037341L";
-
-const REGISTER: &str = "mutation($i: RegisterEnterpriseInput!) { registerEnterprise(input: $i) { enterprise { creditCode } } }";
 
 const REPORT: &str = "mutation($d: String!, $y: Int!, $l: [PaymentLineInput!]!) {
   reportPayments(districtCode: $d, fiscalYear: $y, lines: $l) {
@@ -22,14 +20,7 @@ const CLAIM: &str = "query($d: String!, $y: Int!) { claim(districtCode: $d, fisc
   status lineCount paidTotal history { action reason } lines(first: 10) { totalCount nodes { voucherNo amount } } } }";
 
 async fn register(app: &TestApp, code: &str, district: &str) {
-    let input = json!({
-        "creditCode": code, "name": format!("杭州测试{code}有限公司"), "districtCode": district,
-        "registeredOn": "2020-01-01", "industryCode": "7211", "ownership": "PRIVATE",
-    });
-    let res = app
-        .gql_as(Role::HqOffice, REGISTER, json!({ "i": input }))
-        .await;
-    res.data();
+    register_enterprise(app, code, &format!("杭州测试{code}有限公司"), district).await;
 }
 
 fn rent(voucher: &str, amount: &str) -> Value {
