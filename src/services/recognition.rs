@@ -278,14 +278,42 @@ pub async fn recognize(
 ) -> AppResult<Recognition> {
     let found = enterprise(db, credit_code).await?;
     let txn = tx::begin_write(db).await?;
-    let enterprise = lock(&txn, found.id).await?;
-    if let Some(existing) = recognition_of(&txn, enterprise.id, year).await? {
+    let recognition = recognize_locked(&txn, actor, found.id, year, decided_on).await?;
+    txn.commit().await?;
+    Ok(recognition)
+}
+
+/// [`recognize`] inside the caller's write transaction (used by the demo data loader). A refusal
+/// writes nothing, so the transaction stays usable.
+///
+/// # Errors
+/// As [`recognize`].
+pub async fn recognize_in<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    credit_code: &str,
+    year: i32,
+    decided_on: NaiveDate,
+) -> AppResult<Recognition> {
+    let found = enterprise(txn, credit_code).await?;
+    recognize_locked(txn, actor, found.id, year, decided_on).await
+}
+
+async fn recognize_locked<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    enterprise_id: i64,
+    year: i32,
+    decided_on: NaiveDate,
+) -> AppResult<Recognition> {
+    let enterprise = lock(txn, enterprise_id).await?;
+    if let Some(existing) = recognition_of(txn, enterprise.id, year).await? {
         return Err(AppError::Conflict(format!(
             "{} is already recognised for {year} (decided on {})",
             enterprise.credit_code, existing.decided_on
         )));
     }
-    let verdict = verdict_in(&txn, &enterprise, year, decided_on).await?;
+    let verdict = verdict_in(txn, &enterprise, year, decided_on).await?;
     let route = match (verdict.eligible, verdict.route) {
         (true, Some(route)) => route,
         _ => return Err(not_eligible(&verdict)),
@@ -306,10 +334,10 @@ pub async fn recognize(
         decided_by: Set(actor.sub.clone()),
         created_at: Set(Utc::now()),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     audit::record(
-        &txn,
+        txn,
         actor,
         AuditEntry {
             operation: "recognize",
@@ -327,7 +355,6 @@ pub async fn recognize(
         },
     )
     .await?;
-    txn.commit().await?;
     Ok(Recognition {
         credit_code: enterprise.credit_code,
         row,
@@ -400,16 +427,49 @@ pub async fn rate_stars(
     year: i32,
     stars: i32,
 ) -> AppResult<Rating> {
+    check_stars(stars)?;
+    let found = enterprise(db, credit_code).await?;
+    let txn = tx::begin_write(db).await?;
+    let rating = rate_stars_locked(&txn, actor, found.id, year, stars).await?;
+    txn.commit().await?;
+    Ok(rating)
+}
+
+/// [`rate_stars`] inside the caller's write transaction (used by the demo data loader).
+///
+/// # Errors
+/// As [`rate_stars`].
+pub async fn rate_stars_in<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    credit_code: &str,
+    year: i32,
+    stars: i32,
+) -> AppResult<Rating> {
+    check_stars(stars)?;
+    let found = enterprise(txn, credit_code).await?;
+    rate_stars_locked(txn, actor, found.id, year, stars).await
+}
+
+fn check_stars(stars: i32) -> AppResult<()> {
     if stars_of(stars).is_none() {
         return Err(AppError::bad_input(
             "stars",
             format!("a rating is 1 to 5 stars, got {stars}"),
         ));
     }
-    let found = enterprise(db, credit_code).await?;
-    let txn = tx::begin_write(db).await?;
-    let enterprise = lock(&txn, found.id).await?;
-    let Some(recognition) = recognition_of(&txn, enterprise.id, year).await? else {
+    Ok(())
+}
+
+async fn rate_stars_locked<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    enterprise_id: i64,
+    year: i32,
+    stars: i32,
+) -> AppResult<Rating> {
+    let enterprise = lock(txn, enterprise_id).await?;
+    let Some(recognition) = recognition_of(txn, enterprise.id, year).await? else {
         return Err(AppError::policy(
             "§5",
             format!(
@@ -421,7 +481,7 @@ pub async fn rate_stars(
     let existing = star_ratings::Entity::find()
         .filter(star_ratings::Column::EnterpriseId.eq(enterprise.id))
         .filter(star_ratings::Column::Year.eq(year))
-        .one(&txn)
+        .one(txn)
         .await?;
     let now = Utc::now();
     let previous_stars = existing.as_ref().map(|r| r.stars);
@@ -437,7 +497,7 @@ pub async fn rate_stars(
             });
         }
         Some(row) => {
-            if let Some(why) = rating_dependents(&txn, &row).await? {
+            if let Some(why) = rating_dependents(txn, &row).await? {
                 return Err(AppError::Conflict(format!(
                     "the {year} rating of {} can no longer change: {why}",
                     enterprise.credit_code
@@ -447,7 +507,7 @@ pub async fn rate_stars(
             active.stars = Set(stars);
             active.rated_by = Set(actor.sub.clone());
             active.rated_at = Set(now);
-            active.update(&txn).await?
+            active.update(txn).await?
         }
         None => {
             star_ratings::ActiveModel {
@@ -459,12 +519,12 @@ pub async fn rate_stars(
                 rated_by: Set(actor.sub.clone()),
                 rated_at: Set(now),
             }
-            .insert(&txn)
+            .insert(txn)
             .await?
         }
     };
     audit::record(
-        &txn,
+        txn,
         actor,
         AuditEntry {
             operation: "rateStars",
@@ -475,7 +535,6 @@ pub async fn rate_stars(
         },
     )
     .await?;
-    txn.commit().await?;
     Ok(Rating {
         credit_code: enterprise.credit_code,
         row,
@@ -809,20 +868,41 @@ pub async fn grant_star_rewards(
     year: i32,
     granted_on: NaiveDate,
 ) -> AppResult<Grant> {
-    // **[interpretation]** A reward for a rating of Y is granted in Y or later: its tier is read on
-    // 1 January of Y, and a grant day before that would precede the rating it pays for.
+    check_grant_day(year, granted_on)?;
+    let txn = tx::begin_write(db).await?;
+    let grant = grant_star_rewards_in(&txn, actor, year, granted_on).await?;
+    txn.commit().await?;
+    Ok(grant)
+}
+
+/// **[interpretation]** A reward for a rating of Y is granted in Y or later: its tier is read on
+/// 1 January of Y, and a grant day before that would precede the rating it pays for.
+fn check_grant_day(year: i32, granted_on: NaiveDate) -> AppResult<()> {
     if granted_on.year() < year {
         return Err(AppError::bad_input(
             "grantedOn",
             format!("a reward for a {year} rating is granted in {year} or later"),
         ));
     }
-    let txn = tx::begin_write(db).await?;
+    Ok(())
+}
+
+/// [`grant_star_rewards`] inside the caller's write transaction (used by the demo data loader).
+///
+/// # Errors
+/// As [`grant_star_rewards`].
+pub async fn grant_star_rewards_in<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    year: i32,
+    granted_on: NaiveDate,
+) -> AppResult<Grant> {
+    check_grant_day(year, granted_on)?;
     // Lock the rated enterprises in id order, so a concurrent grant or re-rating waits for this
     // one and sees its rows (PostgreSQL; SQLite holds the write lock already).
     let rated: Vec<i64> = star_ratings::Entity::find()
         .filter(star_ratings::Column::Year.eq(year))
-        .all(&txn)
+        .all(txn)
         .await?
         .into_iter()
         .map(|r| r.enterprise_id)
@@ -832,10 +912,10 @@ pub async fn grant_star_rewards(
             .filter(enterprises::Column::Id.is_in(chunk.iter().copied()))
             .order_by_asc(enterprises::Column::Id)
             .lock_exclusive()
-            .all(&txn)
+            .all(txn)
             .await?;
     }
-    let lines = star_rewards(&txn, None, year, granted_on).await?;
+    let lines = star_rewards(txn, None, year, granted_on).await?;
     let mut grant = Grant::default();
     let now = Utc::now();
     for line in lines {
@@ -862,10 +942,10 @@ pub async fn grant_star_rewards(
                     granted_by: Set(actor.sub.clone()),
                     created_at: Set(now),
                 }
-                .insert(&txn)
+                .insert(txn)
                 .await?;
                 audit::record(
-                    &txn,
+                    txn,
                     actor,
                     AuditEntry {
                         operation: "grantStarRewards",
@@ -894,7 +974,6 @@ pub async fn grant_star_rewards(
             }
         }
     }
-    txn.commit().await?;
     Ok(grant)
 }
 
@@ -932,13 +1011,45 @@ pub async fn revoke_title(
     let approval_ref = non_empty("approvalRef", approval_ref)?;
     let found = enterprise(db, credit_code).await?;
     let txn = tx::begin_write(db).await?;
-    let enterprise = lock(&txn, found.id).await?;
+    let revocation =
+        revoke_title_locked(&txn, actor, found.id, revoked_on, reason, approval_ref).await?;
+    txn.commit().await?;
+    Ok(revocation)
+}
+
+/// [`revoke_title`] inside the caller's write transaction (used by the demo data loader).
+///
+/// # Errors
+/// As [`revoke_title`].
+pub async fn revoke_title_in<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    credit_code: &str,
+    revoked_on: NaiveDate,
+    reason: &str,
+    approval_ref: &str,
+) -> AppResult<Revocation> {
+    let reason = non_empty("reason", reason)?;
+    let approval_ref = non_empty("approvalRef", approval_ref)?;
+    let found = enterprise(txn, credit_code).await?;
+    revoke_title_locked(txn, actor, found.id, revoked_on, reason, approval_ref).await
+}
+
+async fn revoke_title_locked<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    enterprise_id: i64,
+    revoked_on: NaiveDate,
+    reason: String,
+    approval_ref: String,
+) -> AppResult<Revocation> {
+    let enterprise = lock(txn, enterprise_id).await?;
     // **[interpretation]** §22 revokes a title (取消总部企业称号): the enterprise must hold one, i.e.
     // a recognition decided on or before the revocation date.
     let held = recognitions::Entity::find()
         .filter(recognitions::Column::EnterpriseId.eq(enterprise.id))
         .filter(recognitions::Column::DecidedOn.lte(revoked_on))
-        .count(&txn)
+        .count(txn)
         .await?;
     if held == 0 {
         return Err(AppError::policy(
@@ -952,7 +1063,7 @@ pub async fn revoke_title(
     let duplicate = revocations::Entity::find()
         .filter(revocations::Column::EnterpriseId.eq(enterprise.id))
         .filter(revocations::Column::RevokedOn.eq(revoked_on))
-        .one(&txn)
+        .one(txn)
         .await?;
     if duplicate.is_some() {
         return Err(AppError::Conflict(format!(
@@ -960,7 +1071,7 @@ pub async fn revoke_title(
             enterprise.credit_code
         )));
     }
-    let set = parameters::load_set(&txn).await?;
+    let set = parameters::load_set(txn).await?;
     let mut read = set.reader(revoked_on, None);
     let ban_years = read.count("recognition.ban_years")?;
     let ban_until = ban_end(revoked_on, ban_years);
@@ -974,10 +1085,10 @@ pub async fn revoke_title(
         recorded_by: Set(actor.sub.clone()),
         created_at: Set(Utc::now()),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     audit::record(
-        &txn,
+        txn,
         actor,
         AuditEntry {
             operation: "revokeTitle",
@@ -997,14 +1108,13 @@ pub async fn revoke_title(
     .await?;
     // §20 step 6: approved payments the revocation reaches become a finding by themselves.
     let finding = crate::services::settlement::findings_for_revocation(
-        &txn,
+        txn,
         actor,
         enterprise.id,
         row.id,
         revoked_on,
     )
     .await?;
-    txn.commit().await?;
     Ok(Revocation {
         credit_code: enterprise.credit_code,
         row,
