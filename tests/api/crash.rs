@@ -283,3 +283,132 @@ async fn sigterm_drains_the_request_in_flight_before_exit() {
     let _ = child.kill();
     panic!("hq-api did not exit after SIGTERM");
 }
+
+fn run(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Kills every PostgreSQL process with SIGKILL and starts the cluster again (crash recovery).
+async fn crash_postgres() {
+    run("pkill", &["-9", "-x", "postgres"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let version = std::fs::read_dir("/etc/postgresql")
+        .ok()
+        .and_then(|mut d| d.next())
+        .and_then(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .unwrap_or_else(|| "15".into());
+    for _ in 0..20 {
+        if run(
+            "pg_ctlcluster",
+            &["--skip-systemctl-redirect", &version, "main", "start"],
+        ) || run("pg_isready", &["-h", "127.0.0.1", "-q"])
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    for _ in 0..100 {
+        if run("pg_isready", &["-h", "127.0.0.1", "-q"]) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("PostgreSQL did not come back");
+}
+
+/// A write acknowledged to the client survives `kill -9` of PostgreSQL itself. It kills the
+/// whole server, so it runs only when asked: `HQ_CRASH_POSTGRES=1` with `TEST_DATABASE_URL`, on
+/// its own (`.ci/run` runs it after the PostgreSQL suite).
+#[tokio::test]
+async fn acknowledged_writes_survive_kill_9_of_postgres() {
+    if std::env::var("HQ_CRASH_POSTGRES").as_deref() != Ok("1")
+        || std::env::var("TEST_DATABASE_URL").is_err()
+    {
+        eprintln!("skipped: set HQ_CRASH_POSTGRES=1 and TEST_DATABASE_URL to crash PostgreSQL");
+        return;
+    }
+    let app = spawn_app().await;
+    register_enterprise(&app, CODE, "杭州数据库崩溃测试有限公司", "330106").await;
+    let token = app.token(Role::District, Some("330106"));
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let killer = {
+        let acknowledged = acknowledged.clone();
+        tokio::spawn(async move {
+            for k in 1..=2usize {
+                while acknowledged.load(Ordering::SeqCst) < k * WRITES / 3 {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                crash_postgres().await;
+            }
+        })
+    };
+    let query = "mutation($l: [PaymentLineInput!]!) { reportPayments(districtCode: \"330106\", fiscalYear: 2024, lines: $l) { created { voucherNo } } }";
+    let mut workers = Vec::new();
+    for w in 0..4usize {
+        let client = app.client.clone();
+        let url = format!("{}/graphql", app.address);
+        let token = token.clone();
+        let acknowledged = acknowledged.clone();
+        workers.push(tokio::spawn(async move {
+            for i in (w..WRITES).step_by(4) {
+                let line = json!({
+                    "creditCode": CODE, "kind": "RENT", "subsidyYear": 2024, "contractNo": "L-1",
+                    "basis": "100000.00", "amount": amount(i), "paymentDate": "2024-05-01",
+                    "voucherNo": format!("P-{i:04}"),
+                });
+                for attempt in 0.. {
+                    assert!(attempt < 2_000, "writes never got through");
+                    let Ok(response) = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({ "query": query, "variables": { "l": [line.clone()] } }))
+                        .send()
+                        .await
+                    else {
+                        continue;
+                    };
+                    let body: Value = response.json().await.unwrap();
+                    if body.get("errors").is_none() {
+                        acknowledged.fetch_add(1, Ordering::SeqCst);
+                        break;
+                    }
+                    let code = body["errors"][0]["extensions"]["code"].as_str();
+                    assert!(
+                        matches!(code, Some("SERVICE_UNAVAILABLE")),
+                        "unexpected refusal: {body}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    killer.await.unwrap();
+    let res = app
+        .gql_as(
+            Role::CityFinance,
+            "{ paymentLines(districtCode: \"330106\", fiscalYear: 2024, first: 500) { totalCount nodes { voucherNo amount } } }",
+            json!({}),
+        )
+        .await;
+    let page = &res.data()["paymentLines"];
+    assert_eq!(page["totalCount"], WRITES);
+    let total: Decimal = page["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["amount"].as_str().unwrap().parse::<Decimal>().unwrap())
+        .sum();
+    let expected: Decimal = (0..WRITES)
+        .map(|i| amount(i).parse::<Decimal>().unwrap())
+        .sum();
+    assert_eq!(total, expected);
+}
