@@ -170,10 +170,18 @@ fn idempotency_of(
     else {
         return Ok(None);
     };
+    // The same body from another role or district is another request: never replay across them.
+    let mut scoped = format!(
+        "{}|{}|",
+        actor.role.as_str(),
+        actor.district.as_deref().unwrap_or("")
+    )
+    .into_bytes();
+    scoped.extend_from_slice(body);
     Ok(Some((
         actor.clone(),
         key,
-        idempotency::request_hash(body),
+        idempotency::request_hash(&scoped),
         operation,
     )))
 }
@@ -212,7 +220,7 @@ async fn readyz(state: web::Data<HttpState>) -> HttpResponse {
 async fn import_payments(
     state: web::Data<HttpState>,
     req: HttpRequest,
-    path: web::Path<(String, i32)>,
+    path: web::Path<(String, String)>,
     mut payload: web::Payload,
 ) -> HttpResponse {
     use futures_util::StreamExt;
@@ -251,6 +259,9 @@ async fn import_payments(
         body.extend_from_slice(&chunk);
     }
     let (district, year) = path.into_inner();
+    let Ok(year) = year.parse::<i32>() else {
+        return app_error(&AppError::bad_input("year", "not a fiscal year"));
+    };
     let result = async {
         let lines = crate::services::csv_import::parse(&body)?;
         crate::services::payments::report(&state.api.db, actor, &district, year, lines)
@@ -335,9 +346,11 @@ async fn export_settlement(
 async fn export_settlement_lines(
     state: web::Data<HttpState>,
     req: HttpRequest,
-    year: web::Path<i32>,
+    year: web::Path<String>,
 ) -> HttpResponse {
-    let year = year.into_inner();
+    let Ok(year) = year.into_inner().parse::<i32>() else {
+        return app_error(&AppError::bad_input("year", "not a fiscal year"));
+    };
     let actor = match export_actor(&req, &state) {
         Ok(actor) => actor,
         Err(err) => return app_error(&err),

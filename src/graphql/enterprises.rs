@@ -158,13 +158,16 @@ pub struct RecognitionsKey(pub i64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RatingsKey(pub i64);
 
-/// The latest `limit` payment lines of an enterprise (payment date, then report order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The latest `limit` payment lines of an enterprise (payment date, then report order),
+/// optionally only those one district reported.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PaymentsKey {
     /// Enterprise id.
     pub enterprise_id: i64,
     /// How many of the latest lines.
     pub limit: u32,
+    /// Only the lines of this reporting district (a district actor's own).
+    pub district: Option<String>,
 }
 
 fn group_by_enterprise<T>(rows: Vec<T>, id: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
@@ -229,30 +232,36 @@ impl Loader<PaymentsKey> for EnterpriseLoader {
         &self,
         keys: &[PaymentsKey],
     ) -> Result<HashMap<PaymentsKey, Self::Value>, Self::Error> {
-        use sea_orm::{FromQueryResult, Statement};
-        let mut by_limit: HashMap<u32, Vec<i64>> = HashMap::new();
+        use sea_orm::{DbBackend, FromQueryResult, Statement};
+        let mut groups: HashMap<(u32, Option<String>), Vec<i64>> = HashMap::new();
         for key in keys {
-            by_limit
-                .entry(key.limit)
+            groups
+                .entry((key.limit, key.district.clone()))
                 .or_default()
                 .push(key.enterprise_id);
         }
         let backend = self.db.get_database_backend();
         let mut result = HashMap::new();
-        for (limit, ids) in by_limit {
+        for ((limit, district), ids) in groups {
             // One query per page of enterprises: the latest `limit` lines of each, by a window.
             let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            let only = match (&district, backend) {
+                (None, _) => "",
+                (Some(_), DbBackend::Postgres) => " AND district_code = $1",
+                (Some(_), _) => " AND district_code = ?",
+            };
             let sql = format!(
                 "SELECT id, seq, district_code, fiscal_year, enterprise_id, credit_code, kind, \
                  subsidy_year, contract_no, basis_fen, transaction_date, amount_fen, payment_date, \
                  voucher_no, reported_at, reported_by FROM (SELECT p.*, ROW_NUMBER() OVER \
                  (PARTITION BY enterprise_id ORDER BY payment_date DESC, seq DESC) AS rn \
-                 FROM payment_lines p WHERE enterprise_id IN ({list})) ranked WHERE rn <= {limit} \
-                 ORDER BY enterprise_id, payment_date DESC, seq DESC"
+                 FROM payment_lines p WHERE enterprise_id IN ({list}){only}) ranked \
+                 WHERE rn <= {limit} ORDER BY enterprise_id, payment_date DESC, seq DESC"
             );
-            let rows = entity::payment_lines::Model::find_by_statement(Statement::from_string(
-                backend, sql,
-            ))
+            let values: Vec<sea_orm::Value> = district.iter().map(|d| d.clone().into()).collect();
+            let rows = entity::payment_lines::Model::find_by_statement(
+                Statement::from_sql_and_values(backend, sql, values),
+            )
             .all(&self.db)
             .await
             .map_err(|e| load_error(e.into()))?;
@@ -262,6 +271,7 @@ impl Loader<PaymentsKey> for EnterpriseLoader {
                     PaymentsKey {
                         enterprise_id: id,
                         limit,
+                        district: district.clone(),
                     },
                     grouped.remove(&id).unwrap_or_default(),
                 );
@@ -603,13 +613,12 @@ impl Enterprise {
             .load_one(PaymentsKey {
                 enterprise_id: self.0.id,
                 limit,
+                district: actor.district_scope().map(str::to_string),
             })
             .await?
             .unwrap_or_default();
-        let own = actor.district_scope();
         Ok(rows
             .into_iter()
-            .filter(|l| own.is_none_or(|d| d == l.district_code))
             .map(super::payments::PaymentLine::from)
             .collect())
     }

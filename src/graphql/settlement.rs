@@ -240,7 +240,8 @@ pub struct Settlement {
     /// The reimbursement rate used (≤ settlement.rate_cap).
     pub rate: Decimal,
     /// The city's budget, if one was given.
-    pub budget: Option<Decimal>,
+    #[graphql(skip)]
+    budget: Option<Decimal>,
     /// The year the amounts are payable in (N+1).
     pub payable_year: i32,
     /// Ids of the parameter versions used.
@@ -261,6 +262,18 @@ pub struct Settlement {
 
 #[ComplexObject]
 impl Settlement {
+    /// The city's budget, if one was given; `FORBIDDEN` for a district actor (with its own
+    /// grant it would reveal the other districts' total).
+    async fn budget(&self, ctx: &Context<'_>) -> Result<Option<Decimal>> {
+        let actor = super::actor(ctx)?;
+        if actor.role == Role::District {
+            return Err(
+                AppError::Forbidden("the city budget is not a district's figure".into()).into(),
+            );
+        }
+        Ok(self.budget)
+    }
+
     /// City totals; `FORBIDDEN` for a district actor (they include other districts' figures).
     async fn totals(&self, ctx: &Context<'_>) -> Result<SettlementTotals> {
         let actor = super::actor(ctx)?;

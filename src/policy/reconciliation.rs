@@ -412,7 +412,8 @@ pub struct LineVerdict {
     /// The first reason in table order.
     pub primary_reason: Option<ReasonCode>,
     /// The `OVER_DISTRICT_RATIO` group of a line that survived the whole-line rules:
-    /// `RENT:<district>:<enterprise id>:<subsidy year>` or `PURCHASE:<district>:<contract no>`.
+    /// `RENT:<district>:<enterprise id>:<subsidy year>` or
+    /// `PURCHASE:<district>:<enterprise id>:<contract no>`.
     pub ratio_group: Option<String>,
     /// The group's limit, `min(floor_to_fen(ratio × basis), cap)`.
     pub group_limit: Option<Money>,
@@ -716,6 +717,20 @@ impl Rules<'_> {
         })
     }
 
+    /// Names another line in a verdict's detail. The detail is shown to the deciding line's
+    /// district, so a line of another district is named without its voucher, contract or id
+    /// (POLICY.md "Who sees what"); staff find it through the enterprise's lines.
+    fn describe(&self, other: &PaymentLine) -> String {
+        if other.district == self.line.district {
+            format!(
+                "line {}, contract {}, voucher {}",
+                other.id, other.contract_no, other.voucher_no
+            )
+        } else {
+            "a line reported by another district".to_owned()
+        }
+    }
+
     /// §7 (租房、购房补助政策不能同时享受): a RENT line, and a reported PURCHASE line (any district,
     /// any verdict) whose subsidy year is the same or earlier.
     fn rent_and_purchase(&self) -> Option<String> {
@@ -728,9 +743,10 @@ impl Rules<'_> {
             .min_by_key(|purchase| (purchase.subsidy_year, purchase.seq, purchase.id))
             .map(|purchase| {
                 format!(
-                    "a PURCHASE line for {} (contract {}, district {}, line {}) was reported; rent \
-                     and purchase subsidies are not both granted",
-                    purchase.subsidy_year, purchase.contract_no, purchase.district, purchase.id
+                    "a PURCHASE line for {} ({}) was reported; rent and purchase subsidies are not \
+                     both granted",
+                    purchase.subsidy_year,
+                    self.describe(purchase)
                 )
             })
     }
@@ -758,9 +774,21 @@ impl Rules<'_> {
             .line
             .transaction_date
             .map_or_else(|| "unknown".to_owned(), |day| day.to_string());
+        let first_line = self
+            .purchases()
+            .filter(|purchase| {
+                purchase.contract_no == first_contract
+                    && purchase.transaction_date == Some(first_date)
+            })
+            .min_by_key(|purchase| (purchase.seq, purchase.id));
+        let first = match first_line {
+            Some(purchase) if purchase.district != self.line.district => {
+                "an earlier purchase reported by another district".to_owned()
+            }
+            _ => format!("contract {first_contract} (transaction date {first_date})"),
+        };
         Some(format!(
-            "contract {} (transaction date {transaction}) is not the first purchase: contract \
-             {first_contract} (transaction date {first_date}) is",
+            "contract {} (transaction date {transaction}) is not the first purchase: {first} is",
             self.line.contract_no
         ))
     }
@@ -807,8 +835,8 @@ impl Rules<'_> {
             .min_by_key(|other| (other.seq, other.id))
             .map(|other| {
                 format!(
-                    "the same payment was reported earlier as line {} (district {}, voucher {})",
-                    other.id, other.district, other.voucher_no
+                    "the same payment was reported earlier ({})",
+                    self.describe(other)
                 )
             })
     }
@@ -893,9 +921,12 @@ enum GroupKey {
         enterprise_id: i64,
         subsidy_year: i32,
     },
-    /// The lines of one district and contract, over all years.
+    /// The lines of one district and contract, over all years. **[interpretation]** a contract
+    /// number belongs to one enterprise's purchase: two enterprises whose contracts happen to
+    /// share a number are two groups (as the report step and `PURCHASE_NOT_FIRST` read them).
     Purchase {
         district: String,
+        enterprise_id: i64,
         contract_no: String,
     },
 }
@@ -910,6 +941,7 @@ impl GroupKey {
             },
             PaymentKind::Purchase => GroupKey::Purchase {
                 district: line.district.clone(),
+                enterprise_id: line.enterprise_id,
                 contract_no: line.contract_no.clone(),
             },
         }
@@ -932,8 +964,9 @@ impl fmt::Display for GroupKey {
             } => write!(f, "RENT:{district}:{enterprise_id}:{subsidy_year}"),
             GroupKey::Purchase {
                 district,
+                enterprise_id,
                 contract_no,
-            } => write!(f, "PURCHASE:{district}:{contract_no}"),
+            } => write!(f, "PURCHASE:{district}:{enterprise_id}:{contract_no}"),
         }
     }
 }
@@ -1736,7 +1769,7 @@ mod tests {
         );
         assert_eq!(
             verdicts[0].ratio_group.as_deref(),
-            Some("PURCHASE:330106:P-2024-01")
+            Some(format!("PURCHASE:330106:{ENTERPRISE}:P-2024-01").as_str())
         );
         // 5% of 300,000,000.00 is 15,000,000.00: the 10,000,000.00 cap binds.
         let expensive = PaymentLine {

@@ -17,6 +17,16 @@ fn yuan(fen: i64) -> String {
     Money::from_fen(fen).to_decimal().to_string()
 }
 
+/// A text cell a district typed (voucher, contract): one that a spreadsheet would read as a
+/// formula (`=`, `+`, `-`, `@`, tab, carriage return first) gets a leading apostrophe.
+fn text_cell(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    }
+}
+
 /// A table: a header row and data rows, all text.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
@@ -238,11 +248,11 @@ async fn line_table<C: ConnectionTrait>(
         rows.push(vec![
             l.district_code.clone(),
             l.seq.to_string(),
-            l.voucher_no.clone(),
+            text_cell(&l.voucher_no),
             l.credit_code.clone(),
             l.kind.clone(),
             l.subsidy_year.to_string(),
-            l.contract_no.clone(),
+            text_cell(&l.contract_no),
             yuan(l.basis_fen),
             l.transaction_date
                 .map(|d| d.to_string())

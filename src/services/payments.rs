@@ -285,15 +285,6 @@ pub async fn report(
     let txn = tx::begin_write(db).await?;
     check_district(&txn, actor, district_code).await?;
     locks::lock_money_writes(&txn).await?;
-    ensure_year_open(&txn, fiscal_year).await?;
-    if let Some(claim) = find_claim(&txn, district_code, fiscal_year).await?
-        && claim.status != "RETURNED"
-    {
-        return Err(AppError::Conflict(format!(
-            "the claim of {district_code} for {fiscal_year} is {}: it takes no new lines until it is returned",
-            claim.status.to_lowercase()
-        )));
-    }
 
     // Resolve enterprises by credit code.
     let codes: Vec<String> = shapes.iter().map(|s| s.0.as_str().to_string()).collect();
@@ -366,7 +357,20 @@ pub async fn report(
     }
 
     // A purchase contract has one price and one transaction date.
-    check_purchase_contracts(&txn, &to_create).await?;
+    // Lines already reported are answered as unchanged even in a submitted claim or an approved
+    // year (a retry changes nothing); only new lines meet the claim and the period lock.
+    if !to_create.is_empty() {
+        ensure_year_open(&txn, fiscal_year).await?;
+        if let Some(claim) = find_claim(&txn, district_code, fiscal_year).await?
+            && claim.status != "RETURNED"
+        {
+            return Err(AppError::Conflict(format!(
+                "the claim of {district_code} for {fiscal_year} is {}: it takes no new lines until it is returned",
+                claim.status.to_lowercase()
+            )));
+        }
+    }
+    check_purchase_contracts(&txn, district_code, &to_create).await?;
 
     let mut next_seq = payment_lines::Entity::find()
         .select_only()
@@ -434,16 +438,17 @@ pub async fn report(
 /// the batch.
 async fn check_purchase_contracts<C: ConnectionTrait>(
     conn: &C,
+    district_code: &str,
     lines: &[(usize, &ValidLine)],
 ) -> AppResult<()> {
-    let mut seen: HashMap<(i64, &str), (Money, Option<NaiveDate>)> = HashMap::new();
+    let mut seen: HashMap<(i64, &str), (Money, Option<NaiveDate>, String)> = HashMap::new();
     for (i, line) in lines {
         if line.kind != PaymentKind::Purchase {
             continue;
         }
         let key = (line.enterprise_id, line.contract_no.as_str());
         let earlier = match seen.get(&key) {
-            Some(found) => Some(*found),
+            Some(found) => Some(found.clone()),
             None => payment_lines::Entity::find()
                 .filter(payment_lines::Column::EnterpriseId.eq(line.enterprise_id))
                 .filter(payment_lines::Column::Kind.eq(PaymentKind::Purchase.as_str()))
@@ -451,11 +456,24 @@ async fn check_purchase_contracts<C: ConnectionTrait>(
                 .order_by_asc(payment_lines::Column::Seq)
                 .one(conn)
                 .await?
-                .map(|row| (Money::from_fen(row.basis_fen), row.transaction_date)),
+                .map(|row| {
+                    (
+                        Money::from_fen(row.basis_fen),
+                        row.transaction_date,
+                        row.district_code,
+                    )
+                }),
         };
-        if let Some((price, date)) = earlier
+        if let Some((price, date, reported_by)) = earlier
             && (price != line.basis || date != line.transaction_date)
         {
+            // Another district's price and date are its confidential figures: say only that.
+            if reported_by != district_code {
+                return Err(AppError::Conflict(format!(
+                    "lines[{i}]: purchase contract {} was reported by another district with another price or transaction date; a contract has one price and one transaction date",
+                    line.contract_no
+                )));
+            }
             return Err(AppError::Conflict(format!(
                 "lines[{i}]: purchase contract {} was reported with price {} on {}; a contract has one price and one transaction date",
                 line.contract_no,
@@ -463,7 +481,10 @@ async fn check_purchase_contracts<C: ConnectionTrait>(
                 date.map(|d| d.to_string()).unwrap_or_default()
             )));
         }
-        seen.insert(key, (line.basis, line.transaction_date));
+        seen.insert(
+            key,
+            (line.basis, line.transaction_date, district_code.to_string()),
+        );
     }
     Ok(())
 }
@@ -525,32 +546,31 @@ pub async fn page_of<C: ConnectionTrait>(
     Ok((total, rows))
 }
 
-/// The canonical form of a claim's lines: one line of text per payment line in report order,
-/// fields separated by `|`, amounts in fen. Its SHA-256 is the claim's content hash, so what was
-/// submitted can be proven later from the lines alone.
+/// The canonical form of a claim's lines: a JSON array with one array per payment line in report
+/// order — seq, district, credit code, kind, subsidy year, contract, basis (fen), transaction date
+/// (or null), amount (fen), payment date, voucher — without spaces. JSON quoting makes the form
+/// unambiguous whatever a contract or voucher number contains. Its SHA-256 is the claim's content
+/// hash, so what was submitted can be proven later from the lines alone.
 pub fn canonical_form(lines: &[payment_lines::Model]) -> String {
-    let mut text = String::new();
-    for l in lines {
-        let transaction = l
-            .transaction_date
-            .map(|d| d.to_string())
-            .unwrap_or_default();
-        text.push_str(&format!(
-            "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}\n",
-            l.seq,
-            l.district_code,
-            l.credit_code,
-            l.kind,
-            l.subsidy_year,
-            l.contract_no,
-            l.basis_fen,
-            transaction,
-            l.amount_fen,
-            l.payment_date,
-            l.voucher_no
-        ));
-    }
-    text
+    let rows: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| {
+            json!([
+                l.seq,
+                l.district_code,
+                l.credit_code,
+                l.kind,
+                l.subsidy_year,
+                l.contract_no,
+                l.basis_fen,
+                l.transaction_date.map(|d| d.to_string()),
+                l.amount_fen,
+                l.payment_date.to_string(),
+                l.voucher_no,
+            ])
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
 }
 
 /// SHA-256 of [`canonical_form`], as lower-case hex.
@@ -872,6 +892,38 @@ mod tests {
             ..line()
         };
         assert_eq!(field_of(validate_shape(1, 2024, &l)), "lines[1].creditCode");
+    }
+
+    #[test]
+    fn separators_inside_a_contract_or_voucher_cannot_make_two_claims_hash_alike() {
+        let base = payment_lines::Model {
+            id: 1,
+            seq: 1,
+            district_code: "330106".into(),
+            fiscal_year: 2024,
+            enterprise_id: 1,
+            credit_code: "91330100716105852F".into(),
+            kind: "PURCHASE".into(),
+            subsidy_year: 2024,
+            contract_no: "K".into(),
+            basis_fen: 500_000,
+            transaction_date: NaiveDate::from_ymd_opt(2024, 2, 1),
+            amount_fen: 100,
+            payment_date: NaiveDate::from_ymd_opt(2024, 5, 1).unwrap(),
+            voucher_no: "50|2024-06-30|W".into(),
+            reported_at: Utc::now(),
+            reported_by: "x".into(),
+        };
+        let shifted = payment_lines::Model {
+            contract_no: "K|500000|2024-02-01".into(),
+            basis_fen: 100,
+            transaction_date: NaiveDate::from_ymd_opt(2024, 5, 1),
+            amount_fen: 50,
+            payment_date: NaiveDate::from_ymd_opt(2024, 6, 30).unwrap(),
+            voucher_no: "W".into(),
+            ..base.clone()
+        };
+        assert_ne!(content_hash(&[base]), content_hash(&[shifted]));
     }
 
     #[test]

@@ -86,3 +86,13 @@ async fn a_district_token_exports_its_own_district_only() {
     assert_eq!(status, 200);
     assert!(csv_rows(&body).is_empty());
 }
+
+#[tokio::test]
+async fn a_malformed_year_in_a_path_gets_a_coded_json_error() {
+    let app = spawn_app().await;
+    let token = app.token_for(Role::CityFinance);
+    let (status, body) = download(&app, Some(&token), "/exports/settlements/abc/lines.csv").await;
+    assert_eq!(status, 400);
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+}

@@ -3,6 +3,7 @@
 mod access;
 mod auth;
 mod concurrency;
+mod confidentiality;
 mod crash;
 mod demo;
 mod districts;

@@ -422,3 +422,25 @@ async fn an_enterprise_shows_its_latest_payments_to_those_who_may_see_them() {
     let res = app.gql_as(Role::CityFinance, q, json!({ "n": 0 })).await;
     assert_eq!(res.error_code(), Some("BAD_USER_INPUT"));
 }
+
+#[tokio::test]
+async fn a_retried_report_is_unchanged_even_after_the_claim_is_submitted() {
+    let app = spawn_app().await;
+    register(&app, CODE_A, "330106").await;
+    let lines = json!([rent("V-1", "100.00")]);
+    report_as(&app, "330106", lines.clone()).await.data();
+    let token = app.token(Role::District, Some("330106"));
+    app.gql(Some(&token), SUBMIT, json!({ "d": "330106", "y": 2024 }))
+        .await
+        .data();
+    let again = report_as(&app, "330106", lines).await;
+    assert_eq!(
+        again.data()["reportPayments"]["unchanged"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let new = report_as(&app, "330106", json!([rent("V-2", "1.00")])).await;
+    assert_eq!(new.error_code(), Some("CONFLICT"));
+}
