@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
+use sea_orm::DatabaseConnection;
 
 use crate::auth::JwtKeys;
 use crate::config::Settings;
@@ -48,16 +49,23 @@ impl Application {
     /// # Errors
     /// See [`StartupError`].
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        if settings.default_page_size == 0 || settings.default_page_size > settings.max_page_size {
-            return Err(StartupError::Settings(
-                "the default page size must be between 1 and the maximum page size".into(),
-            ));
-        }
-        let secret = settings.signing_secret()?;
-        let keys = JwtKeys::hs256(&secret);
+        check_settings(&settings)?;
         let db = db::connect(&settings)
             .await
             .map_err(StartupError::Database)?;
+        Self::build_on(settings, db).await
+    }
+
+    /// As [`Application::build`], on a connection the caller opened (the benchmark harness
+    /// attaches a statement counter to it); `settings.database_url` is not used.
+    ///
+    /// # Errors
+    /// See [`StartupError`].
+    pub async fn build_on(
+        settings: Settings,
+        db: DatabaseConnection,
+    ) -> Result<Self, StartupError> {
+        let keys = check_settings(&settings)?;
         if settings.migrate {
             db::migrate_and_seed(&db)
                 .await
@@ -124,6 +132,11 @@ impl Application {
         Ok(Application { port, server })
     }
 
+    /// A handle that stops the server (gracefully with `stop(true)`).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// The bound port (useful when binding port 0).
     pub fn port(&self) -> u16 {
         self.port
@@ -136,4 +149,14 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Checks the settings that need no I/O; returns the token keys.
+fn check_settings(settings: &Settings) -> Result<JwtKeys, StartupError> {
+    if settings.default_page_size == 0 || settings.default_page_size > settings.max_page_size {
+        return Err(StartupError::Settings(
+            "the default page size must be between 1 and the maximum page size".into(),
+        ));
+    }
+    Ok(JwtKeys::hs256(&settings.signing_secret()?))
 }

@@ -2,6 +2,7 @@
 
 mod access;
 mod auth;
+mod bench_smoke;
 mod concurrency;
 mod confidentiality;
 mod crash;
