@@ -24,6 +24,9 @@ use crate::policy::money::Money;
 use crate::services::{audit, locks, tx};
 use entity::{claim_events, claims, districts, enterprises, payment_lines};
 
+/// Rows per multi-row INSERT (well under SQLite's limit of bound parameters).
+const INSERT_CHUNK: usize = 500;
+
 /// Largest batch accepted by one report.
 pub const MAX_LINES_PER_REPORT: usize = 10_000;
 
@@ -382,9 +385,11 @@ pub async fn report(
         .unwrap_or(0)
         + 1;
     let now = Utc::now();
-    let mut created = Vec::with_capacity(to_create.len());
+    let mut created = Vec::new();
+    let first_seq = next_seq;
+    let mut rows = Vec::with_capacity(to_create.len());
     for (_, line) in &to_create {
-        let row = payment_lines::ActiveModel {
+        rows.push(payment_lines::ActiveModel {
             id: NotSet,
             seq: Set(next_seq),
             district_code: Set(district_code.to_string()),
@@ -401,11 +406,23 @@ pub async fn report(
             voucher_no: Set(line.voucher_no.clone()),
             reported_at: Set(now),
             reported_by: Set(actor.sub.clone()),
-        }
-        .insert(&txn)
-        .await?;
+        });
         next_seq += 1;
-        created.push(row);
+    }
+    // Multi-row inserts: one statement per chunk instead of one per line. The lines are read
+    // back by their report sequence, which this transaction holds exclusively.
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        payment_lines::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    if !rows.is_empty() {
+        created = payment_lines::Entity::find()
+            .filter(payment_lines::Column::Seq.gte(first_seq))
+            .filter(payment_lines::Column::Seq.lt(next_seq))
+            .order_by_asc(payment_lines::Column::Seq)
+            .all(&txn)
+            .await?;
     }
     if !created.is_empty() {
         let total: i64 = created.iter().map(|l| l.amount_fen).sum();

@@ -36,6 +36,9 @@ use entity::{
     star_ratings,
 };
 
+/// Rows per multi-row INSERT (well under SQLite's limit of bound parameters).
+const INSERT_CHUNK: usize = 500;
+
 /// Claim statuses.
 pub mod status {
     /// Submitted by the district, waiting for reconciliation.
@@ -310,9 +313,9 @@ pub async fn reconcile_claim(
         .exec(&txn)
         .await?;
     let now = Utc::now();
-    let mut stored = Vec::with_capacity(decided.len());
+    let mut rows = Vec::with_capacity(decided.len());
     for v in &decided {
-        let row = line_verdicts::ActiveModel {
+        rows.push(line_verdicts::ActiveModel {
             id: NotSet,
             line_id: Set(v.line_id),
             claim_id: Set(claim.id),
@@ -327,11 +330,29 @@ pub async fn reconcile_claim(
             ),
             decided_at: Set(now),
             decided_by: Set(actor.sub.clone()),
-        }
-        .insert(&txn)
-        .await?;
-        stored.push(row);
+        });
     }
+    // Multi-row inserts: one statement per chunk instead of one per verdict.
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        line_verdicts::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    let mut by_line: HashMap<i64, line_verdicts::Model> = line_verdicts::Entity::find()
+        .filter(line_verdicts::Column::ClaimId.eq(claim.id))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|v| (v.line_id, v))
+        .collect();
+    let stored: Vec<line_verdicts::Model> = decided
+        .iter()
+        .map(|v| {
+            by_line
+                .remove(&v.line_id)
+                .ok_or_else(|| AppError::internal("a stored verdict is missing"))
+        })
+        .collect::<AppResult<_>>()?;
     let eligible: i64 = stored.iter().map(|v| v.eligible_fen).sum();
     let cut: i64 = stored.iter().map(|v| v.cut_fen).sum();
     let before_status = claim.status.clone();
