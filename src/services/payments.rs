@@ -28,7 +28,10 @@ use entity::{claim_events, claims, districts, enterprises, payment_lines};
 const INSERT_CHUNK: usize = 500;
 
 /// Largest batch accepted by one report.
-pub const MAX_LINES_PER_REPORT: usize = 10_000;
+pub const MAX_LINES_PER_REPORT: usize = 200_000;
+
+/// Values per `IN (...)` list when looking rows up by key (SQLite binds at most 32,766).
+const LOOKUP_CHUNK: usize = 1_000;
 
 /// `RENT` or `PURCHASE` (§7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -290,14 +293,22 @@ pub async fn report(
     locks::lock_money_writes(&txn).await?;
 
     // Resolve enterprises by credit code.
-    let codes: Vec<String> = shapes.iter().map(|s| s.0.as_str().to_string()).collect();
-    let known: HashMap<String, i64> = enterprises::Entity::find()
-        .filter(enterprises::Column::CreditCode.is_in(codes.clone()))
-        .all(&txn)
-        .await?
+    let codes: Vec<String> = shapes
+        .iter()
+        .map(|s| s.0.as_str().to_string())
+        .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
-        .map(|e| (e.credit_code, e.id))
         .collect();
+    let mut known: HashMap<String, i64> = HashMap::new();
+    for chunk in codes.chunks(LOOKUP_CHUNK) {
+        for e in enterprises::Entity::find()
+            .filter(enterprises::Column::CreditCode.is_in(chunk.to_vec()))
+            .all(&txn)
+            .await?
+        {
+            known.insert(e.credit_code, e.id);
+        }
+    }
     let mut valid = Vec::with_capacity(lines.len());
     for (i, ((code, amount, basis, contract, voucher), line)) in
         shapes.into_iter().zip(&lines).enumerate()
@@ -324,14 +335,17 @@ pub async fn report(
 
     // Vouchers: the same content again is a no-op; other content is a conflict.
     let vouchers: Vec<String> = valid.iter().map(|l| l.voucher_no.clone()).collect();
-    let existing: HashMap<String, payment_lines::Model> = payment_lines::Entity::find()
-        .filter(payment_lines::Column::DistrictCode.eq(district_code))
-        .filter(payment_lines::Column::VoucherNo.is_in(vouchers))
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|l| (l.voucher_no.clone(), l))
-        .collect();
+    let mut existing: HashMap<String, payment_lines::Model> = HashMap::new();
+    for chunk in vouchers.chunks(LOOKUP_CHUNK) {
+        for l in payment_lines::Entity::find()
+            .filter(payment_lines::Column::DistrictCode.eq(district_code))
+            .filter(payment_lines::Column::VoucherNo.is_in(chunk.to_vec()))
+            .all(&txn)
+            .await?
+        {
+            existing.insert(l.voucher_no.clone(), l);
+        }
+    }
     let mut in_batch: HashMap<&str, usize> = HashMap::new();
     let mut to_create: Vec<(usize, &ValidLine)> = Vec::new();
     let mut unchanged = Vec::new();

@@ -444,3 +444,27 @@ async fn a_retried_report_is_unchanged_even_after_the_claim_is_submitted() {
     let new = report_as(&app, "330106", json!([rent("V-2", "1.00")])).await;
     assert_eq!(new.error_code(), Some("CONFLICT"));
 }
+
+#[tokio::test]
+async fn a_csv_file_larger_than_a_database_parameter_list_imports_in_one_report() {
+    let app = spawn_app().await;
+    register(&app, CODE_A, "330106").await;
+    let token = app.token(Role::District, Some("330106"));
+    // More vouchers than SQLite binds in one statement (32,766).
+    let mut csv =
+        String::from("creditCode,kind,subsidyYear,contractNo,basis,amount,paymentDate,voucherNo\n");
+    for i in 0..35_000 {
+        csv.push_str(&format!(
+            "{CODE_A},RENT,2024,L-1,1000.00,0.01,2024-06-30,B-{i:05}\n"
+        ));
+    }
+    let (status, body) = import(&app, &token, "330106", &csv).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["created"], 35_000);
+    assert_eq!(body["createdAmount"], "350.00");
+    let (_, body) = import(&app, &token, "330106", &csv).await;
+    assert_eq!(
+        body["unchanged"], 35_000,
+        "the same file again changes nothing"
+    );
+}
