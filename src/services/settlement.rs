@@ -474,6 +474,23 @@ async fn reconciled_totals<C: ConnectionTrait>(
     Ok(totals)
 }
 
+/// Whether `district` reported any line paid in `fiscal_year`.
+async fn has_lines<C: ConnectionTrait>(
+    conn: &C,
+    district: &str,
+    fiscal_year: i32,
+) -> AppResult<bool> {
+    Ok(payment_lines::Entity::find()
+        .select_only()
+        .column(payment_lines::Column::Id)
+        .filter(payment_lines::Column::DistrictCode.eq(district))
+        .filter(payment_lines::Column::FiscalYear.eq(fiscal_year))
+        .into_tuple::<i64>()
+        .one(conn)
+        .await?
+        .is_some())
+}
+
 /// The inputs of the settlement of `fiscal_year`: one per district, in code order.
 async fn district_inputs<C: ConnectionTrait>(
     conn: &C,
@@ -486,16 +503,6 @@ async fn district_inputs<C: ConnectionTrait>(
         .await?
         .into_iter()
         .map(|c| (c.district_code.clone(), c))
-        .collect();
-    let with_lines: BTreeSet<String> = payment_lines::Entity::find()
-        .select_only()
-        .column(payment_lines::Column::DistrictCode)
-        .distinct()
-        .filter(payment_lines::Column::FiscalYear.eq(fiscal_year))
-        .into_tuple::<String>()
-        .all(conn)
-        .await?
-        .into_iter()
         .collect();
     let mut carried: HashMap<String, i64> = HashMap::new();
     for a in adjustments::Entity::find()
@@ -516,7 +523,9 @@ async fn district_inputs<C: ConnectionTrait>(
                 DistrictStatus::Reconciled(totals.get(&d.code).cloned().unwrap_or_default())
             }
             Some(status::SUBMITTED) => DistrictStatus::NotReconciled,
-            _ if with_lines.contains(&d.code) => DistrictStatus::NotSubmitted,
+            // Only a district without a claim in progress needs a look at its lines: one probe
+            // through the (district, fiscal year) index instead of a scan of the year's lines.
+            _ if has_lines(conn, &d.code, fiscal_year).await? => DistrictStatus::NotSubmitted,
             _ => DistrictStatus::NoLines,
         };
         inputs.push(DistrictInput {
@@ -629,27 +638,34 @@ pub async fn draft(
     active.drafted_by = Set(actor.sub.clone());
     let settlement = active.save(&txn).await?;
     let settlement: settlements::Model = settlement.try_into().map_err(AppError::internal)?;
-    let mut lines = Vec::new();
-    for d in &draft.districts {
-        lines.push(
-            settlement_lines::ActiveModel {
-                id: NotSet,
-                settlement_id: Set(settlement.id),
-                district_code: Set(d.code.clone()),
-                reported_fen: Set(d.reported.fen()),
-                eligible_fen: Set(d.eligible.fen()),
-                cut_fen: Set(d.cut.fen()),
-                cut_by_reason: Set(cut_by_reason_json(&d.cut_by_reason)),
-                reimbursement_fen: Set(d.reimbursement.fen()),
-                granted_fen: Set(d.granted.fen()),
-                adjustments_fen: Set(d.adjustments.fen()),
-                net_payable_fen: Set(d.net_payable.fen()),
-                zero_reason: Set(d.zero_reason.map(|z| z.as_str().to_string())),
-            }
-            .insert(&txn)
-            .await?,
-        );
+    let rows: Vec<settlement_lines::ActiveModel> = draft
+        .districts
+        .iter()
+        .map(|d| settlement_lines::ActiveModel {
+            id: NotSet,
+            settlement_id: Set(settlement.id),
+            district_code: Set(d.code.clone()),
+            reported_fen: Set(d.reported.fen()),
+            eligible_fen: Set(d.eligible.fen()),
+            cut_fen: Set(d.cut.fen()),
+            cut_by_reason: Set(cut_by_reason_json(&d.cut_by_reason)),
+            reimbursement_fen: Set(d.reimbursement.fen()),
+            granted_fen: Set(d.granted.fen()),
+            adjustments_fen: Set(d.adjustments.fen()),
+            net_payable_fen: Set(d.net_payable.fen()),
+            zero_reason: Set(d.zero_reason.map(|z| z.as_str().to_string())),
+        })
+        .collect();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        settlement_lines::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
     }
+    let lines = settlement_lines::Entity::find()
+        .filter(settlement_lines::Column::SettlementId.eq(settlement.id))
+        .order_by_asc(settlement_lines::Column::DistrictCode)
+        .all(&txn)
+        .await?;
     audit::record(
         &txn,
         actor,
