@@ -8,7 +8,6 @@ use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
-use sha2::{Digest, Sha256};
 
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
@@ -34,10 +33,7 @@ pub fn validate_key(key: &str) -> AppResult<&str> {
 
 /// SHA-256 (hex) of a request body.
 pub fn request_hash(body: &[u8]) -> String {
-    Sha256::digest(body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    super::sha256_hex(body)
 }
 
 /// The stored answer for `key`, if the same request was answered before.

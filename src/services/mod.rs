@@ -26,3 +26,30 @@ pub mod seed;
 pub mod settlement;
 /// Write transactions (IMMEDIATE on SQLite).
 pub mod tx;
+
+/// Longest free-text reason accepted (returning a claim, recording a finding).
+pub const MAX_REASON_CHARS: usize = 2000;
+
+/// A trimmed, non-empty reason of at most [`MAX_REASON_CHARS`] characters.
+///
+/// # Errors
+/// `BAD_USER_INPUT` on `reason` otherwise.
+pub fn reason_text(reason: &str) -> crate::error::AppResult<&str> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+        return Err(crate::error::AppError::bad_input(
+            "reason",
+            format!("give a reason of 1 to {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    Ok(reason)
+}
+
+/// SHA-256 of `bytes` as lower-case hex (claim hashes, idempotency request hashes).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

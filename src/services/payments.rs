@@ -15,7 +15,6 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::auth::{Actor, Role};
 use crate::error::{AppError, AppResult};
@@ -606,8 +605,7 @@ pub fn canonical_form(lines: &[payment_lines::Model]) -> String {
 
 /// SHA-256 of [`canonical_form`], as lower-case hex.
 pub fn content_hash(lines: &[payment_lines::Model]) -> String {
-    let digest = Sha256::digest(canonical_form(lines).as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    super::sha256_hex(canonical_form(lines).as_bytes())
 }
 
 async fn add_event<C: ConnectionTrait>(
@@ -739,13 +737,7 @@ pub async fn return_claim(
     fiscal_year: i32,
     reason: &str,
 ) -> AppResult<claims::Model> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 2000 {
-        return Err(AppError::bad_input(
-            "reason",
-            "give a reason of 1 to 2000 characters",
-        ));
-    }
+    let reason = super::reason_text(reason)?;
     let txn = tx::begin_write(db).await?;
     check_district(&txn, actor, district_code).await?;
     // Serialised with approvals: otherwise an approval could count the verdicts this return

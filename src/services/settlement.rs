@@ -1104,13 +1104,7 @@ pub async fn record_finding(
     reason: &str,
 ) -> AppResult<RecordedFinding> {
     district_error(actor)?;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 2000 {
-        return Err(AppError::bad_input(
-            "reason",
-            "give a reason of 1 to 2000 characters",
-        ));
-    }
+    let reason = super::reason_text(reason)?;
     if line_ids.len() > 10_000 {
         return Err(AppError::bad_input(
             "lineIds",
