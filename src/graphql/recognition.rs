@@ -553,6 +553,7 @@ impl RecognitionQuery {
 
     /// The §6 reward of every rating of `year`: stars, tier, already granted, due, the city and
     /// district shares, and whether a revocation cancels it. A `DISTRICT` actor sees only the
+    /// granted rewards whose district share it bore, and the rewards not granted yet of the
     /// enterprises registered in its district today.
     async fn star_rewards(
         &self,

@@ -252,7 +252,8 @@ pub async fn check_district<C: ConnectionTrait>(
 ///
 /// # Errors
 /// `BAD_USER_INPUT` naming the line and field; `CONFLICT` for a voucher already reported with
-/// other content, a PURCHASE contract reported with another price or date, or a submitted claim;
+/// other content, a PURCHASE contract the district reported with another price or date, or a
+/// submitted claim;
 /// `PERIOD_LOCKED` for an approved year; `FORBIDDEN` for another district.
 pub async fn report(
     db: &DatabaseConnection,
@@ -372,7 +373,8 @@ pub async fn report(
         to_create.push((i, line));
     }
 
-    // A purchase contract has one price and one transaction date.
+    // A purchase contract has one price and one transaction date (in the district's own lines:
+    // see `check_purchase_contracts`).
     // Lines already reported are answered as unchanged even in a submitted claim or an approved
     // year (a retry changes nothing); only new lines meet the claim and the period lock.
     if !to_create.is_empty() {
@@ -463,47 +465,56 @@ pub async fn report(
     Ok(ReportOutcome { created, unchanged })
 }
 
-/// Refuses a PURCHASE line whose price or transaction date differs from earlier lines of the
-/// same contract (same enterprise and contract number, any district), or from another line of
-/// the batch.
+/// Refuses a PURCHASE line whose price or transaction date differs from the reporting district's
+/// earlier lines of the same contract (same enterprise and contract number), or from another line
+/// of the batch.
+///
+/// INTERPRETATION(§20): "a PURCHASE line whose price or transaction date differs from earlier
+/// lines of the same contract" is read, at report time, against the reporting district's own
+/// lines only: for this refusal a purchase contract is identified by (district, enterprise,
+/// contract number). An earlier reading identified it by (enterprise, contract number) across
+/// districts; then a batch's answer (which line failed, with which message) told a district
+/// whether another district had reported contract X at price P on date D — another district's
+/// confidential figures (POLICY.md "Who sees what"), confirmable by probing with batches that
+/// fail anyway and write nothing. So the query below filters by district, runs once per new
+/// contract of the batch whatever other districts reported, and no other district's row can
+/// change the answer, its position or its wording. What other districts reported is the finance
+/// bureau's to weigh at reconciliation, where the verdicts already name another district's line
+/// without its voucher, contract or figures: `DUPLICATE_PAYMENT` (the same payment reported
+/// earlier by another district), `PURCHASE_NOT_FIRST` and `RENT_AND_PURCHASE` read every
+/// district's lines, and `WRONG_DISTRICT` cuts the lines of a district the enterprise was not
+/// registered in. No unique key spans districts either (`uq_payment_lines_district_voucher` is
+/// per district, `uq_payment_lines_seq` a sequence the service assigns), so a second district's
+/// line of the same contract is stored as its own row, like a fresh contract. Within a district
+/// the rule holds as written, which also keeps what reconciliation relies on: the PURCHASE lines
+/// of one ratio group (district and contract) have one price and one transaction date.
 async fn check_purchase_contracts<C: ConnectionTrait>(
     conn: &C,
     district_code: &str,
     lines: &[(usize, &ValidLine)],
 ) -> AppResult<()> {
-    let mut seen: HashMap<(i64, &str), (Money, Option<NaiveDate>, String)> = HashMap::new();
+    let mut seen: HashMap<(i64, &str), (Money, Option<NaiveDate>)> = HashMap::new();
     for (i, line) in lines {
         if line.kind != PaymentKind::Purchase {
             continue;
         }
         let key = (line.enterprise_id, line.contract_no.as_str());
         let earlier = match seen.get(&key) {
-            Some(found) => Some(found.clone()),
+            Some(found) => Some(*found),
             None => payment_lines::Entity::find()
+                .filter(payment_lines::Column::DistrictCode.eq(district_code))
                 .filter(payment_lines::Column::EnterpriseId.eq(line.enterprise_id))
                 .filter(payment_lines::Column::Kind.eq(PaymentKind::Purchase.as_str()))
                 .filter(payment_lines::Column::ContractNo.eq(line.contract_no.clone()))
                 .order_by_asc(payment_lines::Column::Seq)
                 .one(conn)
                 .await?
-                .map(|row| {
-                    (
-                        Money::from_fen(row.basis_fen),
-                        row.transaction_date,
-                        row.district_code,
-                    )
-                }),
+                .map(|row| (Money::from_fen(row.basis_fen), row.transaction_date)),
         };
-        if let Some((price, date, reported_by)) = earlier
+        if let Some((price, date)) = earlier
             && (price != line.basis || date != line.transaction_date)
         {
-            // Another district's price and date are its confidential figures: say only that.
-            if reported_by != district_code {
-                return Err(AppError::Conflict(format!(
-                    "lines[{i}]: purchase contract {} was reported by another district with another price or transaction date; a contract has one price and one transaction date",
-                    line.contract_no
-                )));
-            }
+            // The district's own figures: it may read them.
             return Err(AppError::Conflict(format!(
                 "lines[{i}]: purchase contract {} was reported with price {} on {}; a contract has one price and one transaction date",
                 line.contract_no,
@@ -511,10 +522,7 @@ async fn check_purchase_contracts<C: ConnectionTrait>(
                 date.map(|d| d.to_string()).unwrap_or_default()
             )));
         }
-        seen.insert(
-            key,
-            (line.basis, line.transaction_date, district_code.to_string()),
-        );
+        seen.insert(key, (line.basis, line.transaction_date));
     }
     Ok(())
 }

@@ -644,7 +644,8 @@ pub struct RewardLine {
 }
 
 /// The rewards of every rating of `year` as of `grant_day`, ordered by credit code; district
-/// actors get only the rows of enterprises registered in their district today.
+/// actors get only their own rows: the granted rewards whose district share they bore, and the
+/// rewards not granted yet of enterprises registered in their district today.
 ///
 /// # Errors
 /// Database errors; a missing parameter version is internal.
@@ -664,15 +665,32 @@ pub async fn star_rewards<C: ConnectionTrait>(
     let ids: Vec<i64> = ratings.iter().map(|r| r.enterprise_id).collect();
     let today = registry::today();
     let facts_today = registry::facts_as_of_many(conn, &ids, today).await?;
+    // Who bore the district share of each reward already granted for the year (one per
+    // enterprise and year: `uq_star_rewards_enterprise_year`).
+    let bearers: HashMap<i64, Option<String>> = star_rewards::Entity::find()
+        .filter(star_rewards::Column::Year.eq(year))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|reward| (reward.enterprise_id, reward.district_code))
+        .collect();
+    // INTERPRETATION(§20): a granted reward is a district's own row (POLICY.md "Who sees what")
+    // when that district bore its district share (按现行财政体制), as recorded with the reward —
+    // not when the enterprise is registered there today: after a move, the district that paid
+    // still sees what it paid, and the enterprise's new district does not see another district's
+    // payment. A reward not granted yet has no bearer: it is the enterprise's data, and follows
+    // the district the enterprise is registered in today (which would bear a grant made today).
     let ratings: Vec<star_ratings::Model> = ratings
         .into_iter()
         .filter(|r| {
             actor.is_none_or(|a| {
-                a.sees_confidential_of(
-                    facts_today
+                let district = match bearers.get(&r.enterprise_id) {
+                    Some(bearer) => bearer.as_deref(),
+                    None => facts_today
                         .get(&r.enterprise_id)
                         .and_then(|f| f.district_code.as_deref()),
-                )
+                };
+                a.sees_confidential_of(district)
             })
         })
         .collect();
