@@ -326,6 +326,22 @@ const UNIQUE_CONFLICTS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The money bounds of migration `m20260102_000001_money_bounds` and the input field each column
+/// is filled from. A violation (PostgreSQL names the CHECK constraint, SQLite's trigger aborts
+/// with the same name) is `BAD_USER_INPUT` on that field. The service refuses such amounts with
+/// `Money::MAX_INPUT` before writing, so only a path that skipped that check gets here.
+const MONEY_BOUNDS: &[(&str, &str)] = &[
+    ("ck_payment_lines_basis_fen_bound", "basis"),
+    ("ck_payment_lines_amount_fen_bound", "amount"),
+    ("ck_enterprise_figures_revenue_fen_bound", "revenue"),
+    ("ck_enterprise_figures_rd_spend_fen_bound", "rdSpend"),
+    (
+        "ck_enterprise_facts_registered_capital_fen_bound",
+        "registeredCapital",
+    ),
+    ("ck_settlements_budget_fen_bound", "budget"),
+];
+
 /// Whether the database error means the server cannot be reached (as opposed to a bad statement).
 fn is_connection_error(err: &DbErr) -> bool {
     matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) || {
@@ -350,6 +366,15 @@ impl From<DbErr> for AppError {
             .find(|(index, columns, _)| text.contains(index) || text.contains(columns));
         if let Some((_, _, message)) = conflict {
             return AppError::Conflict((*message).to_string());
+        }
+        if let Some((_, field)) = MONEY_BOUNDS.iter().find(|(name, _)| text.contains(name)) {
+            return AppError::bad_input(
+                *field,
+                format!(
+                    "the amount is beyond the bound: at most {} yuan in absolute value",
+                    crate::policy::Money::MAX_INPUT.format_yuan()
+                ),
+            );
         }
         if is_connection_error(&err) {
             return AppError::Unavailable(err);
@@ -455,6 +480,46 @@ mod tests {
         });
         assert_eq!(missing.code(), ErrorCode::InternalServerError);
         assert!(!missing.public_message().contains("star_reward"));
+    }
+
+    #[test]
+    fn a_money_bound_violation_is_bad_input_naming_the_field_without_sql() {
+        let postgres = AppError::from(DbErr::Custom(
+            "error returned from database: new row for relation \"payment_lines\" violates \
+             check constraint \"ck_payment_lines_amount_fen_bound\""
+                .into(),
+        ));
+        let sqlite = AppError::from(DbErr::Custom(
+            "error returned from database: (code: 1811) ck_enterprise_figures_revenue_fen_bound"
+                .into(),
+        ));
+        for (err, field) in [(postgres, "amount"), (sqlite, "revenue")] {
+            assert_eq!(err.code(), ErrorCode::BadUserInput);
+            let shown = err.to_graphql();
+            assert_eq!(extension(&shown, "field").as_deref(), Some(field));
+            assert!(
+                shown.message.contains("1,000,000,000,000.00"),
+                "{}",
+                shown.message
+            );
+            assert!(!shown.message.contains("ck_") && !shown.message.contains("relation"));
+        }
+    }
+
+    #[test]
+    fn every_money_bound_of_the_migrations_is_mapped_and_is_the_services_bound() {
+        assert_eq!(
+            migration::MONEY_BOUND_FEN,
+            crate::policy::Money::MAX_INPUT.fen()
+        );
+        for (table, column) in migration::BOUNDED_COLUMNS {
+            let name = migration::bound_name(table, column);
+            assert!(
+                MONEY_BOUNDS.iter().any(|(known, _)| *known == name),
+                "{name} is not mapped"
+            );
+        }
+        assert_eq!(MONEY_BOUNDS.len(), migration::BOUNDED_COLUMNS.len());
     }
 
     #[test]

@@ -273,9 +273,10 @@ async fn import_payments(
         Ok(outcome) => HttpResponse::Ok().json(serde_json::json!({
             "created": outcome.created.len(),
             "unchanged": outcome.unchanged.len(),
-            "createdAmount": crate::policy::money::Money::from_fen(
-                outcome.created.iter().map(|l| l.amount_fen).sum()
-            ).to_decimal().to_string(),
+            // Checked like the service's own total, which refuses a batch beyond the range.
+            "createdAmount": crate::policy::money::Money::checked_sum_fen(
+                outcome.created.iter().map(|l| l.amount_fen)
+            ).map(|total| total.to_string()),
         })),
         Err(err) => app_error(&err),
     }

@@ -3,8 +3,9 @@
 //! Migrations never import `entity`: each declares the identifiers it needs, so a later change
 //! to an entity cannot change what an old migration does. Ids are `BIGINT` (SQLite: `INTEGER
 //! PRIMARY KEY`), money is `BIGINT` fen, JSON and decimals are `TEXT`. Constraint and index
-//! names (`fk_`, `uq_`, `ix_`) are part of the contract: the service maps `uq_...` violations to
-//! `CONFLICT`. No seed data here: districts, rule sets and parameters are seeded by the service.
+//! names (`fk_`, `uq_`, `ix_`, `ck_`) are part of the contract: the service maps `uq_...`
+//! violations to `CONFLICT` and `ck_..._bound` ones to `BAD_USER_INPUT`. No seed data here:
+//! districts, rule sets and parameters are seeded by the service.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -14,6 +15,10 @@ mod m20260101_000001_registry;
 mod m20260101_000002_settlement;
 /// Audit trail and idempotency keys.
 mod m20260101_000003_audit;
+/// The ±1,000,000,000,000.00 yuan bound on the money columns users fill (CHECK / triggers).
+mod m20260102_000001_money_bounds;
+
+pub use m20260102_000001_money_bounds::{BOUNDED_COLUMNS, MONEY_BOUND_FEN, bound_name};
 
 /// Applies the schema migrations in order (`Migrator::up(&db, None)`).
 pub struct Migrator;
@@ -25,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_registry::Migration),
             Box::new(m20260101_000002_settlement::Migration),
             Box::new(m20260101_000003_audit::Migration),
+            Box::new(m20260102_000001_money_bounds::Migration),
         ]
     }
 }

@@ -53,6 +53,7 @@ impl Extension for AccessControlExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
         for error in &mut response.errors {
+            super::scalars::explain_argument_error(error);
             let extensions = error
                 .extensions
                 .get_or_insert_with(ErrorExtensionValues::default);

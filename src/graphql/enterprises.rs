@@ -15,11 +15,11 @@ use async_graphql::{
     ComplexObject, Context, Enum, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
 
 use super::districts::District;
 use super::pagination::{self, ConnectionTotals, PageArgs};
+use super::scalars::{Date, Decimal};
 use crate::auth::access::CONFIDENTIAL_READERS;
 use crate::error::{AppError, AppResult};
 use crate::policy::Money;
@@ -473,9 +473,9 @@ impl Enterprise {
     async fn name(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The day to read (default: today in Hangzhou).")] as_of: Option<NaiveDate>,
+        #[graphql(desc = "The day to read (default: today in Hangzhou).")] as_of: Option<Date>,
     ) -> Result<Option<String>> {
-        let on = as_of.unwrap_or_else(service::today);
+        let on = as_of.map_or_else(service::today, Into::into);
         Ok(facts_on(ctx, self.0.id, on).await?.map(|f| f.name))
     }
 
@@ -484,9 +484,9 @@ impl Enterprise {
     async fn district(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The day to read (default: today in Hangzhou).")] as_of: Option<NaiveDate>,
+        #[graphql(desc = "The day to read (default: today in Hangzhou).")] as_of: Option<Date>,
     ) -> Result<Option<District>> {
-        let on = as_of.unwrap_or_else(service::today);
+        let on = as_of.map_or_else(service::today, Into::into);
         let facts = facts_on(ctx, self.0.id, on).await?;
         district_by_code(ctx, facts.as_ref().and_then(|f| f.district_code.as_deref())).await
     }
@@ -495,9 +495,9 @@ impl Enterprise {
     async fn facts(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The day to read (default: today in Hangzhou).")] as_of: Option<NaiveDate>,
+        #[graphql(desc = "The day to read (default: today in Hangzhou).")] as_of: Option<Date>,
     ) -> Result<Option<EnterpriseFacts>> {
-        let on = as_of.unwrap_or_else(service::today);
+        let on = as_of.map_or_else(service::today, Into::into);
         facts_on(ctx, self.0.id, on)
             .await?
             .map(EnterpriseFacts::try_from)
@@ -559,7 +559,7 @@ impl Enterprise {
             .into_iter()
             .map(|r| EnterpriseRecognition {
                 year: r.year,
-                decided_on: r.decided_on,
+                decided_on: Date(r.decided_on),
                 route: r.route,
                 needs_review: r.needs_review,
             })
@@ -635,7 +635,7 @@ pub struct EnterpriseRecognition {
     /// The recognition year.
     pub year: i32,
     /// The decision date.
-    pub decided_on: NaiveDate,
+    pub decided_on: Date,
     /// STANDARD, RD or LISTED.
     pub route: String,
     /// Whether its industry class is one the HQ office reviews (`recognition.review_industries`).
@@ -656,15 +656,15 @@ pub struct EnterpriseStarRating {
 #[graphql(complex)]
 pub struct EnterpriseFacts {
     /// First day of the period in which these facts hold (inclusive).
-    pub valid_from: NaiveDate,
+    pub valid_from: Date,
     /// Last day of the period (inclusive); null while the facts still hold.
-    pub valid_to: Option<NaiveDate>,
+    pub valid_to: Option<Date>,
     /// Name.
     pub name: String,
     /// Registered district (GB/T 2260 code); null = outside Hangzhou.
     pub district_code: Option<String>,
     /// First day of the current continuous stay in Hangzhou (registration there, or moving in).
-    pub hangzhou_since: Option<NaiveDate>,
+    pub hangzhou_since: Option<Date>,
     /// GB/T 4754-2017 class, 4 digits without section letter, e.g. `7211`.
     pub industry_code: String,
     /// Ownership kind.
@@ -702,12 +702,12 @@ impl TryFrom<enterprise_facts::Model> for EnterpriseFacts {
 
     fn try_from(row: enterprise_facts::Model) -> AppResult<Self> {
         Ok(EnterpriseFacts {
-            valid_from: row.valid_from,
-            valid_to: row.valid_to,
+            valid_from: Date(row.valid_from),
+            valid_to: row.valid_to.map(Date),
             ownership: Ownership::parse(&row.ownership)?,
             name: row.name,
             district_code: row.district_code,
-            hangzhou_since: row.hangzhou_since,
+            hangzhou_since: row.hangzhou_since.map(Date),
             industry_code: row.industry_code,
             industrial_guidance: row.industrial_guidance,
             independent_legal_person: row.independent_legal_person,
@@ -723,7 +723,7 @@ impl TryFrom<enterprise_facts::Model> for EnterpriseFacts {
             owns_office: row.owns_office,
             registered_capital: row
                 .registered_capital_fen
-                .map(|fen| Money::from_fen(fen).to_decimal()),
+                .map(|fen| Money::from_fen(fen).into()),
         })
     }
 }
@@ -746,7 +746,7 @@ pub struct EnterpriseEvent {
     /// What happened.
     pub kind: EnterpriseEventKind,
     /// The day the change takes effect.
-    pub effective_date: NaiveDate,
+    pub effective_date: Date,
     /// The facts it set: an object keyed by the field names of `EnterpriseFacts` (money as a
     /// decimal string in yuan, `null` clearing a fact).
     pub changes: Json<serde_json::Value>,
@@ -785,7 +785,7 @@ impl TryFrom<enterprise_events::Model> for EnterpriseEvent {
         Ok(EnterpriseEvent {
             id: row.id,
             kind: kind.into(),
-            effective_date: row.effective_date,
+            effective_date: Date(row.effective_date),
             changes: Json(changes),
             note: row.note,
             recorded_at: row.recorded_at,
@@ -809,8 +809,8 @@ impl From<enterprise_figures::Model> for YearlyFigures {
     fn from(row: enterprise_figures::Model) -> Self {
         YearlyFigures {
             year: row.year,
-            revenue: Money::from_fen(row.revenue_fen).to_decimal(),
-            rd_spend: Money::from_fen(row.rd_spend_fen).to_decimal(),
+            revenue: Money::from_fen(row.revenue_fen).into(),
+            rd_spend: Money::from_fen(row.rd_spend_fen).into(),
         }
     }
 }
@@ -824,7 +824,7 @@ impl From<enterprise_figures::Model> for YearlyFigures {
 pub struct EnterpriseFilter {
     /// The day the district, industry and name filters (and the list itself) are read on;
     /// default today in Hangzhou. Enterprises whose facts start later are not listed.
-    pub as_of: Option<NaiveDate>,
+    pub as_of: Option<Date>,
     /// Only enterprises registered in this district (GB/T 2260 code) on `asOf`.
     pub district_code: Option<String>,
     /// Only industry classes starting with these 1 to 4 digits, e.g. `65` or `7211`.
@@ -905,7 +905,7 @@ impl EnterpriseQuery {
         let state = super::state(ctx)?;
         let filter = filter.unwrap_or_default();
         let mut list_filter = ListFilter {
-            as_of: filter.as_of.unwrap_or_else(service::today),
+            as_of: filter.as_of.map_or_else(service::today, Into::into),
             district_code: filter.district_code,
             industry_prefix: filter.industry_prefix,
             name_contains: filter.name_contains,
@@ -943,14 +943,14 @@ pub struct RegisterEnterpriseInput {
     /// Unified social credit code, 18 characters (trimmed and upper-cased).
     pub credit_code: String,
     /// The day the initial facts take effect; default `hangzhouSince`. Not in the future.
-    pub registered_on: Option<NaiveDate>,
+    pub registered_on: Option<Date>,
     /// Name, 1 to 200 characters.
     pub name: String,
     /// Registered district (GB/T 2260 code of a Hangzhou district); null = outside Hangzhou.
     pub district_code: Option<String>,
     /// First day of the current continuous stay in Hangzhou, on or before `registeredOn`;
     /// default `registeredOn` when a district is given; must be null outside Hangzhou.
-    pub hangzhou_since: Option<NaiveDate>,
+    pub hangzhou_since: Option<Date>,
     /// GB/T 4754-2017 class, 4 digits, e.g. `7211`.
     pub industry_code: String,
     /// Ownership kind.
@@ -1005,7 +1005,7 @@ pub struct FactChangesInput {
     /// New district (GB/T 2260 code).
     pub district_code: MaybeUndefined<String>,
     /// Corrected `hangzhouSince` (CORRECTED only).
-    pub hangzhou_since: MaybeUndefined<NaiveDate>,
+    pub hangzhou_since: MaybeUndefined<Date>,
     /// New industry class, 4 digits.
     pub industry_code: Option<String>,
     /// New ownership kind.
@@ -1043,7 +1043,7 @@ impl From<FactChangesInput> for ChangesInput {
         ChangesInput {
             name: input.name,
             district_code: input.district_code.into(),
-            hangzhou_since: input.hangzhou_since.into(),
+            hangzhou_since: input.hangzhou_since.map_value(Into::into).into(),
             industry_code: input.industry_code,
             ownership: input.ownership.map(|o| o.as_str().to_string()),
             industrial_guidance: input.industrial_guidance,
@@ -1058,7 +1058,7 @@ impl From<FactChangesInput> for ChangesInput {
             listed_entity_in_hangzhou: input.listed_entity_in_hangzhou,
             dishonest: input.dishonest,
             owns_office: input.owns_office,
-            registered_capital: input.registered_capital.into(),
+            registered_capital: input.registered_capital.map_value(Into::into).into(),
         }
     }
 }
@@ -1071,7 +1071,7 @@ pub struct RecordEnterpriseEventInput {
     /// What happened (not `REGISTERED`).
     pub kind: EnterpriseEventKind,
     /// The day the change takes effect: on or after the registration, not in the future.
-    pub effective_date: NaiveDate,
+    pub effective_date: Date,
     /// The facts it sets (omit for kinds with a fixed effect).
     pub changes: Option<FactChangesInput>,
     /// Free-text note, e.g. the document the change was read from.
@@ -1135,10 +1135,10 @@ impl EnterpriseMutation {
         let actor = super::actor(ctx)?;
         let input = service::RegisterInput {
             credit_code: input.credit_code,
-            registered_on: input.registered_on,
+            registered_on: input.registered_on.map(Into::into),
             name: input.name,
             district_code: input.district_code,
-            hangzhou_since: input.hangzhou_since,
+            hangzhou_since: input.hangzhou_since.map(Into::into),
             industry_code: input.industry_code,
             ownership: input.ownership.as_str().to_string(),
             industrial_guidance: input.industrial_guidance,
@@ -1153,7 +1153,7 @@ impl EnterpriseMutation {
             listed_entity_in_hangzhou: input.listed_entity_in_hangzhou,
             dishonest: input.dishonest,
             owns_office: input.owns_office,
-            registered_capital: input.registered_capital,
+            registered_capital: input.registered_capital.map(Into::into),
             note: input.note,
         };
         let registered = service::register(&state.db, actor, input).await?;
@@ -1176,7 +1176,7 @@ impl EnterpriseMutation {
         let input = service::EventInput {
             credit_code: input.credit_code,
             kind: input.kind.into(),
-            effective_date: input.effective_date,
+            effective_date: input.effective_date.into(),
             changes: input.changes.map(ChangesInput::from).unwrap_or_default(),
             note: input.note,
         };
@@ -1201,8 +1201,8 @@ impl EnterpriseMutation {
             actor,
             &input.credit_code,
             input.year,
-            input.revenue,
-            input.rd_spend,
+            input.revenue.into(),
+            input.rd_spend.into(),
         )
         .await?;
         Ok(RecordFiguresPayload {

@@ -10,6 +10,8 @@ pub mod pagination;
 mod parameters;
 mod payments;
 mod recognition;
+/// Our strict `Decimal` and `NaiveDate` scalars (one text form each, checked at validation).
+mod scalars;
 mod settlement;
 
 use std::collections::HashSet;

@@ -1,9 +1,9 @@
 //! Policy parameters: the versions in force on a date, and appending a new version (HQ_OFFICE).
 
 use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject};
-use chrono::NaiveDate;
 
 use super::districts::parse_district_code;
+use super::scalars::Date;
 use crate::error::AppError;
 use crate::policy::params::{ParamValue, ParameterVersion};
 use crate::services::parameters::{self as service, NewVersion, ParameterKind as Kind};
@@ -52,9 +52,9 @@ pub struct PolicyParameter {
     /// The kind of value.
     pub kind: Option<ParameterKind>,
     /// First day in force (inclusive).
-    pub valid_from: NaiveDate,
+    pub valid_from: Date,
     /// Last day in force (inclusive); `null` while open-ended.
-    pub valid_to: Option<NaiveDate>,
+    pub valid_to: Option<Date>,
     /// The legal reference: a clause id such as `§3.2`, or `placeholder (§6)`.
     pub reference: String,
     /// The value was not found in any public text; a deployment must set it.
@@ -71,8 +71,8 @@ impl From<ParameterVersion> for PolicyParameter {
             kind: service::kind_of(&v.name).map(ParameterKind::from),
             name: v.name,
             value: Json(value),
-            valid_from: v.valid_from,
-            valid_to: v.valid_to,
+            valid_from: Date(v.valid_from),
+            valid_to: v.valid_to.map(Date),
             reference: v.reference,
             placeholder: v.placeholder,
             district: v.district,
@@ -90,9 +90,9 @@ pub struct AddParameterVersionInput {
     /// a list as an array of strings.
     pub value: Json<serde_json::Value>,
     /// First day in force (inclusive).
-    pub valid_from: NaiveDate,
+    pub valid_from: Date,
     /// Last day in force (inclusive); omit for open-ended.
-    pub valid_to: Option<NaiveDate>,
+    pub valid_to: Option<Date>,
     /// A district's own version (only the §7 `rent_subsidy.*` and `purchase_subsidy.*`); omit for
     /// the general one.
     pub district: Option<String>,
@@ -111,7 +111,7 @@ impl ParameterQuery {
     async fn policy_parameters(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The date the versions are in force on.")] as_of: NaiveDate,
+        #[graphql(desc = "The date the versions are in force on.")] as_of: Date,
         #[graphql(desc = "A district's code, to see its own versions; omit for the general ones.")]
         district: Option<String>,
     ) -> Result<Vec<PolicyParameter>> {
@@ -126,7 +126,7 @@ impl ParameterQuery {
             }
             None => None,
         };
-        let versions = service::in_force(&state.db, as_of, district.as_deref()).await?;
+        let versions = service::in_force(&state.db, as_of.into(), district.as_deref()).await?;
         Ok(versions.into_iter().map(PolicyParameter::from).collect())
     }
 }
@@ -159,8 +159,8 @@ impl ParameterMutation {
             NewVersion {
                 name: input.name,
                 value,
-                valid_from: input.valid_from,
-                valid_to: input.valid_to,
+                valid_from: input.valid_from.into(),
+                valid_to: input.valid_to.map(Into::into),
                 district: input.district,
                 reference: input.reference,
             },

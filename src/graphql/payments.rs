@@ -3,10 +3,10 @@
 
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
+use chrono::{DateTime, Utc};
 
 use super::pagination::{self, ConnectionTotals, PageArgs};
+use super::scalars::{Date, Decimal};
 use crate::auth::access::ensure_own_district;
 use crate::error::AppError;
 use crate::policy::money::Money;
@@ -52,11 +52,11 @@ pub struct PaymentLineInput {
     /// RENT: the rent actually paid that this payment subsidises; PURCHASE: the transaction price.
     pub basis: Decimal,
     /// PURCHASE only: the transaction date (its year must be the subsidy year).
-    pub transaction_date: Option<NaiveDate>,
+    pub transaction_date: Option<Date>,
     /// The amount the district paid (> 0, at most 2 decimals, ≤ basis).
     pub amount: Decimal,
     /// The day the district paid (within the fiscal year reported).
-    pub payment_date: NaiveDate,
+    pub payment_date: Date,
     /// The voucher number, unique within the district.
     pub voucher_no: String,
 }
@@ -84,11 +84,11 @@ pub struct PaymentLine {
     /// Rent paid (RENT) or transaction price (PURCHASE).
     pub basis: Decimal,
     /// PURCHASE: the transaction date.
-    pub transaction_date: Option<NaiveDate>,
+    pub transaction_date: Option<Date>,
     /// Amount paid.
     pub amount: Decimal,
     /// Payment date.
-    pub payment_date: NaiveDate,
+    pub payment_date: Date,
     /// Voucher number.
     pub voucher_no: String,
     /// When it was reported.
@@ -126,10 +126,10 @@ impl From<entity::payment_lines::Model> for PaymentLine {
             kind: kind_from_row(&m.kind),
             subsidy_year: m.subsidy_year,
             contract_no: m.contract_no,
-            basis: Money::from_fen(m.basis_fen).to_decimal(),
-            transaction_date: m.transaction_date,
-            amount: Money::from_fen(m.amount_fen).to_decimal(),
-            payment_date: m.payment_date,
+            basis: Money::from_fen(m.basis_fen).into(),
+            transaction_date: m.transaction_date.map(Date),
+            amount: Money::from_fen(m.amount_fen).into(),
+            payment_date: Date(m.payment_date),
             voucher_no: m.voucher_no,
             reported_at: m.reported_at,
             reported_by: m.reported_by,
@@ -194,7 +194,7 @@ impl From<entity::claims::Model> for Claim {
             status: m.status,
             content_hash: m.content_hash,
             line_count: m.line_count,
-            paid_total: Money::from_fen(m.paid_total_fen).to_decimal(),
+            paid_total: Money::from_fen(m.paid_total_fen).into(),
             submitted_at: m.submitted_at,
             submitted_by: m.submitted_by,
         }
@@ -334,10 +334,10 @@ impl PaymentMutation {
                 kind: l.kind.into(),
                 subsidy_year: l.subsidy_year,
                 contract_no: l.contract_no,
-                basis: l.basis,
-                transaction_date: l.transaction_date,
-                amount: l.amount,
-                payment_date: l.payment_date,
+                basis: l.basis.into(),
+                transaction_date: l.transaction_date.map(Into::into),
+                amount: l.amount.into(),
+                payment_date: l.payment_date.into(),
                 voucher_no: l.voucher_no,
             })
             .collect();

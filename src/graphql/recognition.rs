@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
+use chrono::{DateTime, Utc};
 
 use super::districts::District;
+use super::scalars::{Date, Decimal};
 use crate::error::AppError;
 use crate::policy::{self, Gap, Money, RecognitionVerdict as Verdict};
 use crate::services::recognition::{self as service, Progress, RewardLine, RewardStatus};
@@ -174,7 +174,7 @@ pub struct RecognitionVerdict {
     /// The recognition year Y (figures are those of Y−1).
     pub year: i32,
     /// The decision date D: facts and parameters are taken as of D.
-    pub decided_on: NaiveDate,
+    pub decided_on: Date,
     /// `NOT_BANNED` passed and some route passed.
     pub eligible: bool,
     /// The first route that passed, when eligible.
@@ -186,7 +186,7 @@ pub struct RecognitionVerdict {
     /// The industry class needs review (`recognition.review_industries`); eligibility unchanged.
     pub needs_review: bool,
     /// The last day of the §22 ban in force on D; null when not banned.
-    pub ban_until: Option<NaiveDate>,
+    pub ban_until: Option<Date>,
     /// Every rule that did not pass, in table order.
     pub failed_rules: Vec<GqlRuleId>,
     /// The ids of the policy parameter versions the verdict used.
@@ -200,8 +200,8 @@ impl RecognitionVerdict {
             .into_iter()
             .map(|r| {
                 let (gap, gap_kind) = match r.gap {
-                    Some(Gap::Money(amount)) => (Some(amount.to_decimal()), Some(GapKind::Money)),
-                    Some(Gap::Units(units)) => (Some(Decimal::from(units)), Some(GapKind::Units)),
+                    Some(Gap::Money(amount)) => (Some(amount.into()), Some(GapKind::Money)),
+                    Some(Gap::Units(units)) => (Some(Decimal(units.into())), Some(GapKind::Units)),
                     None => (None, None),
                 };
                 RecognitionRuleResult {
@@ -234,13 +234,13 @@ impl RecognitionVerdict {
         RecognitionVerdict {
             credit_code,
             year: verdict.year,
-            decided_on: verdict.decided_on,
+            decided_on: Date(verdict.decided_on),
             eligible: verdict.eligible,
             route: verdict.route.map(Into::into),
             rules,
             routes,
             needs_review: verdict.needs_review,
-            ban_until: verdict.ban_until,
+            ban_until: verdict.ban_until.map(Date),
             failed_rules: verdict.failed.into_iter().map(Into::into).collect(),
             parameter_version_ids: verdict.parameter_versions,
         }
@@ -255,7 +255,7 @@ pub struct Recognition {
     /// The recognition year.
     pub year: i32,
     /// The decision date.
-    pub decided_on: NaiveDate,
+    pub decided_on: Date,
     /// The route it was recognised through.
     pub route: GqlRoute,
     /// The rule set decided under, e.g. `HZ-2023-3` (杭政办〔2023〕3号).
@@ -345,9 +345,9 @@ pub struct StarReward {
     /// Where the reward stands.
     pub status: StarRewardStatus,
     /// The day it was granted (GRANTED), or the grant day asked about.
-    pub granted_on: NaiveDate,
+    pub granted_on: Date,
     /// The revocation that cancels the reward (§22), if any.
-    pub revoked_on: Option<NaiveDate>,
+    pub revoked_on: Option<Date>,
     /// `§6`, or `§22` when a revocation cancels the reward.
     pub clause: String,
     /// Human text with the figures.
@@ -364,14 +364,14 @@ impl From<RewardLine> for StarReward {
             district_code: line.share_district,
             year: line.year,
             stars: line.stars,
-            tier: line.tier.to_decimal(),
-            already_granted: line.already_granted.to_decimal(),
-            due: line.due.to_decimal(),
-            city_share: line.split.city.to_decimal(),
-            district_share: line.split.district.to_decimal(),
+            tier: line.tier.into(),
+            already_granted: line.already_granted.into(),
+            due: line.due.into(),
+            city_share: line.split.city.into(),
+            district_share: line.split.district.into(),
             status: line.status.into(),
-            granted_on: line.granted_on,
-            revoked_on: line.revoked_on,
+            granted_on: Date(line.granted_on),
+            revoked_on: line.revoked_on.map(Date),
             clause: line.clause,
             detail: line.detail,
             parameter_version_ids: line.parameter_versions,
@@ -385,7 +385,7 @@ pub struct StarRewardGrant {
     /// The rating year.
     pub year: i32,
     /// The grant day.
-    pub granted_on: NaiveDate,
+    pub granted_on: Date,
     /// Rewards recorded by this call.
     pub granted: Vec<StarReward>,
     /// Rewards recorded before, unchanged.
@@ -402,9 +402,9 @@ pub struct Revocation {
     /// The enterprise's unified social credit code.
     pub credit_code: String,
     /// The day the title was revoked (R).
-    pub revoked_on: NaiveDate,
+    pub revoked_on: Date,
     /// The last day of the ban (inclusive): recognition is possible again from the day after.
-    pub ban_until: NaiveDate,
+    pub ban_until: Date,
     /// Why.
     pub reason: String,
     /// Reference of the leading group's approval.
@@ -537,12 +537,12 @@ impl RecognitionQuery {
         #[graphql(desc = "The recognition year Y (2023 to 2027); figures are those of Y−1.")]
         year: i32,
         #[graphql(desc = "The decision date D (default: today in Hangzhou).")] decided_on: Option<
-            NaiveDate,
+            Date,
         >,
     ) -> Result<RecognitionVerdict> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
-        let decided_on = decided_on.unwrap_or_else(registry::today);
+        let decided_on = decided_on.map_or_else(registry::today, Into::into);
         let evaluation =
             service::evaluate(&state.db, actor, &credit_code, year, decided_on).await?;
         Ok(RecognitionVerdict::new(
@@ -562,11 +562,11 @@ impl RecognitionQuery {
         #[graphql(
             desc = "For rewards not granted yet: the grant day to compute them for (default: today in Hangzhou)."
         )]
-        granted_on: Option<NaiveDate>,
+        granted_on: Option<Date>,
     ) -> Result<Vec<StarReward>> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
-        let grant_day = granted_on.unwrap_or_else(registry::today);
+        let grant_day = granted_on.map_or_else(registry::today, Into::into);
         let lines = service::star_rewards(&state.db, Some(actor), year, grant_day).await?;
         Ok(lines.into_iter().map(StarReward::from).collect())
     }
@@ -626,19 +626,19 @@ impl RecognitionMutation {
         #[graphql(desc = "The enterprise's unified social credit code.")] credit_code: String,
         #[graphql(desc = "The recognition year Y (2023 to 2027).")] year: i32,
         #[graphql(desc = "The decision date D (default: today in Hangzhou).")] decided_on: Option<
-            NaiveDate,
+            Date,
         >,
     ) -> Result<Recognition> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
-        let decided_on = decided_on.unwrap_or_else(registry::today);
+        let decided_on = decided_on.map_or_else(registry::today, Into::into);
         let stored = service::recognize(&state.db, actor, &credit_code, year, decided_on).await?;
         let row = stored.row;
         Ok(Recognition {
             route: GqlRoute::parse(&row.route)?,
             credit_code: stored.credit_code.clone(),
             year: row.year,
-            decided_on: row.decided_on,
+            decided_on: Date(row.decided_on),
             rule_set: row.rule_set,
             needs_review: row.needs_review,
             parameter_version_ids: stored.verdict.parameter_versions.clone(),
@@ -678,14 +678,14 @@ impl RecognitionMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The rating year Y.")] year: i32,
-        #[graphql(desc = "The grant day (not before 1 January of Y).")] granted_on: NaiveDate,
+        #[graphql(desc = "The grant day (not before 1 January of Y).")] granted_on: Date,
     ) -> Result<StarRewardGrant> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
-        let grant = service::grant_star_rewards(&state.db, actor, year, granted_on).await?;
+        let grant = service::grant_star_rewards(&state.db, actor, year, granted_on.into()).await?;
         let granted_total = Money::checked_sum(grant.granted.iter().map(|line| line.due))
             .ok_or_else(|| AppError::internal("granted star rewards overflow"))?
-            .to_decimal();
+            .into();
         let list = |lines: Vec<RewardLine>| lines.into_iter().map(StarReward::from).collect();
         Ok(StarRewardGrant {
             year,
@@ -704,7 +704,7 @@ impl RecognitionMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The enterprise's unified social credit code.")] credit_code: String,
-        #[graphql(desc = "The day the title is revoked (R).")] revoked_on: NaiveDate,
+        #[graphql(desc = "The day the title is revoked (R).")] revoked_on: Date,
         #[graphql(desc = "Why the title is revoked.")] reason: String,
         #[graphql(desc = "Reference of the leading group's approval.")] approval_ref: String,
     ) -> Result<Revocation> {
@@ -714,7 +714,7 @@ impl RecognitionMutation {
             &state.db,
             actor,
             &credit_code,
-            revoked_on,
+            revoked_on.into(),
             &reason,
             &approval_ref,
         )
@@ -722,8 +722,8 @@ impl RecognitionMutation {
         let row = revocation.row;
         Ok(Revocation {
             credit_code: revocation.credit_code,
-            revoked_on: row.revoked_on,
-            ban_until: row.ban_until,
+            revoked_on: Date(row.revoked_on),
+            ban_until: Date(row.ban_until),
             reason: row.reason,
             approval_ref: row.approval_ref,
             recorded_by: row.recorded_by,

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 
 use super::payments::Claim;
+use super::scalars::Decimal;
 use crate::auth::Role;
 use crate::error::AppError;
 use crate::policy::money::Money;
@@ -15,7 +15,7 @@ use crate::policy::reconciliation::{CutReason, ReasonCode};
 use crate::services::{payments as payment_service, settlement as service};
 
 fn money(fen: i64) -> Decimal {
-    Money::from_fen(fen).to_decimal()
+    Money::from_fen(fen).into()
 }
 
 /// One reason a line was cut, with the clause that decided it.
@@ -319,7 +319,11 @@ pub fn shape(
     Ok(Settlement {
         fiscal_year: s.fiscal_year,
         status: s.status,
-        rate: s.rate.parse().map_err(AppError::internal)?,
+        rate: s
+            .rate
+            .parse::<rust_decimal::Decimal>()
+            .map(Decimal)
+            .map_err(AppError::internal)?,
         budget: s.budget_fen.map(money),
         payable_year: service::payable_year(s.fiscal_year),
         parameter_version_ids: versions,
@@ -409,8 +413,6 @@ impl SettlementMutation {
         let actor = super::actor(ctx)?;
         let code = super::districts::parse_district_code("districtCode", &district_code)?;
         let done = service::reconcile_claim(&state.db, actor, &code, fiscal_year).await?;
-        let eligible: i64 = done.verdicts.iter().map(|v| v.eligible_fen).sum();
-        let cut: i64 = done.verdicts.iter().map(|v| v.cut_fen).sum();
         Ok(ReconcileResult {
             claim: Claim::from(done.claim),
             verdicts: done
@@ -418,8 +420,8 @@ impl SettlementMutation {
                 .into_iter()
                 .map(LineVerdict::from_row)
                 .collect::<Result<_, _>>()?,
-            eligible_total: money(eligible),
-            cut_total: money(cut),
+            eligible_total: done.eligible_total.into(),
+            cut_total: done.cut_total.into(),
         })
     }
 
@@ -437,6 +439,7 @@ impl SettlementMutation {
     ) -> Result<Settlement> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
+        let (rate, budget) = (rate.map(Into::into), budget.map(Into::into));
         let stored = service::draft(&state.db, actor, fiscal_year, rate, budget).await?;
         Ok(shape(stored, None)?)
     }

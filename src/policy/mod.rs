@@ -10,6 +10,8 @@
 pub mod ban;
 /// The unified social credit code (GB 32100-2015) that identifies an enterprise.
 pub mod credit_code;
+/// Input dates: the one text form `YYYY-MM-DD` and the range of days accepted (1900..=2099).
+pub mod dates;
 /// `Money`: an amount in integer fen with exact, declared rounding.
 pub mod money;
 /// Dated policy parameters, their resolution on a date and the shipped defaults.

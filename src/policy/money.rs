@@ -1,7 +1,8 @@
 //! Amounts of money in integer fen (分, 0.01 yuan).
 //!
 //! Money is never a float: it is stored as `i64` fen, read from the API as a decimal string with
-//! at most two places, and multiplied by a ratio only through [`Money::floor_mul`] or
+//! at most two places and at most [`Money::MAX_INPUT`] in absolute value, summed only with checked
+//! arithmetic, and multiplied by a ratio only through [`Money::floor_mul`] or
 //! [`Money::ceil_mul`], which are exact and say which way they round.
 
 use std::fmt;
@@ -16,12 +17,18 @@ pub enum MoneyError {
     /// The text is not a decimal number.
     #[error("`{0}` is not a decimal amount")]
     NotANumber(String),
-    /// More than two decimal places once trailing zeros are dropped ("1.50" is fine, "1.005" not).
+    /// More than two decimal places as written ("1.50" is fine, "1.005" and "1.500" are not).
     #[error("amount {0} has more than 2 decimal places")]
     TooManyDecimals(Decimal),
     /// The amount does not fit in `Money`.
     #[error("amount {0} is out of range")]
     OutOfRange(String),
+    /// An input amount beyond [`Money::MAX_INPUT`] in absolute value.
+    #[error(
+        "amount {0} is beyond the bound: at most {max} yuan in absolute value",
+        max = Money::MAX_INPUT.format_yuan()
+    )]
+    BeyondBound(String),
     /// A negative amount where none can be.
     #[error("amount {0} is negative")]
     Negative(Money),
@@ -40,6 +47,17 @@ pub struct Money(i64);
 impl Money {
     /// Zero yuan.
     pub const ZERO: Money = Money(0);
+
+    /// The largest amount, in absolute value, that any input may carry: 1,000,000,000,000.00 yuan
+    /// (一万亿元, 100,000,000,000,000 fen).
+    ///
+    /// Every amount the service is given — a payment line, an enterprise's figures or registered
+    /// capital, a budget, a parameter — is checked against it where a `Decimal` becomes `Money`
+    /// ([`Money::parse_decimal`]); the database checks the same bound on the stored input columns
+    /// (migration `m20260102_000001_money_bounds`). A trillion yuan is about half of Hangzhou's
+    /// yearly GDP, far above any subsidy, and small enough that 92,233 amounts at the bound still
+    /// add up inside `i64`; longer sums are checked, never wrapped.
+    pub const MAX_INPUT: Money = Money(100_000_000_000_000);
 
     /// The amount of `fen` fen.
     #[must_use]
@@ -64,16 +82,31 @@ impl Money {
             .ok_or_else(|| MoneyError::OutOfRange(yuan.to_string()))
     }
 
-    /// The exact amount `value` yuan, which may be negative.
+    /// The exact amount `value` yuan of an input, which may be negative.
+    ///
+    /// The places count as written: a `Decimal` keeps the scale of its text, so `"1.500"` is
+    /// refused like `"1.005"` (the API's money syntax is `-?[0-9]+(\.[0-9]{1,2})?`).
     ///
     /// # Errors
     ///
-    /// [`MoneyError::TooManyDecimals`] when `value` has more than two decimal places after
-    /// trailing zeros are dropped; [`MoneyError::OutOfRange`] when it does not fit in `i64` fen.
+    /// [`MoneyError::TooManyDecimals`] when `value` has more than two decimal places;
+    /// [`MoneyError::BeyondBound`] when its absolute value exceeds [`Money::MAX_INPUT`].
     /// Never rounds.
     pub fn parse_decimal(value: &Decimal) -> Result<Money, MoneyError> {
-        let normalized = value.normalize();
-        let scale = normalized.scale();
+        let money = Money::exact(value).map_err(|error| match error {
+            MoneyError::OutOfRange(text) => MoneyError::BeyondBound(text),
+            other => other,
+        })?;
+        if money.0.unsigned_abs() > Money::MAX_INPUT.0.unsigned_abs() {
+            return Err(MoneyError::BeyondBound(value.to_string()));
+        }
+        Ok(money)
+    }
+
+    /// `value` yuan exactly, with no bound but the range of `i64` fen: the reading of amounts
+    /// already stored (see [`FromStr`]), never of inputs.
+    fn exact(value: &Decimal) -> Result<Money, MoneyError> {
+        let scale = value.scale();
         if scale > 2 {
             return Err(MoneyError::TooManyDecimals(*value));
         }
@@ -85,7 +118,7 @@ impl Money {
         } else {
             1
         };
-        normalized
+        value
             .mantissa()
             .checked_mul(factor)
             .and_then(|fen| i64::try_from(fen).ok())
@@ -129,6 +162,11 @@ impl Money {
         amounts
             .into_iter()
             .try_fold(Money::ZERO, Money::checked_add)
+    }
+
+    /// The sum of stored amounts in fen (a column of rows), or `None` on overflow.
+    pub fn checked_sum_fen<I: IntoIterator<Item = i64>>(fens: I) -> Option<Money> {
+        Money::checked_sum(fens.into_iter().map(Money::from_fen))
     }
 
     /// Whether the amount is below zero.
@@ -201,6 +239,29 @@ impl Money {
     }
 }
 
+/// Reads the API's decimal syntax exactly: `-?[0-9]+(\.[0-9]+)?` — ASCII digits, an optional
+/// leading minus, an optional point followed by digits. No `+`, exponent, `_`, spaces or
+/// thousands separators, no bare `.5` or `5.`; the scale is kept as written (`"1.500"` has three
+/// places).
+///
+/// # Errors
+///
+/// [`MoneyError::NotANumber`] for any other text, or for more digits than a `Decimal` holds
+/// exactly (28).
+pub fn exact_decimal(text: &str) -> Result<Decimal, MoneyError> {
+    let not_a_number = || MoneyError::NotANumber(text.to_owned());
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || fraction.is_some_and(|f| !digits(f)) {
+        return Err(not_a_number());
+    }
+    Decimal::from_str_exact(text).map_err(|_| not_a_number())
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Rounding {
     Floor,
@@ -219,16 +280,18 @@ impl fmt::Display for Money {
 impl FromStr for Money {
     type Err = MoneyError;
 
-    /// Parses a decimal yuan amount such as `"2469.13"`, `"1.5"` or `"-3"`.
+    /// Reads a decimal yuan amount such as `"2469.13"`, `"1.5"` or `"-3"`: the inverse of
+    /// `Display`, for amounts stored or computed (event changes, fixtures). It checks the text
+    /// form and the places but not [`Money::MAX_INPUT`], which bounds inputs: an amount stored
+    /// before the bound existed still reads back. Inputs go through [`Money::parse_decimal`].
     ///
     /// # Errors
     ///
-    /// [`MoneyError::NotANumber`] for text that is not a decimal, then as
-    /// [`Money::parse_decimal`].
+    /// [`MoneyError::NotANumber`] for text that is not in the syntax of [`exact_decimal`],
+    /// [`MoneyError::TooManyDecimals`] beyond two places, [`MoneyError::OutOfRange`] beyond `i64`
+    /// fen.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let value =
-            Decimal::from_str_exact(s.trim()).map_err(|_| MoneyError::NotANumber(s.to_owned()))?;
-        Money::parse_decimal(&value)
+        Money::exact(&exact_decimal(s)?)
     }
 }
 
@@ -277,7 +340,7 @@ mod tests {
             ("0.01", 1),
             ("-0.05", -5),
             ("1000000000.00", 100_000_000_000),
-            ("1.5000000", 150),
+            ("007.50", 750),
         ];
         for (text, fen) in cases {
             assert_eq!(
@@ -290,8 +353,31 @@ mod tests {
     }
 
     #[test]
+    fn text_beyond_the_input_bound_reads_back_as_stored_but_not_as_input() {
+        for money in [
+            Money::from_fen(i64::MAX),
+            Money::from_fen(i64::MIN),
+            Money::from_fen(100_000_000_000_001),
+        ] {
+            assert_eq!(money.to_string().parse::<Money>(), Ok(money));
+            assert!(matches!(
+                Money::parse_decimal(&money.to_decimal()),
+                Err(MoneyError::BeyondBound(_))
+            ));
+        }
+        assert!(matches!(
+            "92233720368547758.08".parse::<Money>(),
+            Err(MoneyError::OutOfRange(_))
+        ));
+        assert!(matches!(
+            "1.500".parse::<Money>(),
+            Err(MoneyError::TooManyDecimals(_))
+        ));
+    }
+
+    #[test]
     fn more_than_two_decimal_places_are_rejected_not_rounded() {
-        for text in ["1.005", "0.001", "2469.135", "-0.001"] {
+        for text in ["1.005", "0.001", "2469.135", "-0.001", "1.500", "1.5000000"] {
             assert!(
                 matches!(
                     Money::parse_decimal(&dec(text)),
@@ -303,17 +389,96 @@ mod tests {
     }
 
     #[test]
-    fn an_amount_beyond_the_range_of_fen_is_rejected() {
-        let too_big = dec("92233720368547758.08");
-        assert!(matches!(
-            Money::parse_decimal(&too_big),
-            Err(MoneyError::OutOfRange(_))
-        ));
-        let largest = dec("92233720368547758.07");
+    fn an_amount_is_accepted_up_to_a_trillion_yuan_either_way_and_refused_beyond() {
         assert_eq!(
-            Money::parse_decimal(&largest),
-            Ok(Money::from_fen(i64::MAX))
+            Money::MAX_INPUT,
+            Money::from_yuan(1_000_000_000_000).unwrap()
         );
+        let cases = [
+            // (text, accepted fen or None = beyond the bound)
+            ("1000000000000.00", Some(100_000_000_000_000)),
+            ("1000000000000", Some(100_000_000_000_000)),
+            ("999999999999.99", Some(99_999_999_999_999)),
+            ("-1000000000000.00", Some(-100_000_000_000_000)),
+            ("1000000000000.01", None),
+            ("-1000000000000.01", None),
+            ("1000000000001", None),
+            ("90000000000000000.00", None),
+            ("92233720368547758.07", None),
+            ("92233720368547758.08", None),
+            ("-92233720368547758.08", None),
+            ("79228162514264337593543950335", None),
+        ];
+        for (text, expected) in cases {
+            let parsed = Money::parse_decimal(&dec(text));
+            match expected {
+                Some(fen) => assert_eq!(parsed, Ok(Money::from_fen(fen)), "{text}"),
+                None => assert!(
+                    matches!(parsed, Err(MoneyError::BeyondBound(_))),
+                    "{text}: {parsed:?}"
+                ),
+            }
+        }
+        let message = Money::parse_decimal(&dec("1000000000000.01"))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("1,000,000,000,000.00"), "{message}");
+    }
+
+    #[test]
+    fn the_bound_also_holds_for_amounts_that_cannot_be_negative() {
+        assert_eq!(
+            Money::parse_non_negative(&dec("1000000000000.00")),
+            Ok(Money::MAX_INPUT)
+        );
+        assert!(matches!(
+            Money::parse_non_negative(&dec("1000000000000.01")),
+            Err(MoneyError::BeyondBound(_))
+        ));
+    }
+
+    #[test]
+    fn only_plain_decimal_text_is_a_decimal() {
+        for text in [
+            "0",
+            "12",
+            "-12",
+            "1.5",
+            "1.234",
+            "-0.01",
+            "007",
+            "1000000000000.00",
+        ] {
+            assert!(exact_decimal(text).is_ok(), "{text}");
+        }
+        assert_eq!(exact_decimal("1.500").map(|d| d.scale()), Ok(3));
+        for text in [
+            "",
+            "-",
+            ".",
+            "1e2",
+            "1E2",
+            "1_0.00",
+            "+1.00",
+            ".5",
+            "5.",
+            "-.5",
+            "1.2.3",
+            " 1",
+            "1 ",
+            "1,000",
+            "１２３",
+            "0x10",
+            "NaN",
+            "--1",
+            "1-",
+            "123456789012345678901234567890",
+        ] {
+            assert!(
+                matches!(exact_decimal(text), Err(MoneyError::NotANumber(_))),
+                "{text}"
+            );
+        }
     }
 
     #[test]
@@ -324,6 +489,10 @@ mod tests {
         ));
         assert!(matches!(
             "".parse::<Money>(),
+            Err(MoneyError::NotANumber(_))
+        ));
+        assert!(matches!(
+            " 1.00".parse::<Money>(),
             Err(MoneyError::NotANumber(_))
         ));
     }

@@ -8,14 +8,14 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser::SerializeSeq};
 
 use super::PolicyError;
-use super::money::Money;
+use super::dates::{self, DateError};
+use super::money::{Money, exact_decimal};
 
 /// The value of a parameter version.
 ///
@@ -98,13 +98,19 @@ impl<'de> Deserialize<'de> for ParamValue {
                     .map_err(|_| E::custom(format!("integer {v} is out of range")))
             }
 
+            /// The API's text forms only: a date `YYYY-MM-DD` within the accepted days, or a
+            /// decimal `-?[0-9]+(\.[0-9]+)?` (no `+`, `_`, `.5` or `5.`).
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ParamValue, E> {
-                if let Ok(date) = NaiveDate::from_str(v) {
-                    return Ok(ParamValue::Date(date));
+                match dates::parse_iso_date(v) {
+                    Ok(date) => return Ok(ParamValue::Date(date)),
+                    Err(DateError::NotIsoForm(_)) => {}
+                    Err(refused) => return Err(E::custom(refused)),
                 }
-                Decimal::from_str_exact(v)
-                    .map(ParamValue::Decimal)
-                    .map_err(|_| E::custom(format!("`{v}` is neither a date nor a decimal")))
+                exact_decimal(v).map(ParamValue::Decimal).map_err(|_| {
+                    E::custom(format!(
+                        "`{v}` is neither a date (YYYY-MM-DD) nor a decimal"
+                    ))
+                })
             }
 
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<ParamValue, A::Error> {
@@ -1027,6 +1033,23 @@ mod tests {
     fn a_float_value_is_refused() {
         assert!(serde_json::from_str::<ParamValue>("0.1").is_err());
         assert!(serde_json::from_str::<ParamValue>(r#""ten""#).is_err());
+    }
+
+    #[test]
+    fn a_decimal_or_date_in_another_text_form_is_refused() {
+        for json in [
+            r#""+1.00""#,
+            r#""1_0.00""#,
+            r#"".5""#,
+            r#""5.""#,
+            r#""1e2""#,
+            r#"" 1.00""#,
+            r#""2024-1-1""#,
+            r#""2024-02-30""#,
+            r#""9999-12-31""#,
+        ] {
+            assert!(serde_json::from_str::<ParamValue>(json).is_err(), "{json}");
+        }
     }
 
     #[test]

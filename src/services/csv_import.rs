@@ -9,6 +9,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::error::{AppError, AppResult};
+use crate::policy::dates;
+use crate::policy::money::exact_decimal;
 use crate::services::payments::{LineInput, PaymentKind};
 
 /// The columns of a payment line and the header names accepted for each (case-insensitive,
@@ -117,20 +119,32 @@ fn parse_kind(text: &str) -> Option<PaymentKind> {
     }
 }
 
+/// What a date cell must be.
+const DATE_RULE: &str = "must be a date (YYYY-MM-DD) from 1900-01-01 to 2099-12-31";
+
+/// What an amount cell must be.
+const AMOUNT_RULE: &str = "must be an amount in yuan written like 1234.50 (thousands separators \
+     allowed; no sign, exponent or JSON number)";
+
+/// A date as spreadsheets write it (`2024-06-30`, `2024/6/30`, `2024.06.30`, `20240630`), within
+/// the days the API accepts ([`dates::FIRST_DAY`] ..= [`dates::LAST_DAY`]).
 fn parse_date(text: &str) -> Option<NaiveDate> {
     let text = text.trim();
     ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d"]
         .iter()
         .find_map(|f| NaiveDate::parse_from_str(text, f).ok())
+        .and_then(|date| dates::within_range(date).ok())
 }
 
+/// An amount in the API's decimal syntax ([`exact_decimal`]) once thousands separators are
+/// dropped; its places and bound are checked with the rest of the line.
 fn parse_amount(text: &str) -> Option<Decimal> {
     let cleaned: String = text
         .trim()
         .chars()
         .filter(|c| *c != ',' && *c != '，')
         .collect();
-    cleaned.parse::<Decimal>().ok()
+    exact_decimal(&cleaned).ok()
 }
 
 /// Parses a CSV file into lines.
@@ -197,22 +211,19 @@ pub fn parse(bytes: &[u8]) -> AppResult<Vec<LineInput>> {
             .parse::<i32>()
             .map_err(|_| row_error(index, Column::SubsidyYear, "must be a year"))?;
         let basis = parse_amount(cell(Column::Basis))
-            .ok_or_else(|| row_error(index, Column::Basis, "must be an amount"))?;
+            .ok_or_else(|| row_error(index, Column::Basis, AMOUNT_RULE))?;
         let amount = parse_amount(cell(Column::Amount))
-            .ok_or_else(|| row_error(index, Column::Amount, "must be an amount"))?;
+            .ok_or_else(|| row_error(index, Column::Amount, AMOUNT_RULE))?;
         let payment_date = parse_date(cell(Column::PaymentDate))
-            .ok_or_else(|| row_error(index, Column::PaymentDate, "must be a date (YYYY-MM-DD)"))?;
+            .ok_or_else(|| row_error(index, Column::PaymentDate, DATE_RULE))?;
         let transaction_text = cell(Column::TransactionDate).trim();
         let transaction_date = if transaction_text.is_empty() {
             None
         } else {
-            Some(parse_date(transaction_text).ok_or_else(|| {
-                row_error(
-                    index,
-                    Column::TransactionDate,
-                    "must be a date (YYYY-MM-DD)",
-                )
-            })?)
+            Some(
+                parse_date(transaction_text)
+                    .ok_or_else(|| row_error(index, Column::TransactionDate, DATE_RULE))?,
+            )
         };
         lines.push(LineInput {
             credit_code: cell(Column::CreditCode).to_string(),
@@ -304,6 +315,33 @@ mod tests {
         match parse(text.as_bytes()) {
             Err(AppError::BadInput { field, .. }) => assert_eq!(field, "row 3 paymentDate"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_amount_cell_is_a_plain_decimal_and_a_date_cell_a_day_from_1900_to_2099() {
+        for (text, expected) in [
+            ("1,000,000.00", Some("1000000.00")),
+            ("１,000.5", None),
+            ("1e2", None),
+            ("+1.00", None),
+            ("1_0.00", None),
+            (".5", None),
+            ("5.", None),
+            ("-1.00", Some("-1.00")),
+            ("0.00000000000000000000000000001", None),
+        ] {
+            assert_eq!(
+                parse_amount(text).map(|d| d.to_string()),
+                expected.map(str::to_string),
+                "{text}"
+            );
+        }
+        assert!(parse_date("2024/6/30").is_some());
+        assert!(parse_date("1900-01-01").is_some());
+        assert!(parse_date("2099-12-31").is_some());
+        for text in ["1899-12-31", "2100-01-01", "9999-12-31", "2024-02-30"] {
+            assert!(parse_date(text).is_none(), "{text}");
         }
     }
 

@@ -25,7 +25,7 @@ use serde_json::json;
 
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
-use crate::policy::{CreditCode, Money, MoneyError, Ownership};
+use crate::policy::{CreditCode, Money, MoneyError, Ownership, dates};
 use crate::services::audit::{self, AuditEntry};
 use crate::services::tx::begin_write;
 use entity::{
@@ -35,11 +35,6 @@ use entity::{
 
 /// The longest enterprise name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
-
-/// The earliest date the registry accepts for any fact or event.
-fn earliest_date() -> NaiveDate {
-    NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN)
-}
 
 /// The earliest year figures can be recorded for.
 pub const FIRST_FIGURES_YEAR: i32 = 2000;
@@ -951,8 +946,13 @@ fn validate_exchange(field: &str, exchange: Option<&str>) -> AppResult<Option<St
 }
 
 fn validate_date(field: &str, date: NaiveDate, latest: NaiveDate) -> AppResult<NaiveDate> {
-    if date < earliest_date() {
-        return Err(AppError::bad_input(field, "the date is before 1900-01-01"));
+    // The earliest date the registry accepts for any fact or event (the API refuses earlier
+    // dates already; this keeps the service's own callers to the same rule).
+    if date < dates::FIRST_DAY {
+        return Err(AppError::bad_input(
+            field,
+            format!("the date is before {}", dates::FIRST_DAY),
+        ));
     }
     if date > latest {
         return Err(AppError::bad_input(

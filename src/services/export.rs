@@ -166,13 +166,16 @@ fn district_table(
             yuan(s.cut_fen),
         ];
         for reason in ReasonCode::ALL {
-            let mut sum = 0i64;
+            let mut sum = Money::ZERO;
             for line in &stored.lines {
                 let by_reason: HashMap<String, i64> =
                     serde_json::from_str(&line.cut_by_reason).map_err(AppError::internal)?;
-                sum += by_reason.get(reason.as_str()).copied().unwrap_or(0);
+                let cut = Money::from_fen(by_reason.get(reason.as_str()).copied().unwrap_or(0));
+                sum = sum
+                    .checked_add(cut)
+                    .ok_or_else(|| AppError::internal("Σ cut by reason overflows"))?;
             }
-            total.push(yuan(sum));
+            total.push(yuan(sum.fen()));
         }
         total.extend([
             s.rate.clone(),

@@ -440,7 +440,16 @@ pub async fn report(
             .await?;
     }
     if !created.is_empty() {
-        let total: i64 = created.iter().map(|l| l.amount_fen).sum();
+        // Each amount is within `Money::MAX_INPUT`, but 200,000 of them need not fit in `i64`:
+        // such a batch is refused (and rolled back), never wrapped.
+        let total = Money::checked_sum_fen(created.iter().map(|l| l.amount_fen))
+            .ok_or_else(|| {
+                AppError::bad_input(
+                    "lines",
+                    "the lines' total is beyond the range of amounts; report them in smaller batches",
+                )
+            })?
+            .fen();
         audit::record(
             &txn,
             actor,
@@ -669,7 +678,14 @@ pub async fn submit_claim(
         ));
     }
     let hash = content_hash(&lines);
-    let paid: i64 = lines.iter().map(|l| l.amount_fen).sum();
+    let paid = Money::checked_sum_fen(lines.iter().map(|l| l.amount_fen))
+        .ok_or_else(|| {
+            AppError::bad_input(
+                "fiscalYear",
+                "the total paid over the reported lines is beyond the range of amounts",
+            )
+        })?
+        .fen();
     let count = i32::try_from(lines.len()).map_err(AppError::internal)?;
     let now = Utc::now();
     let existing = find_claim(&txn, district_code, fiscal_year).await?;
@@ -819,13 +835,14 @@ fn claim_summary(claim: &claims::Model) -> serde_json::Value {
     })
 }
 
-/// Paid totals per kind of a set of lines (for claim summaries).
-pub fn totals_by_kind(lines: &[payment_lines::Model]) -> BTreeMap<String, i64> {
-    let mut totals = BTreeMap::new();
+/// Paid totals per kind of a set of lines (for claim summaries); `None` if a total overflows.
+pub fn totals_by_kind(lines: &[payment_lines::Model]) -> Option<BTreeMap<String, i64>> {
+    let mut totals: BTreeMap<String, i64> = BTreeMap::new();
     for l in lines {
-        *totals.entry(l.kind.clone()).or_insert(0) += l.amount_fen;
+        let total = totals.entry(l.kind.clone()).or_insert(0);
+        *total = total.checked_add(l.amount_fen)?;
     }
-    totals
+    Some(totals)
 }
 
 #[cfg(test)]

@@ -271,6 +271,10 @@ pub struct Reconciled {
     pub claim: claims::Model,
     /// One verdict per line, in report order.
     pub verdicts: Vec<line_verdicts::Model>,
+    /// Σ eligible over the verdicts.
+    pub eligible_total: Money,
+    /// Σ cut over the verdicts.
+    pub cut_total: Money,
 }
 
 /// Reconciles the claim of `district_code` for `fiscal_year` (§20 step 3): every line gets its
@@ -353,8 +357,10 @@ pub async fn reconcile_claim(
                 .ok_or_else(|| AppError::internal("a stored verdict is missing"))
         })
         .collect::<AppResult<_>>()?;
-    let eligible: i64 = stored.iter().map(|v| v.eligible_fen).sum();
-    let cut: i64 = stored.iter().map(|v| v.cut_fen).sum();
+    let eligible = Money::checked_sum_fen(stored.iter().map(|v| v.eligible_fen))
+        .ok_or_else(|| AppError::internal("Σ eligible of the claim overflows"))?;
+    let cut = Money::checked_sum_fen(stored.iter().map(|v| v.cut_fen))
+        .ok_or_else(|| AppError::internal("Σ cut of the claim overflows"))?;
     let before_status = claim.status.clone();
     let mut active: claims::ActiveModel = claim.into();
     active.status = Set(status::RECONCILED.into());
@@ -382,8 +388,8 @@ pub async fn reconcile_claim(
             after: Some(json!({
                 "status": status::RECONCILED,
                 "lines": stored.len(),
-                "eligibleFen": eligible,
-                "cutFen": cut,
+                "eligibleFen": eligible.fen(),
+                "cutFen": cut.fen(),
             })),
         },
     )
@@ -392,6 +398,8 @@ pub async fn reconcile_claim(
     Ok(Reconciled {
         claim,
         verdicts: stored,
+        eligible_total: eligible,
+        cut_total: cut,
     })
 }
 
@@ -504,13 +512,16 @@ async fn district_inputs<C: ConnectionTrait>(
         .into_iter()
         .map(|c| (c.district_code.clone(), c))
         .collect();
-    let mut carried: HashMap<String, i64> = HashMap::new();
+    let mut carried: HashMap<String, Money> = HashMap::new();
     for a in adjustments::Entity::find()
         .filter(adjustments::Column::TargetYear.eq(fiscal_year))
         .all(conn)
         .await?
     {
-        *carried.entry(a.district_code).or_insert(0) += a.amount_fen;
+        let entry = carried.entry(a.district_code).or_default();
+        *entry = entry
+            .checked_add(Money::from_fen(a.amount_fen))
+            .ok_or_else(|| AppError::internal("Σ adjustments overflows"))?;
     }
     let mut inputs = Vec::new();
     for d in districts::Entity::find()
@@ -531,7 +542,7 @@ async fn district_inputs<C: ConnectionTrait>(
         inputs.push(DistrictInput {
             code: d.code.clone(),
             status,
-            adjustments: Money::from_fen(carried.get(&d.code).copied().unwrap_or(0)),
+            adjustments: carried.get(&d.code).copied().unwrap_or_default(),
         });
     }
     Ok(inputs)
@@ -1024,9 +1035,12 @@ pub async fn record_finding_in<C: ConnectionTrait>(
     let mut found: BTreeMap<(String, i32), i64> = BTreeMap::new();
     for row in &rows {
         let eligible = verdicts.get(&row.id).map_or(0, |v| v.eligible_fen);
-        *found
+        let entry = found
             .entry((row.district_code.clone(), row.fiscal_year))
-            .or_insert(0) += eligible;
+            .or_insert(0);
+        *entry = entry
+            .checked_add(eligible)
+            .ok_or_else(|| AppError::internal("Σ eligible of the finding overflows"))?;
     }
     let mut created = Vec::new();
     for ((district, year), e) in found {

@@ -446,14 +446,15 @@ async fn figures_are_stored_exactly_and_a_second_recording_replaces_the_first() 
     register(&app, CODE_A, "330106").await;
     record_figures(&app, CODE_A, 2023, "999999999.99", "99999999.99").await;
     record_figures(&app, CODE_A, 2023, "1000000000.00", "100000000.1").await;
-    record_figures(&app, CODE_A, 2022, "12345678901234.56", "0").await;
+    // Up to the input bound (a trillion yuan), to the fen.
+    record_figures(&app, CODE_A, 2022, "999999999999.99", "0").await;
     let q = "query($c: String!) { enterprise(creditCode: $c) {
         all: figures { year revenue rdSpend } one: figures(year: 2023) { year } } }";
     let res = app.gql_as(Role::HqOffice, q, json!({ "c": CODE_A })).await;
     assert_eq!(
         res.data()["enterprise"]["all"],
         json!([
-            { "year": 2022, "revenue": "12345678901234.56", "rdSpend": "0.00" },
+            { "year": 2022, "revenue": "999999999999.99", "rdSpend": "0.00" },
             { "year": 2023, "revenue": "1000000000.00", "rdSpend": "100000000.10" },
         ])
     );
