@@ -92,6 +92,29 @@ pub fn parse_ttl(text: &str) -> Result<chrono::Duration, String> {
     duration.ok_or_else(|| format!("`{text}` is not a duration like 30m, 8h or 7d"))
 }
 
+/// Parses a time budget: `250ms`, `30s` or `2m` (a positive whole number and a unit).
+pub fn parse_budget(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let bad = || format!("`{text}` is not a duration like 500ms, 30s or 2m");
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => return Err(bad()),
+    };
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    if n == 0 {
+        return Err("the time budget must be positive".into());
+    }
+    match unit {
+        "ms" => Ok(std::time::Duration::from_millis(n)),
+        "s" => Ok(std::time::Duration::from_secs(n)),
+        "m" => n
+            .checked_mul(60)
+            .map(std::time::Duration::from_secs)
+            .ok_or_else(bad),
+        _ => Err(bad()),
+    }
+}
+
 /// Service settings. Each can be given as a flag or as its `HQ_*` environment variable.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -137,6 +160,21 @@ pub struct Settings {
         global = true
     )]
     pub max_complexity: usize,
+    /// Deepest nesting of a request: brackets in the GraphQL text (object and list values,
+    /// variable defaults, list types, selection sets), fields and fragments once spread, and
+    /// (plus two) objects and arrays in the JSON body. Checked before parsing.
+    #[arg(long, env = "HQ_MAX_NESTING", default_value_t = 64, global = true)]
+    pub max_nesting: usize,
+    /// Most fields and directives of a GraphQL document once every fragment is spread.
+    #[arg(long, env = "HQ_MAX_FIELDS", default_value_t = 10_000, global = true)]
+    pub max_fields: usize,
+    /// Most root fields (aliases included) of a GraphQL operation.
+    #[arg(long, env = "HQ_MAX_ROOT_FIELDS", default_value_t = 30, global = true)]
+    pub max_root_fields: usize,
+    /// Time budget of one request (`500ms`, `30s`, `2m`); past it the work stops and the client
+    /// gets `SERVICE_UNAVAILABLE` (HTTP 503).
+    #[arg(long, env = "HQ_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_budget, global = true)]
+    pub request_timeout: std::time::Duration,
     /// Page size of a connection when `first`/`last` is not given.
     #[arg(
         long,
@@ -190,6 +228,10 @@ impl Default for Settings {
             db_acquire_timeout_secs: 5,
             max_depth: 12,
             max_complexity: 5_000,
+            max_nesting: 64,
+            max_fields: 10_000,
+            max_root_fields: 30,
+            request_timeout: std::time::Duration::from_secs(30),
             default_page_size: 50,
             max_page_size: 500,
             max_body_bytes: 1_048_576,
@@ -354,6 +396,17 @@ mod tests {
     fn a_ttl_that_is_zero_negative_or_unitless_is_refused() {
         for bad in ["0h", "-1h", "8", "h", "8w", ""] {
             assert!(parse_ttl(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn a_time_budget_takes_milliseconds_seconds_and_minutes() {
+        use std::time::Duration;
+        assert_eq!(parse_budget("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_budget("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_budget("2m"), Ok(Duration::from_secs(120)));
+        for bad in ["0s", "30", "s", "-1s", "1h", "1.5s", ""] {
+            assert!(parse_budget(bad).is_err(), "{bad} should be refused");
         }
     }
 

@@ -89,6 +89,10 @@ pub enum AppError {
     /// Client sees `SERVICE_UNAVAILABLE`; the cause is logged.
     #[error("the database is unavailable")]
     Unavailable(#[source] DbErr),
+    /// Client sees `SERVICE_UNAVAILABLE` with this message: the request ran out of its time
+    /// budget, or the same idempotent request is still being executed.
+    #[error("{0}")]
+    Busy(String),
     /// Client sees `INTERNAL_SERVER_ERROR`; the cause is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -130,7 +134,7 @@ impl AppError {
             AppError::Conflict(_) => ErrorCode::Conflict,
             AppError::PeriodLocked(_) => ErrorCode::PeriodLocked,
             AppError::PolicyViolation { .. } => ErrorCode::PolicyViolation,
-            AppError::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            AppError::Unavailable(_) | AppError::Busy(_) => ErrorCode::ServiceUnavailable,
             AppError::Internal(_) => ErrorCode::InternalServerError,
         }
     }

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::{Caller, JwtKeys};
 use crate::error::AppError;
+use crate::graphql::guard::{self, DocumentLimits};
 use crate::graphql::{ApiState, AppSchema};
 use crate::services::idempotency;
 
@@ -23,6 +24,10 @@ pub struct HttpState {
     pub graphiql: bool,
     /// Largest CSV import body.
     pub max_import_bytes: usize,
+    /// Bounds on a GraphQL request's shape.
+    pub limits: DocumentLimits,
+    /// Time budget of one request.
+    pub request_timeout: Duration,
 }
 
 /// Registers the routes.
@@ -43,6 +48,109 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/exports/settlements/{file}",
             web::get().to(export_settlement),
         );
+}
+
+/// The socket of a connection, remembered when it is accepted, so that a handler can tell
+/// whether its client is still there.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerSocket(#[cfg(unix)] std::os::fd::RawFd);
+
+/// `HttpServer::on_connect` hook: remembers each connection's socket.
+pub fn remember_socket(connection: &dyn std::any::Any, data: &mut actix_web::dev::Extensions) {
+    #[cfg(unix)]
+    if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        use std::os::fd::AsRawFd;
+        data.insert(PeerSocket(stream.as_raw_fd()));
+    }
+    #[cfg(not(unix))]
+    let _ = (connection, data);
+}
+
+impl PeerSocket {
+    /// Whether the client has closed its side of the connection (or reset it). Pipelined bytes
+    /// of a next request are only peeked at, never consumed.
+    #[cfg(unix)]
+    fn closed(self) -> bool {
+        let mut byte = 0u8;
+        // SAFETY: the descriptor belongs to the connection whose request is being handled; the
+        // connection (and so the descriptor) lives as long as the handler's future, which is the
+        // only caller. `recv` with MSG_PEEK | MSG_DONTWAIT neither blocks nor consumes data, and
+        // writes at most one byte into `byte`.
+        let read = unsafe {
+            libc::recv(
+                self.0,
+                (&mut byte as *mut u8).cast::<libc::c_void>(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        if read == 0 {
+            return true;
+        }
+        if read > 0 {
+            return false;
+        }
+        let error = std::io::Error::last_os_error().kind();
+        !matches!(
+            error,
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+        )
+    }
+
+    #[cfg(not(unix))]
+    fn closed(self) -> bool {
+        false
+    }
+
+    /// Resolves once the client has gone away.
+    async fn gone(self) {
+        let mut every = tokio::time::interval(std::time::Duration::from_millis(50));
+        loop {
+            every.tick().await;
+            if self.closed() {
+                return;
+            }
+        }
+    }
+}
+
+/// Runs a request's work within its time budget (`HQ_REQUEST_TIMEOUT`) and while its client is
+/// connected. Past the budget, or once the client has closed the connection, the work's future is
+/// dropped, which rolls back an open transaction and frees a held idempotency key. Past the budget
+/// the client gets `SERVICE_UNAVAILABLE` with HTTP 503.
+async fn within_budget(
+    state: &HttpState,
+    req: &HttpRequest,
+    work: impl std::future::Future<Output = HttpResponse>,
+) -> HttpResponse {
+    let budget = state.request_timeout;
+    let peer = req.conn_data::<PeerSocket>().copied();
+    let client_gone = async move {
+        match peer {
+            Some(peer) => peer.gone().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        response = tokio::time::timeout(budget, work) => match response {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::warn!(
+                    budget_ms = budget.as_millis(),
+                    "request stopped at its time budget"
+                );
+                app_error(&AppError::Busy(format!(
+                    "the request was stopped after its time budget of {} ms; what it had not \
+                     committed was rolled back",
+                    budget.as_millis()
+                )))
+            }
+        },
+        () = client_gone => {
+            tracing::info!("request stopped: its client closed the connection");
+            app_error(&AppError::Busy("the client closed the connection".into()))
+        }
+    }
 }
 
 fn json_error(status: actix_web::http::StatusCode, err: &AppError) -> HttpResponse {
@@ -83,9 +191,17 @@ pub fn caller_of(req: &HttpRequest, keys: &JwtKeys, api: &ApiState) -> Result<Ca
 }
 
 /// `POST /graphql`: executes one operation sent as `application/json`.
+///
+/// Before anything recursive sees the request, its shape is bounded (see [`guard`]): the JSON
+/// body's nesting, then the document's nesting, then (parsed) its size once fragments are spread
+/// and its root fields. Each refusal is `BAD_USER_INPUT` with HTTP 400.
 async fn graphql(state: web::Data<HttpState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    within_budget(&state, &req, execute_graphql(&state, &req, body)).await
+}
+
+async fn execute_graphql(state: &HttpState, req: &HttpRequest, body: web::Bytes) -> HttpResponse {
     use actix_web::http::StatusCode;
-    if !is_json(&req) {
+    if !is_json(req) {
         return json_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             &AppError::bad_input("Content-Type", "send the operation as application/json"),
@@ -100,7 +216,11 @@ async fn graphql(state: web::Data<HttpState>, req: HttpRequest, body: web::Bytes
             ),
         );
     }
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    // The request object and `variables` wrap a variable's value: two levels more.
+    if let Err(err) = guard::check_json_nesting(&body, state.limits.nesting.saturating_add(2)) {
+        return app_error(&err);
+    }
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(_) => {
             return json_error(
@@ -109,35 +229,62 @@ async fn graphql(state: web::Data<HttpState>, req: HttpRequest, body: web::Bytes
             );
         }
     };
-    let caller = match caller_of(&req, &state.keys, &state.api) {
+    if let Err(err) = guard::check_nesting(&request.query, state.limits.nesting) {
+        return app_error(&err);
+    }
+    // A document that does not parse is answered by the executor, with its position.
+    let operation_name = request.operation_name.clone();
+    let mutation = match request.parsed_query() {
+        Ok(document) => {
+            if let Err(err) = guard::check_document(document, state.limits) {
+                return app_error(&err);
+            }
+            mutation_name(document, operation_name.as_deref())
+        }
+        Err(_) => None,
+    };
+    let caller = match caller_of(req, &state.keys, &state.api) {
         Ok(caller) => caller,
         Err(err) => return json_error(StatusCode::UNAUTHORIZED, &err),
     };
-    let idempotency = match idempotency_of(&req, &caller, &request, &body) {
+    let idempotency = match idempotency_of(req, &caller, mutation, &body) {
         Ok(found) => found,
         Err(err) => return app_error(&err),
     };
-    if let Some((actor, key, hash, _)) = &idempotency {
-        match idempotency::replay(&state.api.db, actor, key, hash).await {
-            Ok(Some(stored)) => {
-                return HttpResponse::Ok()
-                    .insert_header((header::CACHE_CONTROL, "no-store"))
-                    .insert_header(("Idempotent-Replayed", "true"))
-                    .content_type("application/json")
-                    .body(stored);
+    let reservation = match &idempotency {
+        None => None,
+        Some((actor, key, hash, operation)) => {
+            let begun = idempotency::begin(
+                &state.api.db,
+                actor,
+                key,
+                hash,
+                operation,
+                state.request_timeout.saturating_mul(2),
+                tokio::time::Instant::now() + state.request_timeout,
+            )
+            .await;
+            match begun {
+                Ok(idempotency::Begin::Replay(stored)) => {
+                    return HttpResponse::Ok()
+                        .insert_header((header::CACHE_CONTROL, "no-store"))
+                        .insert_header(("Idempotent-Replayed", "true"))
+                        .content_type("application/json")
+                        .body(stored);
+                }
+                Ok(idempotency::Begin::Execute(reservation)) => Some(reservation),
+                Err(err) => return app_error(&err),
             }
-            Ok(None) => {}
-            Err(err) => return app_error(&err),
         }
-    }
+    };
     let response = state.schema.execute(request.data(caller)).await;
     let Ok(text) = serde_json::to_string(&response) else {
         return app_error(&AppError::internal("response not serialisable"));
     };
-    if let Some((actor, key, hash, operation)) = &idempotency
+    // An answer with errors frees the key (the reservation's drop): a retry executes again.
+    if let Some(reservation) = reservation
         && response.errors.is_empty()
-        && let Err(err) =
-            idempotency::remember(&state.api.db, actor, key, hash, operation, &text).await
+        && let Err(err) = reservation.complete(&text).await
     {
         tracing::warn!(error = ?err, "could not store an idempotency key");
     }
@@ -147,12 +294,26 @@ async fn graphql(state: web::Data<HttpState>, req: HttpRequest, body: web::Bytes
         .body(text)
 }
 
+/// The operation a document runs, if it is a mutation: its name, or `mutation`.
+fn mutation_name(
+    document: &async_graphql::parser::types::ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<String> {
+    use async_graphql::parser::types::OperationType;
+    let (name, operation) = document
+        .operations
+        .iter()
+        .find(|(name, _)| operation_name.is_none() || name.map(|n| n.as_str()) == operation_name)?;
+    (operation.node.ty == OperationType::Mutation)
+        .then(|| name.map_or_else(|| "mutation".to_string(), |n| n.to_string()))
+}
+
 /// The idempotency context of a mutation sent with an `Idempotency-Key` header by an actor:
 /// (actor, key, request hash, operation name). Queries and anonymous calls have none.
 fn idempotency_of(
     req: &HttpRequest,
     caller: &Caller,
-    request: &async_graphql::Request,
+    mutation: Option<String>,
     body: &[u8],
 ) -> Result<Option<(crate::auth::Actor, String, String, String)>, AppError> {
     let Some(value) = req.headers().get("Idempotency-Key") else {
@@ -165,9 +326,7 @@ fn idempotency_of(
     let Some(actor) = caller.actor() else {
         return Ok(None);
     };
-    let Some(operation) =
-        idempotency::mutation_name(&request.query, request.operation_name.as_deref())
-    else {
+    let Some(operation) = mutation else {
         return Ok(None);
     };
     // The same body from another role or district is another request: never replay across them.
@@ -221,6 +380,17 @@ async fn import_payments(
     state: web::Data<HttpState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> HttpResponse {
+    let budget = state.clone();
+    let request = req.clone();
+    within_budget(&budget, &request, import_file(state, req, path, payload)).await
+}
+
+async fn import_file(
+    state: web::Data<HttpState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
     mut payload: web::Payload,
 ) -> HttpResponse {
     use futures_util::StreamExt;
@@ -233,6 +403,32 @@ async fn import_payments(
             "this endpoint needs a bearer token".into(),
         ));
     };
+    // Authorise from the headers, before a byte of the body is read: only the district itself
+    // reports its payments (§20 step 1), and a declared length over the limit is refused at once.
+    let (district, year) = path.into_inner();
+    if actor.role != crate::auth::Role::District {
+        return app_error(&AppError::Forbidden(
+            "only a district reports its payments".into(),
+        ));
+    }
+    if let Some(own) = actor.district_scope()
+        && own != district
+    {
+        return app_error(&AppError::Forbidden(format!(
+            "a district actor may act only for its own district ({own})"
+        )));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > state.max_import_bytes as u64) {
+        return json_error(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            &AppError::bad_input("body", "the file is larger than the import limit"),
+        );
+    }
     let content_type_ok = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -258,7 +454,6 @@ async fn import_payments(
         }
         body.extend_from_slice(&chunk);
     }
-    let (district, year) = path.into_inner();
     let Ok(year) = year.parse::<i32>() else {
         return app_error(&AppError::bad_input("year", "not a fiscal year"));
     };
@@ -310,6 +505,14 @@ async fn export_settlement(
     req: HttpRequest,
     file: web::Path<String>,
 ) -> HttpResponse {
+    within_budget(&state, &req, settlement_file(&state, &req, file)).await
+}
+
+async fn settlement_file(
+    state: &HttpState,
+    req: &HttpRequest,
+    file: web::Path<String>,
+) -> HttpResponse {
     let file = file.into_inner();
     let Some((year, extension)) = file.split_once('.') else {
         return app_error(&AppError::NotFound("no such export".into()));
@@ -317,7 +520,7 @@ async fn export_settlement(
     let Ok(year) = year.parse::<i32>() else {
         return app_error(&AppError::bad_input("year", "not a fiscal year"));
     };
-    let actor = match export_actor(&req, &state) {
+    let actor = match export_actor(req, state) {
         Ok(actor) => actor,
         Err(err) => return app_error(&err),
     };
@@ -349,10 +552,18 @@ async fn export_settlement_lines(
     req: HttpRequest,
     year: web::Path<String>,
 ) -> HttpResponse {
+    within_budget(&state, &req, settlement_lines_file(&state, &req, year)).await
+}
+
+async fn settlement_lines_file(
+    state: &HttpState,
+    req: &HttpRequest,
+    year: web::Path<String>,
+) -> HttpResponse {
     let Ok(year) = year.into_inner().parse::<i32>() else {
         return app_error(&AppError::bad_input("year", "not a fiscal year"));
     };
-    let actor = match export_actor(&req, &state) {
+    let actor = match export_actor(req, state) {
         Ok(actor) => actor,
         Err(err) => return app_error(&err),
     };

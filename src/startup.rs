@@ -10,6 +10,7 @@ use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::db;
 use crate::error::AppError;
+use crate::graphql::guard::DocumentLimits;
 use crate::graphql::{self, ApiState, SchemaLimits, pagination::PageLimits};
 use crate::routes::{self, HttpState};
 use crate::services;
@@ -96,6 +97,12 @@ impl Application {
             api,
             graphiql: settings.graphiql,
             max_import_bytes: settings.max_import_bytes,
+            limits: DocumentLimits {
+                nesting: settings.max_nesting,
+                fields: settings.max_fields,
+                root_fields: settings.max_root_fields,
+            },
+            request_timeout: settings.request_timeout,
         };
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind.clone(),
@@ -117,6 +124,7 @@ impl Application {
                 .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("hq_api::http"))
                 .configure(routes::configure)
         })
+        .on_connect(routes::remember_socket)
         .shutdown_timeout(settings.shutdown_timeout_secs)
         .client_request_timeout(Duration::from_secs(30));
         if let Some(workers) = settings.workers {
@@ -156,6 +164,11 @@ fn check_settings(settings: &Settings) -> Result<JwtKeys, StartupError> {
     if settings.default_page_size == 0 || settings.default_page_size > settings.max_page_size {
         return Err(StartupError::Settings(
             "the default page size must be between 1 and the maximum page size".into(),
+        ));
+    }
+    if settings.max_nesting == 0 || settings.max_fields == 0 || settings.max_root_fields == 0 {
+        return Err(StartupError::Settings(
+            "HQ_MAX_NESTING, HQ_MAX_FIELDS and HQ_MAX_ROOT_FIELDS must be positive".into(),
         ));
     }
     Ok(JwtKeys::hs256(&settings.signing_secret()?))

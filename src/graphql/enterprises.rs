@@ -506,6 +506,9 @@ impl Enterprise {
     }
 
     /// The enterprise's history: every event, in (effective date, recording) order.
+    #[graphql(
+        complexity = "super::pagination::list_cost(super::pagination::HISTORY_ROWS, child_complexity)"
+    )]
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<EnterpriseEvent>> {
         let rows = data_loader(ctx)?
             .load_one(EventsKey(self.0.id))

@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod districts;
 pub mod enterprises;
+pub mod guard;
 mod me;
 pub mod pagination;
 mod parameters;

@@ -142,6 +142,22 @@ pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> u
         .saturating_add(1)
 }
 
+/// Rows a whole-year list (the published list, the year's star rewards) is charged for: the
+/// order of a city's headquarters of one year, so that a few of them fill a request's budget.
+pub const YEAR_LIST_ROWS: usize = 200;
+
+/// Rows a per-enterprise history (its events) is charged for.
+pub const HISTORY_ROWS: usize = 10;
+
+/// Cost of a whole-year aggregate (it scans the year's recognitions and figures).
+pub const YEAR_AGGREGATE_COST: usize = 200;
+
+/// Complexity of an unpaginated list: the rows it can reach times the cost of one row.
+pub fn list_cost(rows: usize, child_complexity: usize) -> usize {
+    rows.saturating_mul(child_complexity.max(1))
+        .saturating_add(1)
+}
+
 /// Page size assumed for cost when none is given (the default page size).
 const DEFAULT_COST_PAGE: usize = 50;
 

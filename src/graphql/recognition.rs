@@ -555,6 +555,9 @@ impl RecognitionQuery {
     /// district shares, and whether a revocation cancels it. A `DISTRICT` actor sees only the
     /// granted rewards whose district share it bore, and the rewards not granted yet of the
     /// enterprises registered in its district today.
+    #[graphql(
+        complexity = "super::pagination::list_cost(super::pagination::YEAR_LIST_ROWS, child_complexity)"
+    )]
     async fn star_rewards(
         &self,
         ctx: &Context<'_>,
@@ -573,6 +576,9 @@ impl RecognitionQuery {
 
     /// The published HQ list of `year` (§21): name, district, stars and route of every HQ
     /// recognised for the year whose title has not been revoked since. Public.
+    #[graphql(
+        complexity = "super::pagination::list_cost(super::pagination::YEAR_LIST_ROWS, child_complexity)"
+    )]
     async fn published_headquarters(
         &self,
         ctx: &Context<'_>,
@@ -600,6 +606,7 @@ impl RecognitionQuery {
 
     /// The §1 monitoring of `year`: HQs recognised, the increase over 2023, those recognised for
     /// the first time, the 百亿级 and 千亿级 counts, against the 2025 targets 100, 60 and 10.
+    #[graphql(complexity = "super::pagination::YEAR_AGGREGATE_COST + child_complexity")]
     async fn target_progress(
         &self,
         ctx: &Context<'_>,

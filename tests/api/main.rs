@@ -13,6 +13,7 @@ mod exports;
 mod fuzz;
 mod health;
 mod helpers;
+mod hostile;
 mod idempotency;
 mod money_bounds;
 mod outage;
