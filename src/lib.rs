@@ -15,8 +15,9 @@ pub mod demo;
 pub mod error;
 /// The GraphQL schema: thin resolvers per domain.
 pub mod graphql;
-/// Pure policy rules: verdicts with the clause that decided them. No I/O.
-pub mod policy;
+/// Pure policy rules: verdicts with the clause that decided them. No I/O. The `policy` crate,
+/// re-exported so that `crate::policy::…` reads as before.
+pub use policy;
 /// HTTP endpoints.
 pub mod routes;
 /// Transactions: load facts, call the policy, persist, audit.

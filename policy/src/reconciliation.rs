@@ -15,8 +15,8 @@
 //! groups, and the policy period. Parameters come from a [`ParameterSet`], the district's own
 //! version beating the general one.
 //!
-//! [`reconcile`]: crate::policy::reconciliation::reconcile
-//! [`ReconciliationInput`]: crate::policy::reconciliation::ReconciliationInput
+//! [`reconcile`]: crate::reconciliation::reconcile
+//! [`ReconciliationInput`]: crate::reconciliation::ReconciliationInput
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -1159,7 +1159,7 @@ fn ratio_detail(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::params::{ParamValue, ParameterVersion};
+    use crate::params::{ParamValue, ParameterVersion};
 
     fn date(s: &str) -> NaiveDate {
         s.parse().expect("test date")

@@ -361,13 +361,13 @@ mod tests {
     #[test]
     fn the_tiers_are_those_in_force_on_1_january_of_the_year() {
         let mut set = ParameterSet::shipped_defaults();
-        set.push(crate::policy::params::ParameterVersion {
+        set.push(crate::params::ParameterVersion {
             id: 1000,
             name: "star_reward.3".to_owned(),
             district: None,
             valid_from: date("2025-01-02"),
             valid_to: None,
-            value: crate::policy::params::ParamValue::Decimal(yuan("3500000.00").to_decimal()),
+            value: crate::params::ParamValue::Decimal(yuan("3500000.00").to_decimal()),
             reference: "placeholder (§6)".to_owned(),
             placeholder: true,
         });

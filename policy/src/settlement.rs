@@ -8,8 +8,8 @@
 //! is what a finding after approval takes back, carried into a later settlement; year N itself is
 //! never edited.
 //!
-//! [`settle`]: crate::policy::settlement::settle
-//! [`adjustment`]: crate::policy::settlement::adjustment
+//! [`settle`]: crate::settlement::settle
+//! [`adjustment`]: crate::settlement::adjustment
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
