@@ -1,0 +1,622 @@
+//! Recognition as a headquarters enterprise (总部企业认定, §3, §4) and the §22 ban.
+//!
+//! [`decide_recognition`] evaluates every rule of POLICY.md's table, in table order, for a year Y
+//! on a decision date D: figures of Y−1, every other fact and every parameter as of D. The verdict
+//! lists each rule with its clause, the figures used and, for a failed numeric rule, the gap; it
+//! names the first route that passes (`STANDARD`, `RD`, `LISTED`).
+
+/// The rules of POLICY.md's table, one function each, and what they read.
+mod rules;
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::ban::ban_in_force;
+use super::money::Money;
+use super::params::ParameterSet;
+use super::{Clause, PolicyError};
+
+use rules::{Context, not_banned};
+
+/// The ownership kind of an enterprise; a subsidiary controlled by an SOE carries its controller's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Ownership {
+    /// Privately owned.
+    Private,
+    /// Foreign-invested.
+    Foreign,
+    /// Collectively owned.
+    Collective,
+    /// Owned by the central government (央企): not excluded.
+    CentralSoe,
+    /// Owned by Zhejiang province (浙江省属): excluded by default.
+    ProvincialSoe,
+    /// Owned by Hangzhou (杭州市属): excluded by default.
+    MunicipalSoe,
+    /// Owned by a Hangzhou district or county (各区、县（市）属): excluded by default.
+    DistrictSoe,
+    /// Owned by another province or city: not excluded.
+    OtherSoe,
+    /// Anything else.
+    Other,
+}
+
+impl Ownership {
+    /// Every kind, in the documented order.
+    pub const ALL: [Ownership; 9] = [
+        Ownership::Private,
+        Ownership::Foreign,
+        Ownership::Collective,
+        Ownership::CentralSoe,
+        Ownership::ProvincialSoe,
+        Ownership::MunicipalSoe,
+        Ownership::DistrictSoe,
+        Ownership::OtherSoe,
+        Ownership::Other,
+    ];
+
+    /// The stable code, e.g. `"CENTRAL_SOE"`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Ownership::Private => "PRIVATE",
+            Ownership::Foreign => "FOREIGN",
+            Ownership::Collective => "COLLECTIVE",
+            Ownership::CentralSoe => "CENTRAL_SOE",
+            Ownership::ProvincialSoe => "PROVINCIAL_SOE",
+            Ownership::MunicipalSoe => "MUNICIPAL_SOE",
+            Ownership::DistrictSoe => "DISTRICT_SOE",
+            Ownership::OtherSoe => "OTHER_SOE",
+            Ownership::Other => "OTHER",
+        }
+    }
+
+    /// Parses a code as written by [`Ownership::as_str`].
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownOwnership`] for any other text.
+    pub fn parse(code: &str) -> Result<Ownership, UnknownOwnership> {
+        Ownership::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == code)
+            .ok_or_else(|| UnknownOwnership(code.to_owned()))
+    }
+}
+
+impl fmt::Display for Ownership {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Ownership {
+    type Err = UnknownOwnership;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ownership::parse(s)
+    }
+}
+
+/// A text that is not an ownership kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown ownership kind `{0}`: expected PRIVATE, FOREIGN, COLLECTIVE, CENTRAL_SOE, \
+     PROVINCIAL_SOE, MUNICIPAL_SOE, DISTRICT_SOE, OTHER_SOE or OTHER"
+)]
+pub struct UnknownOwnership(pub String);
+
+/// The facts of an enterprise as of the decision date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnterpriseFacts {
+    /// The Hangzhou district (GB/T 2260 code) it is registered in; `None` outside Hangzhou.
+    pub district: Option<String>,
+    /// The first day of its current continuous stay in Hangzhou (registration or moving in).
+    pub hangzhou_since: Option<NaiveDate>,
+    /// Its GB/T 4754-2017 class, 4 digits without section letter, e.g. `7211`.
+    pub industry_code: String,
+    /// Its ownership kind.
+    pub ownership: Ownership,
+    /// 符合杭州市产业发展导向, set by the HQ office.
+    pub industrial_guidance: bool,
+    /// 具有独立法人资格.
+    pub independent_legal_person: bool,
+    /// 视同法人的汽车整车制造行业活动单位.
+    pub deemed_legal_person: bool,
+    /// 开展经营.
+    pub operating: bool,
+    /// 实行统一核算.
+    pub unified_accounting: bool,
+    /// 具备完善的研究、开发、实验条件.
+    pub rd_facilities: bool,
+    /// 具有稳定的研发经费来源.
+    pub stable_rd_funding: bool,
+    /// Branches and ≥50%-controlled subsidiaries outside Hangzhou.
+    pub outside_units: u32,
+    /// The exchange it is listed on (e.g. `HKEX`), if any.
+    pub listing_exchange: Option<String>,
+    /// Whether the listed entity is in Hangzhou (上市主体在杭).
+    pub listed_entity_in_hangzhou: bool,
+    /// On the serious dishonesty list (严重违法失信主体名单).
+    pub dishonest: bool,
+}
+
+/// The yearly figures of Y−1 the rules use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Hangzhou revenue (在杭营业收入), net of real-estate development income.
+    pub revenue: Money,
+    /// Hangzhou R&D spending (在杭研发费用).
+    pub rd_spend: Money,
+}
+
+/// The parameters of recognition, as in force on the decision date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecognitionParams {
+    /// `policy.valid_from`.
+    pub policy_valid_from: NaiveDate,
+    /// `policy.valid_to`.
+    pub policy_valid_to: NaiveDate,
+    /// `recognition.revenue_threshold.existing`: for enterprises in Hangzhou since the cutoff.
+    pub revenue_threshold_existing: Money,
+    /// `recognition.revenue_threshold.new`: for enterprises that arrived after the cutoff.
+    pub revenue_threshold_new: Money,
+    /// `recognition.existing_cutoff`: in Hangzhou since this day or earlier = existing.
+    pub existing_cutoff: NaiveDate,
+    /// `recognition.rd_min_spend`.
+    pub rd_min_spend: Money,
+    /// `recognition.rd_min_ratio`.
+    pub rd_min_ratio: Decimal,
+    /// `recognition.min_outside_units`.
+    pub min_outside_units: u32,
+    /// `recognition.excluded_industries`: GB/T 4754 prefixes.
+    pub excluded_industries: Vec<String>,
+    /// `recognition.review_industries`: exact classes that raise `NEEDS_REVIEW`.
+    pub review_industries: Vec<String>,
+    /// `recognition.excluded_ownership`.
+    pub excluded_ownership: Vec<Ownership>,
+    /// `recognition.accepted_exchanges`.
+    pub accepted_exchanges: Vec<String>,
+    /// `recognition.ban_years`.
+    pub ban_years: u32,
+    /// The ids of the parameter versions these values came from (empty when built by hand).
+    pub parameter_versions: Vec<i64>,
+}
+
+impl RecognitionParams {
+    /// Reads the general parameter versions in force on `decided_on`.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::MissingParameter`], [`PolicyError::WrongParameterType`] or
+    /// [`PolicyError::InvalidParameter`] (e.g. an unknown ownership kind, a ratio above 1).
+    pub fn from_set(set: &ParameterSet, decided_on: NaiveDate) -> Result<Self, PolicyError> {
+        let mut read = set.reader(decided_on, None);
+        let mut params = RecognitionParams {
+            policy_valid_from: read.date("policy.valid_from")?,
+            policy_valid_to: read.date("policy.valid_to")?,
+            revenue_threshold_existing: read.money("recognition.revenue_threshold.existing")?,
+            revenue_threshold_new: read.money("recognition.revenue_threshold.new")?,
+            existing_cutoff: read.date("recognition.existing_cutoff")?,
+            rd_min_spend: read.money("recognition.rd_min_spend")?,
+            rd_min_ratio: read.ratio("recognition.rd_min_ratio")?,
+            min_outside_units: read.count("recognition.min_outside_units")?,
+            excluded_industries: read.list("recognition.excluded_industries")?,
+            review_industries: read.list("recognition.review_industries")?,
+            excluded_ownership: read
+                .parsed_list("recognition.excluded_ownership", Ownership::parse)?,
+            accepted_exchanges: read.list("recognition.accepted_exchanges")?,
+            ban_years: read.count("recognition.ban_years")?,
+            parameter_versions: Vec::new(),
+        };
+        params.parameter_versions = read.used_version_ids();
+        Ok(params)
+    }
+
+    /// The first year a recognition round may be held for: the year of `policy.valid_from`.
+    #[must_use]
+    pub fn first_year(&self) -> i32 {
+        self.policy_valid_from.year()
+    }
+
+    /// The last year a recognition round may be held for: the year before `policy.valid_to`'s.
+    #[must_use]
+    pub fn last_year(&self) -> i32 {
+        self.policy_valid_to.year() - 1
+    }
+}
+
+/// A rule of the recognition table, in table order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RuleId {
+    /// §22: D is after the end of every ban.
+    NotBanned,
+    /// §3.1: the industrial guidance flag is set.
+    IndustrialGuidance,
+    /// §3.1: independent legal person, or deemed legal person.
+    LegalPerson,
+    /// §3.1: registered in a Hangzhou district.
+    RegisteredInHangzhou,
+    /// §3.1: operating.
+    Operating,
+    /// §3.1: unified accounting.
+    UnifiedAccounting,
+    /// §3.1: enough branches / controlled subsidiaries outside Hangzhou.
+    OutsideUnits,
+    /// §3.1: not on the serious dishonesty list.
+    NotDishonest,
+    /// §3.1: the industry class starts with no excluded prefix.
+    IndustryNotExcluded,
+    /// §3.1: the ownership kind is not excluded.
+    NotExcludedSoe,
+    /// §3.2: revenue(Y−1) at or above the threshold.
+    RevenueThreshold,
+    /// §3.3: R&D facilities.
+    RdFacilities,
+    /// §3.3: stable R&D funding.
+    RdStableFunding,
+    /// §3.3: R&D(Y−1) at or above the minimum.
+    RdMinSpend,
+    /// §3.3: R&D(Y−1) ≥ ratio × revenue(Y−1).
+    RdMinRatio,
+    /// §3.4: listed on an accepted exchange.
+    ListedOnAcceptedExchange,
+    /// §3.4: the listed entity is in Hangzhou.
+    ListedEntityInHangzhou,
+}
+
+impl RuleId {
+    /// Every rule, in table order.
+    pub const ALL: [RuleId; 17] = [
+        RuleId::NotBanned,
+        RuleId::IndustrialGuidance,
+        RuleId::LegalPerson,
+        RuleId::RegisteredInHangzhou,
+        RuleId::Operating,
+        RuleId::UnifiedAccounting,
+        RuleId::OutsideUnits,
+        RuleId::NotDishonest,
+        RuleId::IndustryNotExcluded,
+        RuleId::NotExcludedSoe,
+        RuleId::RevenueThreshold,
+        RuleId::RdFacilities,
+        RuleId::RdStableFunding,
+        RuleId::RdMinSpend,
+        RuleId::RdMinRatio,
+        RuleId::ListedOnAcceptedExchange,
+        RuleId::ListedEntityInHangzhou,
+    ];
+
+    /// The basic conditions every route needs: `INDUSTRIAL_GUIDANCE` … `NOT_EXCLUDED_SOE`.
+    pub const BASIC: [RuleId; 9] = [
+        RuleId::IndustrialGuidance,
+        RuleId::LegalPerson,
+        RuleId::RegisteredInHangzhou,
+        RuleId::Operating,
+        RuleId::UnifiedAccounting,
+        RuleId::OutsideUnits,
+        RuleId::NotDishonest,
+        RuleId::IndustryNotExcluded,
+        RuleId::NotExcludedSoe,
+    ];
+
+    /// The stable id, e.g. `"REVENUE_THRESHOLD"`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RuleId::NotBanned => "NOT_BANNED",
+            RuleId::IndustrialGuidance => "INDUSTRIAL_GUIDANCE",
+            RuleId::LegalPerson => "LEGAL_PERSON",
+            RuleId::RegisteredInHangzhou => "REGISTERED_IN_HANGZHOU",
+            RuleId::Operating => "OPERATING",
+            RuleId::UnifiedAccounting => "UNIFIED_ACCOUNTING",
+            RuleId::OutsideUnits => "OUTSIDE_UNITS",
+            RuleId::NotDishonest => "NOT_DISHONEST",
+            RuleId::IndustryNotExcluded => "INDUSTRY_NOT_EXCLUDED",
+            RuleId::NotExcludedSoe => "NOT_EXCLUDED_SOE",
+            RuleId::RevenueThreshold => "REVENUE_THRESHOLD",
+            RuleId::RdFacilities => "RD_FACILITIES",
+            RuleId::RdStableFunding => "RD_STABLE_FUNDING",
+            RuleId::RdMinSpend => "RD_MIN_SPEND",
+            RuleId::RdMinRatio => "RD_MIN_RATIO",
+            RuleId::ListedOnAcceptedExchange => "LISTED_ON_ACCEPTED_EXCHANGE",
+            RuleId::ListedEntityInHangzhou => "LISTED_ENTITY_IN_HANGZHOU",
+        }
+    }
+
+    /// The clause the rule comes from.
+    #[must_use]
+    pub const fn clause(self) -> Clause {
+        match self {
+            RuleId::NotBanned => Clause::S22,
+            RuleId::IndustrialGuidance
+            | RuleId::LegalPerson
+            | RuleId::RegisteredInHangzhou
+            | RuleId::Operating
+            | RuleId::UnifiedAccounting
+            | RuleId::OutsideUnits
+            | RuleId::NotDishonest
+            | RuleId::IndustryNotExcluded
+            | RuleId::NotExcludedSoe => Clause::S3_1,
+            RuleId::RevenueThreshold => Clause::S3_2,
+            RuleId::RdFacilities
+            | RuleId::RdStableFunding
+            | RuleId::RdMinSpend
+            | RuleId::RdMinRatio => Clause::S3_3,
+            RuleId::ListedOnAcceptedExchange | RuleId::ListedEntityInHangzhou => Clause::S3_4,
+        }
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A way to be recognised; tried in the order `STANDARD`, `RD`, `LISTED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Route {
+    /// §3.1 + §3.2: the basic conditions and the revenue threshold.
+    Standard,
+    /// §3.1 + §3.3: the basic conditions and the four R&D rules (研发型总部).
+    Rd,
+    /// §3.1 + §3.4: the basic conditions and the two listing rules (上市企业总部).
+    Listed,
+}
+
+impl Route {
+    /// The routes, in the order they are tried.
+    pub const ALL: [Route; 3] = [Route::Standard, Route::Rd, Route::Listed];
+
+    /// The stable id, e.g. `"STANDARD"`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Route::Standard => "STANDARD",
+            Route::Rd => "RD",
+            Route::Listed => "LISTED",
+        }
+    }
+
+    /// The rules beyond the basic ones that the route needs.
+    #[must_use]
+    pub const fn own_rules(self) -> &'static [RuleId] {
+        match self {
+            Route::Standard => &[RuleId::RevenueThreshold],
+            Route::Rd => &[
+                RuleId::RdFacilities,
+                RuleId::RdStableFunding,
+                RuleId::RdMinSpend,
+                RuleId::RdMinRatio,
+            ],
+            Route::Listed => &[
+                RuleId::ListedOnAcceptedExchange,
+                RuleId::ListedEntityInHangzhou,
+            ],
+        }
+    }
+
+    /// Every rule the route needs: the basic ones, then its own.
+    pub fn rules(self) -> impl Iterator<Item = RuleId> {
+        RuleId::BASIC
+            .into_iter()
+            .chain(self.own_rules().iter().copied())
+    }
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A value a rule used, for the verdict's record (e.g. `revenue` = `463000000.00`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Figure {
+    /// What the value is.
+    pub name: String,
+    /// The value as text (amounts plain, e.g. `463000000.00`; dates ISO).
+    pub value: String,
+}
+
+/// By how much a failed numeric rule missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Gap {
+    /// An amount still missing, e.g. revenue below the threshold.
+    Money(Money),
+    /// Branches or subsidiaries still missing.
+    Units(u32),
+}
+
+impl fmt::Display for Gap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Gap::Money(amount) => f.write_str(&amount.format_yuan()),
+            Gap::Units(units) => write!(f, "{units}"),
+        }
+    }
+}
+
+/// The outcome of one rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleResult {
+    /// The rule.
+    pub rule: RuleId,
+    /// Its clause.
+    pub clause: Clause,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Human text with the figures, e.g.
+    /// `revenue 463,000,000.00 < 500,000,000.00 (new enterprise, in Hangzhou since 2022-03-01)`.
+    pub detail: String,
+    /// The values used.
+    pub figures: Vec<Figure>,
+    /// For a failed numeric rule, by how much it missed.
+    pub gap: Option<Gap>,
+}
+
+/// Whether a route passed, and which of its rules failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteOutcome {
+    /// The route.
+    pub route: Route,
+    /// Whether all its rules passed.
+    pub passed: bool,
+    /// Its failed rules, in table order.
+    pub failed: Vec<RuleId>,
+}
+
+/// The recognition verdict for one enterprise, year and decision date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecognitionVerdict {
+    /// The recognition year Y.
+    pub year: i32,
+    /// The decision date D.
+    pub decided_on: NaiveDate,
+    /// `NOT_BANNED` passed and some route passed.
+    pub eligible: bool,
+    /// The first route that passed, when eligible (`None` when not eligible, even if a route's
+    /// rules passed under a ban).
+    pub route: Option<Route>,
+    /// Every rule, in table order.
+    pub rules: Vec<RuleResult>,
+    /// Every route, in the order tried.
+    pub routes: Vec<RouteOutcome>,
+    /// The industry class is one of `recognition.review_industries` (`NEEDS_REVIEW`); does not
+    /// change eligibility.
+    pub needs_review: bool,
+    /// The last day of the §22 ban in force on D, if banned.
+    pub ban_until: Option<NaiveDate>,
+    /// Every rule that did not pass, in table order (also those of routes not needed).
+    pub failed: Vec<RuleId>,
+    /// The parameter versions the verdict used.
+    pub parameter_versions: Vec<i64>,
+}
+
+impl RecognitionVerdict {
+    /// The result of `rule`.
+    #[must_use]
+    pub fn rule(&self, rule: RuleId) -> Option<&RuleResult> {
+        self.rules.iter().find(|result| result.rule == rule)
+    }
+
+    /// Refuses an ineligible verdict: what recognising it would violate.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::NotEligible`] listing the failed rules, when not eligible.
+    pub fn ensure_eligible(&self) -> Result<(), PolicyError> {
+        if self.eligible {
+            Ok(())
+        } else {
+            Err(PolicyError::NotEligible {
+                year: self.year,
+                failed: self.failed.clone(),
+            })
+        }
+    }
+}
+
+/// Decides recognition for `year` on `decided_on`.
+///
+/// `figures` are those of `year − 1`; `facts` and `params` are as of `decided_on`; `revocations` are
+/// the dates the title was revoked (§22), in any order. Every rule is evaluated and listed in table
+/// order; eligible = `NOT_BANNED` passes and some route passes.
+///
+/// # Errors
+///
+/// [`PolicyError::OutsidePolicyPeriod`] for a year outside the policy's rounds (2023–2027 with the
+/// shipped parameters); [`PolicyError::Money`] if an amount computation leaves the range of
+/// `Money` (only for absurd figures).
+pub fn decide_recognition(
+    facts: &EnterpriseFacts,
+    figures: Option<&Figures>,
+    revocations: &[NaiveDate],
+    year: i32,
+    decided_on: NaiveDate,
+    params: &RecognitionParams,
+) -> Result<RecognitionVerdict, PolicyError> {
+    // §final: 本意见自2023年2月20日起施行，有效期至2028年2月20日.
+    // [interpretation: a 2028 round would be decided after the policy ends on 2028-02-20]
+    // A round for Y is decided during Y on the figures of Y−1, so rounds run from the year of
+    // `policy.valid_from` to the year before that of `policy.valid_to`: 2023..=2027.
+    let (first, last) = (params.first_year(), params.last_year());
+    if !(first..=last).contains(&year) {
+        return Err(PolicyError::OutsidePolicyPeriod { year, first, last });
+    }
+
+    let ctx = Context {
+        facts,
+        figures,
+        year,
+        params,
+    };
+    let ban = ban_in_force(revocations, params.ban_years, decided_on);
+    let rules = vec![
+        not_banned(revocations, decided_on, params.ban_years),
+        ctx.industrial_guidance(),
+        ctx.legal_person(),
+        ctx.registered_in_hangzhou(),
+        ctx.operating(),
+        ctx.unified_accounting(),
+        ctx.outside_units(),
+        ctx.not_dishonest(),
+        ctx.industry_not_excluded(),
+        ctx.not_excluded_soe(),
+        ctx.revenue_threshold()?,
+        ctx.rd_facilities(),
+        ctx.rd_stable_funding(),
+        ctx.rd_min_spend()?,
+        ctx.rd_min_ratio()?,
+        ctx.listed_on_accepted_exchange(),
+        ctx.listed_entity_in_hangzhou(),
+    ];
+    debug_assert!(
+        rules.iter().map(|r| r.rule).eq(RuleId::ALL),
+        "rules are listed in table order"
+    );
+
+    let passed = |rule: RuleId| rules.iter().any(|r| r.rule == rule && r.passed);
+    let routes: Vec<RouteOutcome> = Route::ALL
+        .into_iter()
+        .map(|route| {
+            let failed: Vec<RuleId> = route.rules().filter(|&rule| !passed(rule)).collect();
+            RouteOutcome {
+                route,
+                passed: failed.is_empty(),
+                failed,
+            }
+        })
+        .collect();
+    let first_route = routes
+        .iter()
+        .find(|outcome| outcome.passed)
+        .map(|o| o.route);
+    let eligible = passed(RuleId::NotBanned) && first_route.is_some();
+    let failed = rules.iter().filter(|r| !r.passed).map(|r| r.rule).collect();
+
+    Ok(RecognitionVerdict {
+        year,
+        decided_on,
+        eligible,
+        route: if eligible { first_route } else { None },
+        rules,
+        routes,
+        needs_review: ctx.needs_review(),
+        ban_until: ban.map(|b| b.ends_on),
+        failed,
+        parameter_versions: params.parameter_versions.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests;
