@@ -1,4 +1,5 @@
-//! §22: after a revoked title, no recognition for `recognition.ban_years` years.
+//! §22: a title to revoke, and after a revoked title no recognition for `recognition.ban_years`
+//! years.
 //!
 //! 被取消称号的企业，自称号被取消之日起2年内不得申请认定为总部企业. Following the Civil Code
 //! (arts. 201–203), a period in years runs from the day after the event to the end of the
@@ -7,6 +8,19 @@
 
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
+
+/// §22 (取消总部企业称号): whether the enterprise holds a title that a revocation on `revoked_on`
+/// can take away. `recognitions_decided_on` are the decision dates of its recognitions, in any
+/// order.
+///
+/// **\[interpretation\]** §22 revokes a title, so the enterprise must hold one: a recognition
+/// decided on or before the revocation date (a recognition decided that same day counts).
+#[must_use]
+pub fn title_held_on(recognitions_decided_on: &[NaiveDate], revoked_on: NaiveDate) -> bool {
+    recognitions_decided_on
+        .iter()
+        .any(|&decided_on| decided_on <= revoked_on)
+}
 
 /// The ban a revocation imposes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +77,27 @@ mod tests {
 
     fn date(s: &str) -> NaiveDate {
         s.parse().expect("test date")
+    }
+
+    #[test]
+    fn a_title_is_held_from_the_day_its_recognition_is_decided() {
+        let cases: [(&[&str], &str, bool); 7] = [
+            (&[], "2024-06-15", false),
+            (&["2024-06-14"], "2024-06-15", true),
+            (&["2024-06-15"], "2024-06-15", true),
+            (&["2024-06-16"], "2024-06-15", false),
+            (&["2023-12-31"], "2024-01-01", true),
+            (&["2025-03-01", "2024-06-16"], "2024-06-15", false),
+            (&["2025-03-01", "2023-04-01"], "2024-06-15", true),
+        ];
+        for (decided, revoked, held) in cases {
+            let decided: Vec<NaiveDate> = decided.iter().map(|d| date(d)).collect();
+            assert_eq!(
+                title_held_on(&decided, date(revoked)),
+                held,
+                "recognitions decided on {decided:?}, revoked on {revoked}"
+            );
+        }
     }
 
     #[test]

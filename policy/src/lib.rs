@@ -6,7 +6,8 @@
 //! against the paper (`seed/hangzhou-hq-policy-2023.txt`). Amounts are [`Money`] (integer fen),
 //! ratios are [`rust_decimal::Decimal`]; there is no floating point anywhere.
 
-/// The §22 ban after a revoked title: its end date and whether it is in force on a date.
+/// §22: whether there is a title to revoke; the ban after a revoked title, its end date and
+/// whether it is in force on a date.
 pub mod ban;
 /// The unified social credit code (GB 32100-2015) that identifies an enterprise.
 pub mod credit_code;
@@ -31,7 +32,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-pub use ban::{Ban, ban_end, ban_in_force, latest_ban};
+pub use ban::{Ban, ban_end, ban_in_force, latest_ban, title_held_on};
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use money::{Money, MoneyError};
 pub use params::{

@@ -22,7 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::policy::star_reward::{StarRewardParams, split};
 use crate::policy::{
     EnterpriseFacts, Figures, Money, Ownership, RecognitionParams, RecognitionVerdict,
-    RewardDecision, RewardSplit, Stars, ban_end, decide_recognition, decide_reward,
+    RewardDecision, RewardSplit, Stars, ban_end, decide_recognition, decide_reward, title_held_on,
 };
 use crate::services::audit::{self, AuditEntry};
 use crate::services::seed::RULE_SET_2023;
@@ -1062,14 +1062,16 @@ async fn revoke_title_locked<C: ConnectionTrait>(
     approval_ref: String,
 ) -> AppResult<Revocation> {
     let enterprise = lock(txn, enterprise_id).await?;
-    // **[interpretation]** §22 revokes a title (取消总部企业称号): the enterprise must hold one, i.e.
-    // a recognition decided on or before the revocation date.
-    let held = recognitions::Entity::find()
+    // §22 needs a title to revoke: `title_held_on` decides from the recognitions' decision dates
+    // (one recognition a year at most, so this reads a handful of dates).
+    let decided_on: Vec<NaiveDate> = recognitions::Entity::find()
+        .select_only()
+        .column(recognitions::Column::DecidedOn)
         .filter(recognitions::Column::EnterpriseId.eq(enterprise.id))
-        .filter(recognitions::Column::DecidedOn.lte(revoked_on))
-        .count(txn)
+        .into_tuple::<NaiveDate>()
+        .all(txn)
         .await?;
-    if held == 0 {
+    if !title_held_on(&decided_on, revoked_on) {
         return Err(AppError::policy(
             "§22",
             format!(
