@@ -16,6 +16,34 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://hq.db";
 /// Default file holding the generated HS256 secret when `HQ_JWT_SECRET` is not set.
 pub const DEFAULT_SECRET_FILE: &str = ".hq-jwt-secret";
+/// Default database pool size.
+pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
+/// Default seconds a request waits for a database connection.
+pub const DEFAULT_DB_ACQUIRE_TIMEOUT_SECS: u64 = 5;
+/// Default maximum depth of a GraphQL query.
+pub const DEFAULT_MAX_DEPTH: usize = 12;
+/// Default maximum complexity (cost) of a GraphQL query.
+pub const DEFAULT_MAX_COMPLEXITY: usize = 5_000;
+/// Default deepest nesting of a request.
+pub const DEFAULT_MAX_NESTING: usize = 64;
+/// Default most fields and directives of a document once its fragments are spread.
+pub const DEFAULT_MAX_FIELDS: usize = 10_000;
+/// Default most root fields of an operation.
+pub const DEFAULT_MAX_ROOT_FIELDS: usize = 30;
+/// Default time budget of a request.
+pub const DEFAULT_REQUEST_TIMEOUT: &str = "30s";
+/// Default page size of a connection.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+/// Default largest page size.
+pub const DEFAULT_MAX_PAGE_SIZE: usize = 500;
+/// Default largest request body in bytes.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1_048_576;
+/// Default largest CSV import in bytes.
+pub const DEFAULT_MAX_IMPORT_BYTES: usize = 64 * 1_048_576;
+/// Default seconds to drain requests after SIGTERM/SIGINT.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+/// Default log filter.
+pub const DEFAULT_LOG: &str = "info";
 
 /// `hq-api`: the system of record of Hangzhou's headquarters-economy policy (杭政办〔2023〕3号).
 #[derive(Debug, Parser)]
@@ -137,7 +165,7 @@ pub struct Settings {
     #[arg(
         long,
         env = "HQ_DB_MAX_CONNECTIONS",
-        default_value_t = 10,
+        default_value_t = DEFAULT_DB_MAX_CONNECTIONS,
         global = true
     )]
     pub db_max_connections: u32,
@@ -145,57 +173,57 @@ pub struct Settings {
     #[arg(
         long,
         env = "HQ_DB_ACQUIRE_TIMEOUT",
-        default_value_t = 5,
+        default_value_t = DEFAULT_DB_ACQUIRE_TIMEOUT_SECS,
         global = true
     )]
     pub db_acquire_timeout_secs: u64,
     /// Maximum depth of a GraphQL query.
-    #[arg(long, env = "HQ_MAX_DEPTH", default_value_t = 12, global = true)]
+    #[arg(long, env = "HQ_MAX_DEPTH", default_value_t = DEFAULT_MAX_DEPTH, global = true)]
     pub max_depth: usize,
     /// Maximum complexity (cost) of a GraphQL query.
     #[arg(
         long,
         env = "HQ_MAX_COMPLEXITY",
-        default_value_t = 5_000,
+        default_value_t = DEFAULT_MAX_COMPLEXITY,
         global = true
     )]
     pub max_complexity: usize,
     /// Deepest nesting of a request: brackets in the GraphQL text (object and list values,
     /// variable defaults, list types, selection sets), fields and fragments once spread, and
     /// (plus two) objects and arrays in the JSON body. Checked before parsing.
-    #[arg(long, env = "HQ_MAX_NESTING", default_value_t = 64, global = true)]
+    #[arg(long, env = "HQ_MAX_NESTING", default_value_t = DEFAULT_MAX_NESTING, global = true)]
     pub max_nesting: usize,
     /// Most fields and directives of a GraphQL document once every fragment is spread.
-    #[arg(long, env = "HQ_MAX_FIELDS", default_value_t = 10_000, global = true)]
+    #[arg(long, env = "HQ_MAX_FIELDS", default_value_t = DEFAULT_MAX_FIELDS, global = true)]
     pub max_fields: usize,
     /// Most root fields (aliases included) of a GraphQL operation.
-    #[arg(long, env = "HQ_MAX_ROOT_FIELDS", default_value_t = 30, global = true)]
+    #[arg(long, env = "HQ_MAX_ROOT_FIELDS", default_value_t = DEFAULT_MAX_ROOT_FIELDS, global = true)]
     pub max_root_fields: usize,
     /// Time budget of one request (`500ms`, `30s`, `2m`); past it the work stops and the client
     /// gets `SERVICE_UNAVAILABLE` (HTTP 503).
-    #[arg(long, env = "HQ_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_budget, global = true)]
+    #[arg(long, env = "HQ_REQUEST_TIMEOUT", default_value = DEFAULT_REQUEST_TIMEOUT, value_parser = parse_budget, global = true)]
     pub request_timeout: std::time::Duration,
     /// Page size of a connection when `first`/`last` is not given.
     #[arg(
         long,
         env = "HQ_DEFAULT_PAGE_SIZE",
-        default_value_t = 50,
+        default_value_t = DEFAULT_PAGE_SIZE,
         global = true
     )]
     pub default_page_size: usize,
     /// Largest page a connection returns (`first`/`last` above it is refused).
-    #[arg(long, env = "HQ_MAX_PAGE_SIZE", default_value_t = 500, global = true)]
+    #[arg(long, env = "HQ_MAX_PAGE_SIZE", default_value_t = DEFAULT_MAX_PAGE_SIZE, global = true)]
     pub max_page_size: usize,
     /// Largest request body in bytes; larger bodies get HTTP 413 before parsing.
     #[arg(
         long,
         env = "HQ_MAX_BODY_BYTES",
-        default_value_t = 1_048_576,
+        default_value_t = DEFAULT_MAX_BODY_BYTES,
         global = true
     )]
     pub max_body_bytes: usize,
     /// Largest CSV import body in bytes (`POST /imports/payments/...`).
-    #[arg(long, env = "HQ_MAX_IMPORT_BYTES", default_value_t = 64 * 1_048_576, global = true)]
+    #[arg(long, env = "HQ_MAX_IMPORT_BYTES", default_value_t = DEFAULT_MAX_IMPORT_BYTES, global = true)]
     pub max_import_bytes: usize,
     /// Serve the GraphiQL page on `GET /graphql`.
     #[arg(long, env = "HQ_GRAPHIQL", default_value_t = true, action = ArgAction::Set, global = true)]
@@ -208,15 +236,16 @@ pub struct Settings {
     #[arg(long, env = "HQ_MIGRATE", default_value_t = true, action = ArgAction::Set, global = true)]
     pub migrate: bool,
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
-    #[arg(long, env = "HQ_SHUTDOWN_TIMEOUT", default_value_t = 30, global = true)]
+    #[arg(long, env = "HQ_SHUTDOWN_TIMEOUT", default_value_t = DEFAULT_SHUTDOWN_TIMEOUT_SECS, global = true)]
     pub shutdown_timeout_secs: u64,
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `hq_api=debug,sea_orm=warn`.
-    #[arg(long, env = "HQ_LOG", default_value = "info", global = true)]
+    #[arg(long, env = "HQ_LOG", default_value = DEFAULT_LOG, global = true)]
     pub log: String,
 }
 
 impl Default for Settings {
-    /// The settings of `hq-api` run with no flags and no environment.
+    /// The settings of `hq-api` run with no flags and no environment: the `DEFAULT_*` constants
+    /// above, which the flags' defaults also use.
     fn default() -> Self {
         Settings {
             bind: DEFAULT_BIND.into(),
@@ -224,23 +253,24 @@ impl Default for Settings {
             jwt_secret: None,
             jwt_secret_file: PathBuf::from(DEFAULT_SECRET_FILE),
             workers: None,
-            db_max_connections: 10,
-            db_acquire_timeout_secs: 5,
-            max_depth: 12,
-            max_complexity: 5_000,
-            max_nesting: 64,
-            max_fields: 10_000,
-            max_root_fields: 30,
-            request_timeout: std::time::Duration::from_secs(30),
-            default_page_size: 50,
-            max_page_size: 500,
-            max_body_bytes: 1_048_576,
-            max_import_bytes: 64 * 1_048_576,
+            db_max_connections: DEFAULT_DB_MAX_CONNECTIONS,
+            db_acquire_timeout_secs: DEFAULT_DB_ACQUIRE_TIMEOUT_SECS,
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_complexity: DEFAULT_MAX_COMPLEXITY,
+            max_nesting: DEFAULT_MAX_NESTING,
+            max_fields: DEFAULT_MAX_FIELDS,
+            max_root_fields: DEFAULT_MAX_ROOT_FIELDS,
+            request_timeout: parse_budget(DEFAULT_REQUEST_TIMEOUT)
+                .unwrap_or(std::time::Duration::from_secs(30)),
+            default_page_size: DEFAULT_PAGE_SIZE,
+            max_page_size: DEFAULT_MAX_PAGE_SIZE,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_import_bytes: DEFAULT_MAX_IMPORT_BYTES,
             graphiql: true,
             introspection: Introspection::All,
             migrate: true,
-            shutdown_timeout_secs: 30,
-            log: "info".into(),
+            shutdown_timeout_secs: DEFAULT_SHUTDOWN_TIMEOUT_SECS,
+            log: DEFAULT_LOG.into(),
         }
     }
 }
@@ -397,6 +427,56 @@ mod tests {
         for bad in ["0h", "-1h", "8", "h", "8w", ""] {
             assert!(parse_ttl(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    /// The settings clap builds from no flags and no environment.
+    fn parsed_defaults() -> Settings {
+        use clap::{Command, FromArgMatches};
+        let command = Settings::augment_args(Command::new("hq-api"));
+        // Only what the environment does not set can be compared: skip when HQ_* is set.
+        let matches = command.try_get_matches_from(["hq-api"]).expect("no flags parse");
+        Settings::from_arg_matches(&matches).expect("defaults are valid")
+    }
+
+    #[test]
+    fn the_flags_defaults_and_settings_default_are_one_set_of_values() {
+        if std::env::vars().any(|(name, _)| name.starts_with("HQ_")) {
+            return; // an operator's environment would change the parsed side
+        }
+        assert_eq!(format!("{:?}", parsed_defaults()), format!("{:?}", Settings::default()));
+    }
+
+    #[test]
+    fn the_readme_configuration_table_shows_the_defaults_in_force() {
+        let readme = include_str!("../README.md");
+        let row = |variable: &str| -> String {
+            let line = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{variable}` ")))
+                .unwrap_or_else(|| panic!("README lists {variable}"));
+            line.split('|').nth(3).unwrap().trim().trim_matches('`').replace(',', "")
+        };
+        let d = Settings::default();
+        assert_eq!(row("HQ_BIND"), d.bind);
+        assert_eq!(row("HQ_DATABASE_URL"), d.database_url);
+        assert_eq!(row("HQ_JWT_SECRET_FILE"), d.jwt_secret_file.display().to_string());
+        assert_eq!(row("HQ_DB_MAX_CONNECTIONS"), d.db_max_connections.to_string());
+        assert_eq!(row("HQ_DB_ACQUIRE_TIMEOUT"), d.db_acquire_timeout_secs.to_string());
+        assert_eq!(row("HQ_MAX_DEPTH"), d.max_depth.to_string());
+        assert_eq!(row("HQ_MAX_COMPLEXITY"), d.max_complexity.to_string());
+        assert_eq!(row("HQ_MAX_NESTING"), d.max_nesting.to_string());
+        assert_eq!(row("HQ_MAX_FIELDS"), d.max_fields.to_string());
+        assert_eq!(row("HQ_MAX_ROOT_FIELDS"), d.max_root_fields.to_string());
+        assert_eq!(row("HQ_REQUEST_TIMEOUT"), DEFAULT_REQUEST_TIMEOUT);
+        assert_eq!(row("HQ_DEFAULT_PAGE_SIZE"), d.default_page_size.to_string());
+        assert_eq!(row("HQ_MAX_PAGE_SIZE"), d.max_page_size.to_string());
+        assert_eq!(row("HQ_MAX_BODY_BYTES"), d.max_body_bytes.to_string());
+        assert_eq!(row("HQ_MAX_IMPORT_BYTES"), d.max_import_bytes.to_string());
+        assert_eq!(row("HQ_GRAPHIQL"), d.graphiql.to_string());
+        assert_eq!(row("HQ_INTROSPECTION"), "all");
+        assert_eq!(row("HQ_MIGRATE"), d.migrate.to_string());
+        assert_eq!(row("HQ_SHUTDOWN_TIMEOUT"), d.shutdown_timeout_secs.to_string());
+        assert_eq!(row("HQ_LOG"), d.log);
     }
 
     #[test]

@@ -18,8 +18,8 @@ pub mod graphql;
 /// Pure policy rules: verdicts with the clause that decided them. No I/O. The `policy` crate,
 /// re-exported so that `crate::policy::…` reads as before.
 pub use policy;
-/// HTTP endpoints.
-pub mod routes;
+/// The HTTP edge: routes, time budgets, idempotency keys, file imports and exports.
+pub mod http;
 /// Transactions: load facts, call the policy, persist, audit.
 pub mod services;
 /// Building and running the server.

@@ -12,7 +12,7 @@ use crate::db;
 use crate::error::AppError;
 use crate::graphql::guard::DocumentLimits;
 use crate::graphql::{self, ApiState, SchemaLimits, pagination::PageLimits};
-use crate::routes::{self, HttpState};
+use crate::http::{self, HttpState};
 use crate::services;
 
 /// Why the service could not start.
@@ -122,9 +122,9 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("hq_api::http"))
-                .configure(routes::configure)
+                .configure(http::configure)
         })
-        .on_connect(routes::remember_socket)
+        .on_connect(http::remember_socket)
         .shutdown_timeout(settings.shutdown_timeout_secs)
         .client_request_timeout(Duration::from_secs(30));
         if let Some(workers) = settings.workers {

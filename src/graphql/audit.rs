@@ -36,8 +36,8 @@ fn parse_json(text: Option<String>) -> Option<Json<serde_json::Value>> {
     text.and_then(|t| serde_json::from_str(&t).ok()).map(Json)
 }
 
-impl From<entity::audit_log::Model> for AuditEntry {
-    fn from(m: entity::audit_log::Model) -> Self {
+impl From<crate::services::records::AuditRecord> for AuditEntry {
+    fn from(m: crate::services::records::AuditRecord) -> Self {
         AuditEntry {
             id: m.id,
             at: m.at,

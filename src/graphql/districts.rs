@@ -16,8 +16,8 @@ pub struct District {
     pub kind: String,
 }
 
-impl From<entity::districts::Model> for District {
-    fn from(m: entity::districts::Model) -> Self {
+impl From<crate::services::records::DistrictRecord> for District {
+    fn from(m: crate::services::records::DistrictRecord) -> Self {
         District {
             code: m.code,
             name: m.name,

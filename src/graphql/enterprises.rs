@@ -15,7 +15,6 @@ use async_graphql::{
     ComplexObject, Context, Enum, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::DatabaseConnection;
 
 use super::districts::District;
 use super::pagination::{self, ConnectionTotals, PageArgs};
@@ -26,7 +25,11 @@ use crate::policy::Money;
 use crate::services::enterprises::{
     self as service, ChangesInput, EventKind, ListFilter, ListOrder,
 };
-use entity::{districts, enterprise_events, enterprise_facts, enterprise_figures, enterprises};
+use crate::services::batched;
+use crate::services::records::{
+    Db, DistrictRecord, EnterpriseEventRecord, EnterpriseFactsRecord, EnterpriseRecord,
+    FiguresRecord, PaymentLineRecord, RecognitionRecord, StarRatingRecord,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Loaders
@@ -34,7 +37,7 @@ use entity::{districts, enterprise_events, enterprise_facts, enterprise_figures,
 
 /// Batches the nested reads of enterprises (facts on a date, figures, events, districts).
 pub struct EnterpriseLoader {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 /// The loader as stored in the schema data. It caches nothing, so sharing it between requests
@@ -42,7 +45,7 @@ pub struct EnterpriseLoader {
 pub type EnterpriseDataLoader = DataLoader<EnterpriseLoader>;
 
 /// The data loader for `db`, spawning its batches on the tokio runtime.
-pub fn loader(db: DatabaseConnection) -> EnterpriseDataLoader {
+pub fn loader(db: Db) -> EnterpriseDataLoader {
     DataLoader::new(EnterpriseLoader { db }, tokio::spawn)
 }
 
@@ -72,7 +75,7 @@ fn load_error(err: AppError) -> async_graphql::Error {
 }
 
 impl Loader<FactsKey> for EnterpriseLoader {
-    type Value = enterprise_facts::Model;
+    type Value = EnterpriseFactsRecord;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[FactsKey]) -> Result<HashMap<FactsKey, Self::Value>, Self::Error> {
@@ -92,7 +95,7 @@ impl Loader<FactsKey> for EnterpriseLoader {
 }
 
 impl Loader<FiguresKey> for EnterpriseLoader {
-    type Value = Vec<enterprise_figures::Model>;
+    type Value = Vec<FiguresRecord>;
     type Error = async_graphql::Error;
 
     async fn load(
@@ -111,7 +114,7 @@ impl Loader<FiguresKey> for EnterpriseLoader {
 }
 
 impl Loader<EventsKey> for EnterpriseLoader {
-    type Value = Vec<enterprise_events::Model>;
+    type Value = Vec<EnterpriseEventRecord>;
     type Error = async_graphql::Error;
 
     async fn load(
@@ -130,7 +133,7 @@ impl Loader<EventsKey> for EnterpriseLoader {
 }
 
 impl Loader<DistrictKey> for EnterpriseLoader {
-    type Value = districts::Model;
+    type Value = DistrictRecord;
     type Error = async_graphql::Error;
 
     async fn load(
@@ -170,31 +173,19 @@ pub struct PaymentsKey {
     pub district: Option<String>,
 }
 
-fn group_by_enterprise<T>(rows: Vec<T>, id: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
-    let mut map: HashMap<i64, Vec<T>> = HashMap::new();
-    for row in rows {
-        map.entry(id(&row)).or_default().push(row);
-    }
-    map
-}
-
 impl Loader<RecognitionsKey> for EnterpriseLoader {
-    type Value = Vec<entity::recognitions::Model>;
+    type Value = Vec<RecognitionRecord>;
     type Error = async_graphql::Error;
 
     async fn load(
         &self,
         keys: &[RecognitionsKey],
     ) -> Result<HashMap<RecognitionsKey, Self::Value>, Self::Error> {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = entity::recognitions::Entity::find()
-            .filter(entity::recognitions::Column::EnterpriseId.is_in(ids))
-            .order_by_asc(entity::recognitions::Column::Year)
-            .all(&self.db)
+        let rows = batched::recognitions_of_many(&self.db, &ids)
             .await
-            .map_err(|e| load_error(e.into()))?;
-        Ok(group_by_enterprise(rows, |r| r.enterprise_id)
+            .map_err(load_error)?;
+        Ok(rows
             .into_iter()
             .map(|(id, rows)| (RecognitionsKey(id), rows))
             .collect())
@@ -202,22 +193,18 @@ impl Loader<RecognitionsKey> for EnterpriseLoader {
 }
 
 impl Loader<RatingsKey> for EnterpriseLoader {
-    type Value = Vec<entity::star_ratings::Model>;
+    type Value = Vec<StarRatingRecord>;
     type Error = async_graphql::Error;
 
     async fn load(
         &self,
         keys: &[RatingsKey],
     ) -> Result<HashMap<RatingsKey, Self::Value>, Self::Error> {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = entity::star_ratings::Entity::find()
-            .filter(entity::star_ratings::Column::EnterpriseId.is_in(ids))
-            .order_by_asc(entity::star_ratings::Column::Year)
-            .all(&self.db)
+        let rows = batched::ratings_of_many(&self.db, &ids)
             .await
-            .map_err(|e| load_error(e.into()))?;
-        Ok(group_by_enterprise(rows, |r| r.enterprise_id)
+            .map_err(load_error)?;
+        Ok(rows
             .into_iter()
             .map(|(id, rows)| (RatingsKey(id), rows))
             .collect())
@@ -225,14 +212,13 @@ impl Loader<RatingsKey> for EnterpriseLoader {
 }
 
 impl Loader<PaymentsKey> for EnterpriseLoader {
-    type Value = Vec<entity::payment_lines::Model>;
+    type Value = Vec<PaymentLineRecord>;
     type Error = async_graphql::Error;
 
     async fn load(
         &self,
         keys: &[PaymentsKey],
     ) -> Result<HashMap<PaymentsKey, Self::Value>, Self::Error> {
-        use sea_orm::{DbBackend, FromQueryResult, Statement};
         let mut groups: HashMap<(u32, Option<String>), Vec<i64>> = HashMap::new();
         for key in keys {
             groups
@@ -240,32 +226,12 @@ impl Loader<PaymentsKey> for EnterpriseLoader {
                 .or_default()
                 .push(key.enterprise_id);
         }
-        let backend = self.db.get_database_backend();
         let mut result = HashMap::new();
         for ((limit, district), ids) in groups {
-            // One query per page of enterprises: the latest `limit` lines of each, by a window.
-            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            let only = match (&district, backend) {
-                (None, _) => "",
-                (Some(_), DbBackend::Postgres) => " AND district_code = $1",
-                (Some(_), _) => " AND district_code = ?",
-            };
-            let sql = format!(
-                "SELECT id, seq, district_code, fiscal_year, enterprise_id, credit_code, kind, \
-                 subsidy_year, contract_no, basis_fen, transaction_date, amount_fen, payment_date, \
-                 voucher_no, reported_at, reported_by FROM (SELECT p.*, ROW_NUMBER() OVER \
-                 (PARTITION BY enterprise_id ORDER BY payment_date DESC, seq DESC) AS rn \
-                 FROM payment_lines p WHERE enterprise_id IN ({list}){only}) ranked \
-                 WHERE rn <= {limit} ORDER BY enterprise_id, payment_date DESC, seq DESC"
-            );
-            let values: Vec<sea_orm::Value> = district.iter().map(|d| d.clone().into()).collect();
-            let rows = entity::payment_lines::Model::find_by_statement(
-                Statement::from_sql_and_values(backend, sql, values),
-            )
-            .all(&self.db)
-            .await
-            .map_err(|e| load_error(e.into()))?;
-            let mut grouped = group_by_enterprise(rows, |r| r.enterprise_id);
+            let mut grouped =
+                batched::latest_payments_of_many(&self.db, &ids, limit, district.as_deref())
+                    .await
+                    .map_err(load_error)?;
             for id in ids {
                 result.insert(
                     PaymentsKey {
@@ -290,7 +256,7 @@ async fn facts_on(
     ctx: &Context<'_>,
     enterprise_id: i64,
     on: NaiveDate,
-) -> Result<Option<enterprise_facts::Model>> {
+) -> Result<Option<EnterpriseFactsRecord>> {
     data_loader(ctx)?
         .load_one(FactsKey { enterprise_id, on })
         .await
@@ -454,10 +420,10 @@ impl From<EventKind> for EnterpriseEventKind {
 
 /// An enterprise of the registry, identified by its unified social credit code.
 #[derive(Debug, Clone)]
-pub struct Enterprise(pub enterprises::Model);
+pub struct Enterprise(pub EnterpriseRecord);
 
-impl From<enterprises::Model> for Enterprise {
-    fn from(model: enterprises::Model) -> Self {
+impl From<EnterpriseRecord> for Enterprise {
+    fn from(model: EnterpriseRecord) -> Self {
         Enterprise(model)
     }
 }
@@ -700,10 +666,10 @@ pub struct EnterpriseFacts {
     pub registered_capital: Option<Decimal>,
 }
 
-impl TryFrom<enterprise_facts::Model> for EnterpriseFacts {
+impl TryFrom<EnterpriseFactsRecord> for EnterpriseFacts {
     type Error = AppError;
 
-    fn try_from(row: enterprise_facts::Model) -> AppResult<Self> {
+    fn try_from(row: EnterpriseFactsRecord) -> AppResult<Self> {
         Ok(EnterpriseFacts {
             valid_from: Date(row.valid_from),
             valid_to: row.valid_to.map(Date),
@@ -778,10 +744,10 @@ impl EnterpriseEvent {
     }
 }
 
-impl TryFrom<enterprise_events::Model> for EnterpriseEvent {
+impl TryFrom<EnterpriseEventRecord> for EnterpriseEvent {
     type Error = AppError;
 
-    fn try_from(row: enterprise_events::Model) -> AppResult<Self> {
+    fn try_from(row: EnterpriseEventRecord) -> AppResult<Self> {
         let kind = EventKind::parse(&row.kind)
             .ok_or_else(|| AppError::internal(format!("unknown stored event kind {}", row.kind)))?;
         let changes = serde_json::from_str(&row.changes).map_err(AppError::internal)?;
@@ -808,8 +774,8 @@ pub struct YearlyFigures {
     pub rd_spend: Decimal,
 }
 
-impl From<enterprise_figures::Model> for YearlyFigures {
-    fn from(row: enterprise_figures::Model) -> Self {
+impl From<FiguresRecord> for YearlyFigures {
+    fn from(row: FiguresRecord) -> Self {
         YearlyFigures {
             year: row.year,
             revenue: Money::from_fen(row.revenue_fen).into(),

@@ -105,18 +105,18 @@ impl PaymentLine {
     }
 
     /// The reconciliation verdict (§20 step 3); `null` until the claim is reconciled.
-    async fn verdict(&self, ctx: &Context<'_>) -> Result<Option<super::settlement::LineVerdict>> {
+    async fn verdict(&self, ctx: &Context<'_>) -> Result<Option<super::verdicts::LineVerdict>> {
         let state = super::state(ctx)?;
         let mut found = crate::services::settlement::verdicts_for(&state.db, &[self.id]).await?;
         Ok(found
             .remove(&self.id)
-            .map(super::settlement::LineVerdict::from_row)
+            .map(super::verdicts::LineVerdict::from_row)
             .transpose()?)
     }
 }
 
-impl From<entity::payment_lines::Model> for PaymentLine {
-    fn from(m: entity::payment_lines::Model) -> Self {
+impl From<crate::services::records::PaymentLineRecord> for PaymentLine {
+    fn from(m: crate::services::records::PaymentLineRecord) -> Self {
         PaymentLine {
             id: m.id,
             seq: m.seq,
@@ -185,8 +185,8 @@ pub struct Claim {
     pub submitted_by: Option<String>,
 }
 
-impl From<entity::claims::Model> for Claim {
-    fn from(m: entity::claims::Model) -> Self {
+impl From<crate::services::records::ClaimRecord> for Claim {
+    fn from(m: crate::services::records::ClaimRecord) -> Self {
         Claim {
             id: m.id,
             district_code: m.district_code,

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::districts::District;
 use super::scalars::{Date, Decimal};
 use crate::error::AppError;
-use crate::policy::{self, Gap, Money, RecognitionVerdict as Verdict};
+use crate::policy::{self, Gap, RecognitionVerdict as Verdict};
 use crate::services::recognition::{self as service, Progress, RewardLine, RewardStatus};
 use crate::services::{districts as district_service, enterprises as registry};
 
@@ -690,9 +690,7 @@ impl RecognitionMutation {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
         let grant = service::grant_star_rewards(&state.db, actor, year, granted_on.into()).await?;
-        let granted_total = Money::checked_sum(grant.granted.iter().map(|line| line.due))
-            .ok_or_else(|| AppError::internal("granted star rewards overflow"))?
-            .into();
+        let granted_total = grant.granted_total()?.into();
         let list = |lines: Vec<RewardLine>| lines.into_iter().map(StarReward::from).collect();
         Ok(StarRewardGrant {
             year,

@@ -1,5 +1,5 @@
 //! §20 steps 3 to 6 over GraphQL: `reconcileClaim`, `draftSettlement`, `approveSettlement`,
-//! `recordFinding`, `settlement`, and each payment line's verdict.
+//! `recordFinding` and `settlement`.
 
 use std::collections::BTreeMap;
 
@@ -7,83 +7,16 @@ use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::payments::Claim;
+use super::verdicts::LineVerdict;
 use super::scalars::Decimal;
 use crate::auth::Role;
 use crate::error::AppError;
 use crate::policy::money::Money;
-use crate::policy::reconciliation::{CutReason, ReasonCode};
+use crate::policy::reconciliation::ReasonCode;
 use crate::services::{payments as payment_service, settlement as service};
 
 fn money(fen: i64) -> Decimal {
     Money::from_fen(fen).into()
-}
-
-/// One reason a line was cut, with the clause that decided it.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct LineCutReason {
-    /// The reason code, e.g. `STARS_BELOW_3`, `OVER_DISTRICT_RATIO`.
-    pub code: String,
-    /// The clause, e.g. `§7`.
-    pub clause: String,
-    /// The facts and figures behind it.
-    pub detail: String,
-}
-
-/// The verdict on one payment line (§20 step 3).
-#[derive(SimpleObject, Debug, Clone)]
-pub struct LineVerdict {
-    /// The line.
-    pub line_id: i64,
-    /// What counts towards the district's actual spending (0 ≤ eligible ≤ paid).
-    pub eligible: Decimal,
-    /// Paid − eligible.
-    pub cut: Decimal,
-    /// Every reason, in POLICY.md's table order; empty when nothing is cut.
-    pub reasons: Vec<LineCutReason>,
-    /// The first reason in table order.
-    pub primary_reason: Option<String>,
-    /// The `OVER_DISTRICT_RATIO` group of a line that survived the whole-line rules.
-    pub ratio_group: Option<String>,
-    /// The group's limit: min(floor(ratio × basis), cap).
-    pub group_limit: Option<Decimal>,
-    /// Ids of the parameter versions used.
-    pub parameter_version_ids: Vec<i64>,
-    /// When it was decided.
-    pub decided_at: DateTime<Utc>,
-    /// Who decided it (token subject).
-    pub decided_by: String,
-}
-
-impl LineVerdict {
-    /// Shapes a stored verdict.
-    ///
-    /// # Errors
-    /// Internal error for unreadable stored JSON.
-    pub fn from_row(v: entity::line_verdicts::Model) -> Result<Self, AppError> {
-        let reasons: Vec<CutReason> =
-            serde_json::from_str(&v.reasons).map_err(AppError::internal)?;
-        let versions: Vec<i64> =
-            serde_json::from_str(&v.parameter_versions).map_err(AppError::internal)?;
-        Ok(LineVerdict {
-            line_id: v.line_id,
-            eligible: money(v.eligible_fen),
-            cut: money(v.cut_fen),
-            reasons: reasons
-                .into_iter()
-                .map(|r| LineCutReason {
-                    code: r.code.as_str().to_string(),
-                    clause: r.clause.as_str().to_string(),
-                    detail: r.detail,
-                })
-                .collect(),
-            primary_reason: v.primary_reason,
-            ratio_group: v.ratio_group,
-            group_limit: v.group_limit_fen.map(money),
-            parameter_version_ids: versions,
-            decided_at: v.decided_at,
-            decided_by: v.decided_by,
-        })
-    }
 }
 
 /// A cut total by primary reason.
@@ -143,8 +76,8 @@ pub struct Adjustment {
     pub reason: String,
 }
 
-impl From<entity::adjustments::Model> for Adjustment {
-    fn from(a: entity::adjustments::Model) -> Self {
+impl From<crate::services::records::AdjustmentRecord> for Adjustment {
+    fn from(a: crate::services::records::AdjustmentRecord) -> Self {
         Adjustment {
             id: a.id,
             finding_id: a.finding_id,

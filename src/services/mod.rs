@@ -2,6 +2,8 @@
 
 /// The append-only audit log.
 pub mod audit;
+/// Batched reads of enterprises' nested fields, for the API's data loader.
+pub mod batched;
 /// Bulk import of payment lines from CSV files.
 pub mod csv_import;
 /// Reading districts.
@@ -20,6 +22,8 @@ pub mod parameters;
 pub mod payments;
 /// Recognition, star ratings and rewards, revocations, the published list and the §1 targets.
 pub mod recognition;
+/// The stored records handed to the API layer, named for what they are.
+pub mod records;
 /// Idempotent seed data: districts, the rule set and the default policy parameters.
 pub mod seed;
 /// Reconciliation, settlement, approval, findings and adjustments (§20 steps 3 to 6).

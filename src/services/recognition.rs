@@ -874,6 +874,17 @@ pub struct Grant {
     pub nothing_due: Vec<RewardLine>,
 }
 
+impl Grant {
+    /// The total of the rewards recorded by this call.
+    ///
+    /// # Errors
+    /// Internal error if the total overflows (each reward is bounded, so it cannot in practice).
+    pub fn granted_total(&self) -> AppResult<Money> {
+        Money::checked_sum(self.granted.iter().map(|line| line.due))
+            .ok_or_else(|| AppError::internal("granted star rewards overflow"))
+    }
+}
+
 /// Grants the §6 rewards of every rating of `year` on `granted_on`: one `star_rewards` row per
 /// enterprise with a reward due and none recorded for `year`. Idempotent: a second run records
 /// nothing and reports the earlier grants. One transaction; each recorded reward is audited.
