@@ -3,8 +3,6 @@
 
 /// Bearer tokens, actors, and the access table of every GraphQL root field.
 pub mod auth;
-/// The benchmark harness of `bench`: generated data sets, scenarios against their floors.
-pub mod bench;
 /// Typed settings from defaults, `HQ_*` environment variables and flags.
 pub mod config;
 /// Database connection, migrations and seed.

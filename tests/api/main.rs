@@ -2,7 +2,6 @@
 
 mod access;
 mod auth;
-mod bench_smoke;
 mod concurrency;
 mod confidentiality;
 mod crash;

@@ -27,17 +27,17 @@ use sea_orm::{
 
 use super::BenchError;
 use super::measure::{secs, thousands};
-use crate::policy::credit_code::{CreditCode, CreditCodeError};
-use crate::policy::{
-    EnterpriseFacts, Figures, Money, Ownership, RecognitionParams, decide_recognition,
-};
-use crate::services::enterprises::Facts;
-use crate::services::seed::{self, DISTRICTS, RULE_SET_2023};
-use crate::services::{parameters, payments};
 use entity::{
     claim_events, claims, districts, enterprise_events, enterprise_facts, enterprise_figures,
     enterprises, payment_lines, recognitions, star_ratings,
 };
+use hq_api::services::enterprises::{
+    self as enterprises_service, EventKind, FactChanges, Facts, FoldEvent, Period,
+};
+use hq_api::services::seed::{self, DISTRICTS, RULE_SET_2023};
+use hq_api::services::{parameters, payments};
+use policy::credit_code::{CreditCode, CreditCodeError};
+use policy::{EnterpriseFacts, Figures, Money, Ownership, RecognitionParams, decide_recognition};
 
 /// The fiscal year whose claims are reconciled and settled.
 pub const FISCAL_YEAR: i32 = 2024;
@@ -720,29 +720,40 @@ fn district_lines(
 }
 
 /// Checks that the generated registration event folds to the stored fact period, as the
-/// registry would have written it: rebuilds the facts of the first enterprise in a transaction
-/// that is rolled back, and compares.
+/// registry would have written it: reads the first enterprise's events and fact rows, folds the
+/// events with the registry's own `services::enterprises::fold`, and compares. Nothing is
+/// written.
 async fn check_registration_folds(db: &DatabaseConnection) -> Result<(), BenchError> {
-    async fn read(
-        conn: &sea_orm::DatabaseTransaction,
-    ) -> Result<Vec<enterprise_facts::Model>, BenchError> {
-        Ok(enterprise_facts::Entity::find()
-            .filter(enterprise_facts::Column::EnterpriseId.eq(1))
-            .order_by_asc(enterprise_facts::Column::ValidFrom)
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|r| enterprise_facts::Model { id: 0, ..r })
-            .collect())
-    }
-    let txn = db.begin().await?;
-    let before = read(&txn).await?;
-    crate::services::enterprises::rebuild_facts(&txn, 1).await?;
-    let after = read(&txn).await?;
-    txn.rollback().await?;
-    if before.is_empty() || before != after {
+    let events = enterprises_service::events_of(db, 1)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(FoldEvent {
+                kind: EventKind::parse(&row.kind)
+                    .ok_or_else(|| BenchError::new(format!("unknown event kind {}", row.kind)))?,
+                effective_date: row.effective_date,
+                changes: serde_json::from_str::<FactChanges>(&row.changes)
+                    .map_err(|e| BenchError::new(format!("event changes: {e}")))?,
+            })
+        })
+        .collect::<Result<Vec<_>, BenchError>>()?;
+    let folded = enterprises_service::fold(&events)
+        .map_err(|e| BenchError::new(format!("the generated events do not fold: {e:?}")))?;
+    let stored: Vec<Period> = enterprise_facts::Entity::find()
+        .filter(enterprise_facts::Column::EnterpriseId.eq(1))
+        .order_by_asc(enterprise_facts::Column::ValidFrom)
+        .all(db)
+        .await?
+        .iter()
+        .map(|row| Period {
+            valid_from: row.valid_from,
+            valid_to: row.valid_to,
+            facts: Facts::from_row(row),
+        })
+        .collect();
+    if stored.is_empty() || stored != folded {
         return Err(BenchError::new(format!(
-            "generated facts do not match their registration event: {before:?} vs {after:?}"
+            "generated facts do not match their registration event: {stored:?} vs {folded:?}"
         )));
     }
     Ok(())
@@ -812,7 +823,7 @@ mod tests {
             duplicate_lines: 0,
             wrong_district_lines: 0,
         };
-        let lines = crate::services::csv_import::parse(&import_csv(&set, 100)).unwrap();
+        let lines = hq_api::services::csv_import::parse(&import_csv(&set, 100)).unwrap();
         assert_eq!(lines.len(), 100);
     }
 }

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use hq_api::bench::{self, Options, Scale, Scenario};
+use hq_bench::{Options, Scale, Scenario};
 
 /// Benchmark hq-api at a scale, against floors measured in the same run.
 #[derive(Debug, Parser)]
@@ -63,7 +63,7 @@ async fn main() -> ExitCode {
         ..Options::new(args.scale, args.db)
     };
     let mut out = std::io::stdout();
-    match bench::run(options, &mut out).await {
+    match hq_bench::run(options, &mut out).await {
         Ok(_) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("bench: {err}");

@@ -1,13 +1,21 @@
-//! The benchmark harness behind `cargo run --release --bin bench`: a deterministic data set at a
-//! chosen scale ([`Scale`]), then each scenario — a warm-up and several timed runs — compared with
-//! a floor measured in the same run on the same database, with peak memory.
+//! hq-bench: the benchmark harness of hq-api, beside the service rather than inside it. Behind
+//! `cargo run --release --bin bench`: a deterministic data set at a chosen scale ([`Scale`]), then
+//! each scenario — a warm-up and several timed runs — compared with a floor measured in the same
+//! run on the same database, with peak memory.
 //!
-//! Figures are reported, never asserted: the smoke test in `tests/api/bench_smoke.rs` runs the
-//! harness at `tiny` scale and checks only that every scenario reports.
+//! It uses only what `hq-api` exports (its services, `Application`, the GraphQL endpoint over
+//! HTTP) and the `policy` crate; the data set is written straight into the tables.
+//!
+//! Figures are reported, never asserted: the smoke test in `tests/smoke.rs` runs the harness at
+//! `tiny` scale and checks only that every scenario reports.
 
+/// The deterministic data set, written straight into the tables after the real migrations.
 mod data;
+/// A tiny blocking HTTP client for the load, and the floor server of the front-end list.
 mod http;
+/// Timing, statement counting and memory readings.
 mod measure;
+/// The scenarios, one file each, and what they share.
 mod scenarios;
 
 use std::io::Write;
@@ -18,8 +26,8 @@ use std::time::Duration;
 use rand::Rng;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 
-use crate::config::{Secret, Settings};
-use crate::error::AppError;
+use hq_api::config::{Secret, Settings};
+use hq_api::error::AppError;
 
 pub use data::Scale;
 
@@ -143,14 +151,14 @@ impl From<std::io::Error> for BenchError {
     }
 }
 
-impl From<crate::policy::PolicyError> for BenchError {
-    fn from(err: crate::policy::PolicyError) -> Self {
+impl From<policy::PolicyError> for BenchError {
+    fn from(err: policy::PolicyError) -> Self {
         BenchError(format!("policy: {err}"))
     }
 }
 
-impl From<crate::startup::StartupError> for BenchError {
-    fn from(err: crate::startup::StartupError) -> Self {
+impl From<hq_api::startup::StartupError> for BenchError {
+    fn from(err: hq_api::startup::StartupError) -> Self {
         BenchError(format!("start-up: {err}"))
     }
 }
@@ -298,7 +306,7 @@ pub async fn run(
         log: "warn".into(),
         ..Settings::default()
     };
-    let mut db = crate::db::connect(&settings).await?;
+    let mut db = hq_api::db::connect(&settings).await?;
     let counter = measure::Counter::attach(&mut db);
     check_wipe(&db, &url, own, options.force_wipe).await?;
 
@@ -355,17 +363,17 @@ pub async fn run(
             continue;
         }
         let result = match scenario {
-            Scenario::Reconcile => scenarios::reconcile(&mut ctx).await?,
+            Scenario::Reconcile => scenarios::reconcile::run(&mut ctx).await?,
             Scenario::Draft => {
                 if !chosen(Scenario::Reconcile) {
-                    scenarios::reconcile_once(&ctx).await?;
+                    scenarios::reconcile::once(&ctx).await?;
                 }
-                scenarios::draft(&mut ctx).await?
+                scenarios::draft::run(&mut ctx).await?
             }
-            Scenario::CsvImport => scenarios::csv_import(&mut ctx).await?,
-            Scenario::HttpList => scenarios::http_list(&mut ctx).await?,
-            Scenario::Evaluate => scenarios::evaluate(&mut ctx).await?,
-            Scenario::Startup => scenarios::startup(&mut ctx).await?,
+            Scenario::CsvImport => scenarios::csv_import::run(&mut ctx).await?,
+            Scenario::HttpList => scenarios::http_list::run(&mut ctx).await?,
+            Scenario::Evaluate => scenarios::evaluate::run(&mut ctx).await?,
+            Scenario::Startup => scenarios::startup::run(&mut ctx).await?,
         };
         outcomes.extend(result);
     }

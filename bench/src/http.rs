@@ -12,7 +12,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
 use serde_json::{Map, json};
 
 use super::measure::percentile;
-use crate::policy::Money;
+use policy::Money;
 
 /// One response.
 #[derive(Debug)]
@@ -370,7 +370,7 @@ async fn floor_page(
     rating_year: i32,
 ) -> Result<serde_json::Value, sea_orm::DbErr> {
     let backend = db.get_database_backend();
-    let today = crate::services::enterprises::today();
+    let today = hq_api::services::enterprises::today();
     // Every placeholder once, in order: SQLite's `?` are positional.
     let p = placeholders(backend, 5, 1);
     let valid = |a: &str, b: &str| {

@@ -1,0 +1,123 @@
+//! `evaluate`: `recognition::evaluate` for N enterprises, one caller then `clients` concurrent
+//! callers. Target ≥ 5,000 verdicts/s.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::{Ctx, actor, verdict_at_least};
+use crate::data;
+use crate::measure::{Memory, Series, thousands, top_kinds};
+use crate::{BenchError, Outcome};
+use hq_api::auth::Role;
+use hq_api::services::recognition;
+
+/// `recognition::evaluate` for N enterprises: one caller, then `clients` concurrent callers.
+/// Target ≥ 5,000 verdicts/s.
+pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
+    let n = ctx.size.evaluations;
+    writeln!(
+        ctx.out,
+        "\n== evaluate: recognition::evaluate for {} enterprises (year {}, decided {})",
+        thousands(n as u64),
+        data::RECOGNITION_YEAR,
+        data::decided_on()
+    )?;
+    let hq = actor(Role::HqOffice, None);
+    let codes = Arc::new(ctx.set.codes.clone());
+    let memory = Memory::start();
+    let kinds = ctx.counter.by_kind();
+    let mut eligible = 0usize;
+    let sequential = measure!(ctx, {
+        eligible = 0;
+        for i in 0..n {
+            let code = &codes[i % codes.len()];
+            let done = recognition::evaluate(
+                &ctx.db,
+                &hq,
+                code,
+                data::RECOGNITION_YEAR,
+                data::decided_on(),
+            )
+            .await?;
+            eligible += usize::from(done.verdict.eligible);
+        }
+    });
+    let top = top_kinds(
+        &kinds,
+        &ctx.counter.by_kind(),
+        (ctx.warmup + ctx.runs) * n,
+        6,
+    );
+    let clients = ctx.clients;
+    let concurrent = measure!(ctx, {
+        let next = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                let next = Arc::clone(&next);
+                let codes = Arc::clone(&codes);
+                let db = ctx.db.clone();
+                let hq = hq.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            return Ok::<(), BenchError>(());
+                        }
+                        recognition::evaluate(
+                            &db,
+                            &hq,
+                            &codes[i % codes.len()],
+                            data::RECOGNITION_YEAR,
+                            data::decided_on(),
+                        )
+                        .await?;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.map_err(BenchError::new)??;
+        }
+    });
+    let memory_text = memory.describe();
+    let rate = |s: &Series| n as f64 / s.median().as_secs_f64().max(1e-9);
+    let per = |s: &Series| {
+        s.median_run()
+            .map_or(0.0, |r| r.statements as f64 / n.max(1) as f64)
+    };
+    writeln!(
+        ctx.out,
+        "one caller:  {}; {:.0} verdicts/s ({} eligible of {}); {:.1} statements per verdict; {}",
+        sequential.describe(),
+        rate(&sequential),
+        thousands(eligible as u64),
+        thousands(n as u64),
+        per(&sequential),
+        sequential.describe_sql()
+    )?;
+    writeln!(ctx.out, "             statements per verdict: {top}")?;
+    writeln!(
+        ctx.out,
+        "{clients} callers:  {}; {:.0} verdicts/s; {} SQL statements",
+        concurrent.describe(),
+        rate(&concurrent),
+        thousands(concurrent.median_run().map_or(0, |r| r.statements))
+    )?;
+    writeln!(
+        ctx.out,
+        "target:  one caller {}; {clients} callers {}; {memory_text}",
+        verdict_at_least(rate(&sequential), 5000.0, "/s"),
+        verdict_at_least(rate(&concurrent), 5000.0, "/s")
+    )?;
+    Ok(vec![Outcome {
+        name: "evaluate",
+        text: format!(
+            "one caller {:.0} verdicts/s ({}), {clients} callers {:.0} verdicts/s ({}); {:.1} statements per verdict; {memory_text}",
+            rate(&sequential),
+            verdict_at_least(rate(&sequential), 5000.0, "/s"),
+            rate(&concurrent),
+            verdict_at_least(rate(&concurrent), 5000.0, "/s"),
+            per(&sequential),
+        ),
+    }])
+}
