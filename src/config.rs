@@ -434,7 +434,9 @@ mod tests {
         use clap::{Command, FromArgMatches};
         let command = Settings::augment_args(Command::new("hq-api"));
         // Only what the environment does not set can be compared: skip when HQ_* is set.
-        let matches = command.try_get_matches_from(["hq-api"]).expect("no flags parse");
+        let matches = command
+            .try_get_matches_from(["hq-api"])
+            .expect("no flags parse");
         Settings::from_arg_matches(&matches).expect("defaults are valid")
     }
 
@@ -443,7 +445,10 @@ mod tests {
         if std::env::vars().any(|(name, _)| name.starts_with("HQ_")) {
             return; // an operator's environment would change the parsed side
         }
-        assert_eq!(format!("{:?}", parsed_defaults()), format!("{:?}", Settings::default()));
+        assert_eq!(
+            format!("{:?}", parsed_defaults()),
+            format!("{:?}", Settings::default())
+        );
     }
 
     #[test]
@@ -454,14 +459,28 @@ mod tests {
                 .lines()
                 .find(|l| l.starts_with(&format!("| `{variable}` ")))
                 .unwrap_or_else(|| panic!("README lists {variable}"));
-            line.split('|').nth(3).unwrap().trim().trim_matches('`').replace(',', "")
+            line.split('|')
+                .nth(3)
+                .unwrap()
+                .trim()
+                .trim_matches('`')
+                .replace(',', "")
         };
         let d = Settings::default();
         assert_eq!(row("HQ_BIND"), d.bind);
         assert_eq!(row("HQ_DATABASE_URL"), d.database_url);
-        assert_eq!(row("HQ_JWT_SECRET_FILE"), d.jwt_secret_file.display().to_string());
-        assert_eq!(row("HQ_DB_MAX_CONNECTIONS"), d.db_max_connections.to_string());
-        assert_eq!(row("HQ_DB_ACQUIRE_TIMEOUT"), d.db_acquire_timeout_secs.to_string());
+        assert_eq!(
+            row("HQ_JWT_SECRET_FILE"),
+            d.jwt_secret_file.display().to_string()
+        );
+        assert_eq!(
+            row("HQ_DB_MAX_CONNECTIONS"),
+            d.db_max_connections.to_string()
+        );
+        assert_eq!(
+            row("HQ_DB_ACQUIRE_TIMEOUT"),
+            d.db_acquire_timeout_secs.to_string()
+        );
         assert_eq!(row("HQ_MAX_DEPTH"), d.max_depth.to_string());
         assert_eq!(row("HQ_MAX_COMPLEXITY"), d.max_complexity.to_string());
         assert_eq!(row("HQ_MAX_NESTING"), d.max_nesting.to_string());
@@ -475,7 +494,10 @@ mod tests {
         assert_eq!(row("HQ_GRAPHIQL"), d.graphiql.to_string());
         assert_eq!(row("HQ_INTROSPECTION"), "all");
         assert_eq!(row("HQ_MIGRATE"), d.migrate.to_string());
-        assert_eq!(row("HQ_SHUTDOWN_TIMEOUT"), d.shutdown_timeout_secs.to_string());
+        assert_eq!(
+            row("HQ_SHUTDOWN_TIMEOUT"),
+            d.shutdown_timeout_secs.to_string()
+        );
         assert_eq!(row("HQ_LOG"), d.log);
     }
 

@@ -22,10 +22,10 @@ use super::scalars::{Date, Decimal};
 use crate::auth::access::CONFIDENTIAL_READERS;
 use crate::error::{AppError, AppResult};
 use crate::policy::Money;
+use crate::services::batched;
 use crate::services::enterprises::{
     self as service, ChangesInput, EventKind, ListFilter, ListOrder,
 };
-use crate::services::batched;
 use crate::services::records::{
     Db, DistrictRecord, EnterpriseEventRecord, EnterpriseFactsRecord, EnterpriseRecord,
     FiguresRecord, PaymentLineRecord, RecognitionRecord, StarRatingRecord,

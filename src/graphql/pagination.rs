@@ -47,7 +47,7 @@ pub struct PageArgs {
 const CURSOR_PREFIX: &str = "o";
 
 /// The opaque cursor of the item at `offset`.
-pub fn encode_cursor(offset: u64) -> String {
+fn encode_cursor(offset: u64) -> String {
     format!("{CURSOR_PREFIX}{offset:x}")
 }
 

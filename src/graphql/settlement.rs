@@ -7,8 +7,8 @@ use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::payments::Claim;
-use super::verdicts::LineVerdict;
 use super::scalars::Decimal;
+use super::verdicts::LineVerdict;
 use crate::auth::Role;
 use crate::error::AppError;
 use crate::policy::money::Money;

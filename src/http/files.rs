@@ -82,8 +82,7 @@ async fn import(
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| AppError::bad_input("body", "the upload was interrupted"))?;
+        let chunk = chunk.map_err(|_| AppError::bad_input("body", "the upload was interrupted"))?;
         if body.len() + chunk.len() > state.max_import_bytes {
             return Err(too_large());
         }
@@ -154,7 +153,12 @@ pub(super) async fn export_settlement_lines(
     req: HttpRequest,
     year: web::Path<String>,
 ) -> HttpResult {
-    within_budget(&state, &req, settlement_lines(&state, &req, year.into_inner())).await
+    within_budget(
+        &state,
+        &req,
+        settlement_lines(&state, &req, year.into_inner()),
+    )
+    .await
 }
 
 async fn settlement_lines(state: &HttpState, req: &HttpRequest, year: String) -> HttpResult {

@@ -79,10 +79,9 @@ pub async fn latest_payments_of_many<C: ConnectionTrait>(
          WHERE rn <= {limit} ORDER BY enterprise_id, payment_date DESC, seq DESC"
     );
     let values: Vec<sea_orm::Value> = district.iter().map(|d| (*d).into()).collect();
-    let rows = PaymentLineRecord::find_by_statement(Statement::from_sql_and_values(
-        backend, sql, values,
-    ))
-    .all(conn)
-    .await?;
+    let rows =
+        PaymentLineRecord::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+            .all(conn)
+            .await?;
     Ok(group_by_enterprise(rows, |r| r.enterprise_id))
 }
