@@ -26,7 +26,7 @@ use crate::auth::{Actor, Role};
 use crate::error::{AppError, AppResult};
 use crate::policy::Money;
 use crate::services::payments::{self, LineInput, PaymentKind};
-use crate::services::{locks, settlement};
+use crate::services::{findings as finding_service, locks, reconciliation, settlement};
 use entity::{claims, findings, payment_lines, recognitions, star_ratings};
 
 /// 1 yuan in fen.
@@ -601,7 +601,7 @@ pub(super) async fn run(
                 .await?
                 .is_some_and(|c| c.status == settlement::status::SUBMITTED);
             if submitted {
-                settlement::reconcile_claim(db, &finance, district, fiscal)
+                reconciliation::reconcile_claim(db, &finance, district, fiscal)
                     .await
                     .map_err(|e| step_error(&format!("reconcile {district}/{fiscal}"), e))?;
             }
@@ -635,7 +635,7 @@ async fn audit_finding(db: &DatabaseConnection, finance: &Actor) -> AppResult<bo
         .all(db)
         .await?;
     let ids: Vec<i64> = lines.iter().map(|l| l.id).collect();
-    let verdicts = settlement::verdicts_for(db, &ids).await?;
+    let verdicts = reconciliation::verdicts_for(db, &ids).await?;
     let Some(line) = lines.iter().find(|l| {
         verdicts
             .get(&l.id)
@@ -643,7 +643,7 @@ async fn audit_finding(db: &DatabaseConnection, finance: &Actor) -> AppResult<bo
     }) else {
         return Ok(false);
     };
-    settlement::record_finding(
+    finding_service::record_finding(
         db,
         finance,
         &[line.id],

@@ -13,7 +13,10 @@ use crate::auth::Role;
 use crate::error::AppError;
 use crate::policy::money::Money;
 use crate::policy::reconciliation::ReasonCode;
-use crate::services::{payments as payment_service, settlement as service};
+use crate::services::{
+    findings as finding_service, payments as payment_service,
+    reconciliation as reconciliation_service, settlement as service,
+};
 
 fn money(fen: i64) -> Decimal {
     Money::from_fen(fen).into()
@@ -128,9 +131,12 @@ impl SettlementDistrict {
     /// The adjustments carried into this settlement for the district.
     async fn carried_adjustments(&self, ctx: &Context<'_>) -> Result<Vec<Adjustment>> {
         let state = super::state(ctx)?;
-        let rows =
-            service::adjustments_into(&state.db, self.fiscal_year, Some(&self.district_code))
-                .await?;
+        let rows = finding_service::adjustments_into(
+            &state.db,
+            self.fiscal_year,
+            Some(&self.district_code),
+        )
+        .await?;
         Ok(rows.into_iter().map(Adjustment::from).collect())
     }
 
@@ -345,7 +351,8 @@ impl SettlementMutation {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
         let code = super::districts::parse_district_code("districtCode", &district_code)?;
-        let done = service::reconcile_claim(&state.db, actor, &code, fiscal_year).await?;
+        let done =
+            reconciliation_service::reconcile_claim(&state.db, actor, &code, fiscal_year).await?;
         Ok(ReconcileResult {
             claim: Claim::from(done.claim),
             verdicts: done
@@ -400,7 +407,7 @@ impl SettlementMutation {
     ) -> Result<Finding> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
-        let done = service::record_finding(&state.db, actor, &line_ids, &reason).await?;
+        let done = finding_service::record_finding(&state.db, actor, &line_ids, &reason).await?;
         Ok(Finding {
             id: done.finding.id,
             kind: done.finding.kind,

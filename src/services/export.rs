@@ -10,6 +10,7 @@ use crate::auth::{Actor, Role};
 use crate::error::{AppError, AppResult};
 use crate::policy::money::Money;
 use crate::policy::reconciliation::{CutReason, ReasonCode};
+use crate::services::reconciliation;
 use crate::services::settlement::{self, StoredSettlement};
 use entity::{claims, districts, payment_lines};
 
@@ -241,7 +242,7 @@ async fn line_table<C: ConnectionTrait>(
         .all(conn)
         .await?;
     let ids: Vec<i64> = lines.iter().map(|l| l.id).collect();
-    let verdicts = settlement::verdicts_for(conn, &ids).await?;
+    let verdicts = reconciliation::verdicts_for(conn, &ids).await?;
     for l in lines {
         let v = verdicts.get(&l.id);
         let reasons: Vec<CutReason> = match v {

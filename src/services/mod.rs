@@ -12,6 +12,8 @@ pub mod districts;
 pub mod enterprises;
 /// Settlement exports (CSV and XLSX).
 pub mod export;
+/// Findings on approved lines and the adjustments of a later settlement they become (§20 step 6).
+pub mod findings;
 /// `Idempotency-Key`: stored answers of mutations, replayed on retry.
 pub mod idempotency;
 /// The period lock of approved fiscal years (§20 step 5).
@@ -22,11 +24,13 @@ pub mod parameters;
 pub mod payments;
 /// Recognition, star ratings and rewards, revocations, the published list and the §1 targets.
 pub mod recognition;
+/// Reconciling a claim line by line: one stored verdict per line (§20 step 3).
+pub mod reconciliation;
 /// The stored records handed to the API layer, named for what they are.
 pub mod records;
 /// Idempotent seed data: districts, the rule set and the default policy parameters.
 pub mod seed;
-/// Reconciliation, settlement, approval, findings and adjustments (§20 steps 3 to 6).
+/// Drafting, approving and reading the yearly settlement (§20 steps 4 and 5).
 pub mod settlement;
 /// Write transactions (IMMEDIATE on SQLite).
 pub mod tx;

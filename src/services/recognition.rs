@@ -1138,7 +1138,7 @@ async fn revoke_title_locked<C: ConnectionTrait>(
     )
     .await?;
     // §20 step 6: approved payments the revocation reaches become a finding by themselves.
-    let finding = crate::services::settlement::findings_for_revocation(
+    let finding = crate::services::findings::findings_for_revocation(
         txn,
         actor,
         enterprise.id,

@@ -1,4 +1,4 @@
-//! `reconcile`: `settlement::reconcile_claim` for every claim of the fiscal year, against one
+//! `reconcile`: `reconciliation::reconcile_claim` for every claim of the fiscal year, against one
 //! scan of the lines and a bulk insert of as many verdict-width rows. Targets ≤ 3×, ≤ 512 MiB.
 
 use std::collections::HashMap;
@@ -16,7 +16,7 @@ use crate::measure::{Memory, mib, ratio, secs, thousands, top_kinds};
 use crate::{BenchError, Outcome};
 use entity::{claims, payment_lines};
 use hq_api::auth::Role;
-use hq_api::services::settlement;
+use hq_api::services::reconciliation;
 use policy::Money;
 
 const FLOOR_VERDICTS: &str = "bench_floor_verdicts";
@@ -116,7 +116,7 @@ async fn floor_reconcile(
 pub async fn once(ctx: &Ctx<'_>) -> Result<(), BenchError> {
     let finance = actor(Role::CityFinance, None);
     for district in &ctx.set.claim_districts {
-        settlement::reconcile_claim(&ctx.db, &finance, district, FISCAL_YEAR).await?;
+        reconciliation::reconcile_claim(&ctx.db, &finance, district, FISCAL_YEAR).await?;
     }
     Ok(())
 }
@@ -127,7 +127,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
     let districts = ctx.set.claim_districts.clone();
     writeln!(
         ctx.out,
-        "\n== reconcile: settlement::reconcile_claim for the {} claims of {FISCAL_YEAR} ({} lines)",
+        "\n== reconcile: reconciliation::reconcile_claim for the {} claims of {FISCAL_YEAR} ({} lines)",
         districts.len(),
         thousands(ctx.set.lines)
     )?;
@@ -143,7 +143,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
         for district in &districts {
             let started = Instant::now();
             let done =
-                settlement::reconcile_claim(&ctx.db, &finance, district, FISCAL_YEAR).await?;
+                reconciliation::reconcile_claim(&ctx.db, &finance, district, FISCAL_YEAR).await?;
             let took = started.elapsed();
             if took > slowest.0 {
                 slowest = (took, district.clone(), done.verdicts.len());

@@ -1,0 +1,391 @@
+//! §20 step 3: reconciling a claim line by line.
+//!
+//! The service loads what the pure rules of [`crate::policy::reconciliation`] read (the
+//! enterprises' dated facts, every reported line of those enterprises, the approved lines of their
+//! ratio groups and the parameters), calls them, and stores one verdict per line.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
+use serde_json::json;
+
+use crate::auth::{Actor, Role};
+use crate::error::{AppError, AppResult};
+use crate::policy::money::Money;
+use crate::policy::reconciliation::{
+    self, ApprovedLine, DateRange, EnterpriseContext, PaymentKind, PaymentLine, PolicyPeriod,
+    ReasonCode, ReconciliationInput, Registration,
+};
+use crate::services::audit::{self, AuditEntry};
+use crate::services::settlement::{INSERT_CHUNK, status};
+use crate::services::{locks, parameters, payments, tx};
+use entity::{
+    claim_events, claims, enterprise_facts, line_verdicts, payment_lines, recognitions,
+    revocations, settlements, star_ratings,
+};
+
+fn to_policy_line(row: &payment_lines::Model) -> AppResult<PaymentLine> {
+    Ok(PaymentLine {
+        id: row.id,
+        seq: row.seq,
+        district: row.district_code.clone(),
+        enterprise_id: row.enterprise_id,
+        kind: row
+            .kind
+            .parse::<PaymentKind>()
+            .map_err(AppError::internal)?,
+        subsidy_year: row.subsidy_year,
+        contract_no: row.contract_no.clone(),
+        basis: Money::from_fen(row.basis_fen),
+        transaction_date: row.transaction_date,
+        amount: Money::from_fen(row.amount_fen),
+        payment_date: row.payment_date,
+        voucher_no: row.voucher_no.clone(),
+    })
+}
+
+fn year_end(year: i32) -> AppResult<NaiveDate> {
+    NaiveDate::from_ymd_opt(year, 12, 31)
+        .ok_or_else(|| AppError::bad_input("fiscalYear", "not a valid year"))
+}
+
+/// Fiscal years whose settlement is approved.
+pub(super) async fn approved_years<C: ConnectionTrait>(conn: &C) -> AppResult<BTreeSet<i32>> {
+    Ok(settlements::Entity::find()
+        .filter(settlements::Column::Status.eq(locks::APPROVED))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|s| s.fiscal_year)
+        .collect())
+}
+
+/// The dated facts of `ids` that the whole-line rules read.
+async fn contexts<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> AppResult<Vec<EnterpriseContext>> {
+    let mut by_id: BTreeMap<i64, EnterpriseContext> = ids
+        .iter()
+        .map(|&id| {
+            (
+                id,
+                EnterpriseContext {
+                    enterprise_id: id,
+                    ..EnterpriseContext::default()
+                },
+            )
+        })
+        .collect();
+    for chunk in ids.chunks(500) {
+        let chunk = chunk.to_vec();
+        for r in recognitions::Entity::find()
+            .filter(recognitions::Column::EnterpriseId.is_in(chunk.clone()))
+            .all(conn)
+            .await?
+        {
+            if let Some(c) = by_id.get_mut(&r.enterprise_id) {
+                c.recognitions.insert(r.year, r.decided_on);
+            }
+        }
+        for r in star_ratings::Entity::find()
+            .filter(star_ratings::Column::EnterpriseId.is_in(chunk.clone()))
+            .all(conn)
+            .await?
+        {
+            if let Some(c) = by_id.get_mut(&r.enterprise_id) {
+                c.stars.insert(r.year, u8::try_from(r.stars).unwrap_or(0));
+            }
+        }
+        for f in enterprise_facts::Entity::find()
+            .filter(enterprise_facts::Column::EnterpriseId.is_in(chunk.clone()))
+            .order_by_asc(enterprise_facts::Column::ValidFrom)
+            .all(conn)
+            .await?
+        {
+            if let Some(c) = by_id.get_mut(&f.enterprise_id) {
+                let during = DateRange {
+                    from: f.valid_from,
+                    to: f.valid_to,
+                };
+                if f.owns_office {
+                    c.offices.push(during);
+                }
+                c.registrations.push(Registration {
+                    during,
+                    district: f.district_code.clone(),
+                });
+            }
+        }
+        for r in revocations::Entity::find()
+            .filter(revocations::Column::EnterpriseId.is_in(chunk))
+            .all(conn)
+            .await?
+        {
+            if let Some(c) = by_id.get_mut(&r.enterprise_id) {
+                c.revocations.push(r.revoked_on);
+            }
+        }
+    }
+    Ok(by_id.into_values().collect())
+}
+
+/// Reported lines of the given enterprises, any district, any year.
+pub(super) async fn lines_of_enterprises<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+) -> AppResult<Vec<payment_lines::Model>> {
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(500) {
+        rows.extend(
+            payment_lines::Entity::find()
+                .filter(payment_lines::Column::EnterpriseId.is_in(chunk.to_vec()))
+                .order_by_asc(payment_lines::Column::Seq)
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Verdicts of the given lines, by line id.
+pub(super) async fn verdicts_of<C: ConnectionTrait>(
+    conn: &C,
+    line_ids: &[i64],
+) -> AppResult<HashMap<i64, line_verdicts::Model>> {
+    let mut map = HashMap::new();
+    for chunk in line_ids.chunks(500) {
+        for v in line_verdicts::Entity::find()
+            .filter(line_verdicts::Column::LineId.is_in(chunk.to_vec()))
+            .all(conn)
+            .await?
+        {
+            map.insert(v.line_id, v);
+        }
+    }
+    Ok(map)
+}
+
+fn primary_of(v: &line_verdicts::Model) -> AppResult<Option<ReasonCode>> {
+    v.primary_reason
+        .as_deref()
+        .map(|r| r.parse::<ReasonCode>().map_err(AppError::internal))
+        .transpose()
+}
+
+pub(super) fn district_error(actor: &Actor) -> AppResult<()> {
+    if actor.role != Role::CityFinance {
+        return Err(AppError::Forbidden(
+            "only the finance bureau reconciles and settles".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The verdicts of a claim's lines (`rows`, in report order) as the facts stand now: the
+/// enterprises' dated facts, every reported line of those enterprises, the approved lines of
+/// their ratio groups and the parameters.
+///
+/// # Errors
+/// Database errors; an internal error for stored data breaking the report step's invariants.
+pub(super) async fn decide<C: ConnectionTrait>(
+    conn: &C,
+    fiscal_year: i32,
+    rows: &[payment_lines::Model],
+) -> AppResult<Vec<reconciliation::LineVerdict>> {
+    let lines = rows
+        .iter()
+        .map(to_policy_line)
+        .collect::<AppResult<Vec<_>>>()?;
+    let ids: Vec<i64> = rows
+        .iter()
+        .map(|l| l.enterprise_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let reported_rows = lines_of_enterprises(conn, &ids).await?;
+    let approved = approved_years(conn).await?;
+    let approved_rows: Vec<&payment_lines::Model> = reported_rows
+        .iter()
+        .filter(|l| approved.contains(&l.fiscal_year))
+        .collect();
+    let approved_verdicts = verdicts_of(
+        conn,
+        &approved_rows.iter().map(|l| l.id).collect::<Vec<_>>(),
+    )
+    .await?;
+    let mut approved_lines = Vec::new();
+    for row in approved_rows {
+        if let Some(v) = approved_verdicts.get(&row.id) {
+            approved_lines.push(ApprovedLine {
+                line: to_policy_line(row)?,
+                eligible: Money::from_fen(v.eligible_fen),
+                primary_reason: primary_of(v)?,
+            });
+        }
+    }
+    let set = parameters::load_set(conn).await?;
+    let input = ReconciliationInput {
+        lines,
+        reported: reported_rows
+            .iter()
+            .map(to_policy_line)
+            .collect::<AppResult<Vec<_>>>()?,
+        approved: approved_lines,
+        enterprises: contexts(conn, &ids).await?,
+        period: PolicyPeriod::from_set(&set, year_end(fiscal_year)?)?,
+    };
+    Ok(reconciliation::reconcile(&input, &set)?)
+}
+
+/// What a reconciliation stored.
+#[derive(Debug, Clone)]
+pub struct Reconciled {
+    /// The claim, now `RECONCILED`.
+    pub claim: claims::Model,
+    /// One verdict per line, in report order.
+    pub verdicts: Vec<line_verdicts::Model>,
+    /// Σ eligible over the verdicts.
+    pub eligible_total: Money,
+    /// Σ cut over the verdicts.
+    pub cut_total: Money,
+}
+
+/// Reconciles the claim of `district_code` for `fiscal_year` (§20 step 3): every line gets its
+/// verdict, replacing any earlier one. Running it again on unchanged data stores the same
+/// verdicts.
+///
+/// # Errors
+/// `NOT_FOUND` without a claim; `CONFLICT` for a claim that is not submitted or reconciled, or
+/// whose lines no longer match their submitted hash; `PERIOD_LOCKED` for an approved year.
+pub async fn reconcile_claim(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    district_code: &str,
+    fiscal_year: i32,
+) -> AppResult<Reconciled> {
+    district_error(actor)?;
+    let txn = tx::begin_write(db).await?;
+    locks::lock_money_writes(&txn).await?;
+    payments::check_district(&txn, actor, district_code).await?;
+    locks::ensure_open(&txn, fiscal_year).await?;
+    let claim = payments::find_claim(&txn, district_code, fiscal_year)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no claim for this district and year".into()))?;
+    if claim.status != status::SUBMITTED && claim.status != status::RECONCILED {
+        return Err(AppError::Conflict(format!(
+            "a {} claim cannot be reconciled",
+            claim.status.to_lowercase()
+        )));
+    }
+    let rows = payments::lines_of(&txn, district_code, fiscal_year).await?;
+    if claim.content_hash.as_deref() != Some(payments::content_hash(&rows).as_str()) {
+        return Err(AppError::Conflict(
+            "the claim's lines no longer match the hash recorded at submission".into(),
+        ));
+    }
+    let decided = decide(&txn, fiscal_year, &rows).await?;
+
+    line_verdicts::Entity::delete_many()
+        .filter(line_verdicts::Column::ClaimId.eq(claim.id))
+        .exec(&txn)
+        .await?;
+    let now = Utc::now();
+    let mut rows = Vec::with_capacity(decided.len());
+    for v in &decided {
+        rows.push(line_verdicts::ActiveModel {
+            id: NotSet,
+            line_id: Set(v.line_id),
+            claim_id: Set(claim.id),
+            eligible_fen: Set(v.eligible.fen()),
+            cut_fen: Set(v.cut.fen()),
+            reasons: Set(serde_json::to_string(&v.reasons).map_err(AppError::internal)?),
+            primary_reason: Set(v.primary_reason.map(|r| r.as_str().to_string())),
+            ratio_group: Set(v.ratio_group.clone()),
+            group_limit_fen: Set(v.group_limit.map(Money::fen)),
+            parameter_versions: Set(
+                serde_json::to_string(&v.parameter_versions).map_err(AppError::internal)?
+            ),
+            decided_at: Set(now),
+            decided_by: Set(actor.sub.clone()),
+        });
+    }
+    // Multi-row inserts: one statement per chunk instead of one per verdict.
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        line_verdicts::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    let mut by_line: HashMap<i64, line_verdicts::Model> = line_verdicts::Entity::find()
+        .filter(line_verdicts::Column::ClaimId.eq(claim.id))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|v| (v.line_id, v))
+        .collect();
+    let stored: Vec<line_verdicts::Model> = decided
+        .iter()
+        .map(|v| {
+            by_line
+                .remove(&v.line_id)
+                .ok_or_else(|| AppError::internal("a stored verdict is missing"))
+        })
+        .collect::<AppResult<_>>()?;
+    let eligible = Money::checked_sum_fen(stored.iter().map(|v| v.eligible_fen))
+        .ok_or_else(|| AppError::internal("Σ eligible of the claim overflows"))?;
+    let cut = Money::checked_sum_fen(stored.iter().map(|v| v.cut_fen))
+        .ok_or_else(|| AppError::internal("Σ cut of the claim overflows"))?;
+    let before_status = claim.status.clone();
+    let mut active: claims::ActiveModel = claim.into();
+    active.status = Set(status::RECONCILED.into());
+    active.updated_at = Set(now);
+    let claim = active.update(&txn).await?;
+    claim_events::ActiveModel {
+        id: NotSet,
+        claim_id: Set(claim.id),
+        action: Set(status::RECONCILED.into()),
+        reason: Set(None),
+        content_hash: Set(claim.content_hash.clone()),
+        actor: Set(actor.sub.clone()),
+        at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        AuditEntry {
+            operation: "reconcileClaim",
+            target_type: "claim",
+            target_id: Some(format!("{district_code}/{fiscal_year}")),
+            before: Some(json!({ "status": before_status })),
+            after: Some(json!({
+                "status": status::RECONCILED,
+                "lines": stored.len(),
+                "eligibleFen": eligible.fen(),
+                "cutFen": cut.fen(),
+            })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Reconciled {
+        claim,
+        verdicts: stored,
+        eligible_total: eligible,
+        cut_total: cut,
+    })
+}
+
+/// The stored verdict of each of `line_ids`.
+///
+/// # Errors
+/// Database errors.
+pub async fn verdicts_for<C: ConnectionTrait>(
+    conn: &C,
+    line_ids: &[i64],
+) -> AppResult<HashMap<i64, line_verdicts::Model>> {
+    verdicts_of(conn, line_ids).await
+}
