@@ -74,6 +74,13 @@ pub enum Command {
     },
     /// Run the database migrations and the idempotent seed, then exit.
     Migrate,
+    /// Print the rule book from the code: clauses, recognition rules, reconciliation reasons,
+    /// shipped parameters and every interpretation taken (as committed in `docs/rules.md`).
+    Rules {
+        /// Markdown (the only format; the flag is accepted for clarity in scripts).
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 /// Arguments of `hq-api token`.

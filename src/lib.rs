@@ -18,6 +18,8 @@ pub mod graphql;
 pub use policy;
 /// The HTTP edge: routes, time budgets, idempotency keys, file imports and exports.
 pub mod http;
+/// The rule book printed from the code (`hq-api rules --markdown`, `docs/rules.md`).
+pub mod rules;
 /// Transactions: load facts, call the policy, persist, audit.
 pub mod services;
 /// Building and running the server.

@@ -20,6 +20,10 @@ async fn main() -> ExitCode {
         Command::DemoData => demo_data(&cli.settings).await,
         Command::ExportSchema { out } => export_schema(out),
         Command::Migrate => migrate(&cli.settings).await,
+        Command::Rules { markdown: _ } => {
+            print!("{}", hq_api::rules::markdown());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

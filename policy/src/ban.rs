@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// can take away. `recognitions_decided_on` are the decision dates of its recognitions, in any
 /// order.
 ///
-/// **\[interpretation\]** §22 revokes a title, so the enterprise must hold one: a recognition
+/// INTERPRETATION(§22): §22 revokes a title, so the enterprise must hold one: a recognition
 /// decided on or before the revocation date (a recognition decided that same day counts).
 #[must_use]
 pub fn title_held_on(recognitions_decided_on: &[NaiveDate], revoked_on: NaiveDate) -> bool {
@@ -35,7 +35,7 @@ pub struct Ban {
 ///
 /// For a revocation on 29 February the anniversary is 28 February, unless the anniversary year is
 /// a leap year (Civil Code art. 203: a period ends on the corresponding day, or on the last day of
-/// the month when there is none). **\[interpretation\]** Statutory holidays are ignored: the ban
+/// the month when there is none). INTERPRETATION(§22): Statutory holidays are ignored: the ban
 /// ends on the anniversary even when it falls on a holiday, since it is not a deadline for an act
 /// of the enterprise (art. 203's extension to the next working day serves those).
 ///

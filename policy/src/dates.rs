@@ -7,7 +7,7 @@
 //! no date arithmetic of the policy (bans of years after a revocation, anniversaries) can leave
 //! the calendar: `9999-12-31` or `0000-01-01` are typing errors, never facts.
 //!
-//! **[interpretation]** The lower bound is the registry's earliest fact date (1900-01-01), not the
+//! INTERPRETATION(§final): The lower bound is the registry's earliest fact date (1900-01-01), not the
 //! policy's start: dates before the policy are real inputs (registration, moves, events), and the
 //! rules that need a date inside the policy period check it themselves (payment dates inside
 //! their fiscal year, grants not before their recognition year, revocations of a title held).

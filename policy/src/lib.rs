@@ -121,6 +121,24 @@ impl Clause {
             Clause::Final => "§final",
         }
     }
+
+    /// What the clause is about, with the document's own heading where it has one.
+    #[must_use]
+    pub const fn title(self) -> &'static str {
+        match self {
+            Clause::S3_1 => "（三）1 基本条件: the basic conditions of recognition",
+            Clause::S3_2 => "（三）2 规模要求: the revenue threshold",
+            Clause::S3_3 => "（三）3 研发型总部: the R&D route",
+            Clause::S3_4 => "（三）4 上市企业总部: the listed route",
+            Clause::S4 => "（四）: the yearly recognition by the HQ office",
+            Clause::S5 => "（五）: the yearly star rating",
+            Clause::S6 => "（六）: the star reward",
+            Clause::S7 => "（七）: the rent and purchase subsidies",
+            Clause::S20 => "（二十）: who pays, and the city's subsidy to the districts",
+            Clause::S22 => "（二十二）: revocation of the title and the two-year ban",
+            Clause::Final => "closing paragraph: in force from 2023-02-20, valid until 2028-02-20",
+        }
+    }
 }
 
 impl fmt::Display for Clause {

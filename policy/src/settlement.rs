@@ -433,7 +433,7 @@ fn district_line(
         DistrictStatus::NotReconciled => (Some(ZeroReason::NotReconciled), ClaimTotals::default()),
     };
     // Rounded DOWN to the fen, once per district total, never per line.
-    // [interpretation: 不超过 is a ceiling; half-up could exceed it by half a fen]
+    // INTERPRETATION(§20): 不超过 is a ceiling; half-up could exceed it by half a fen.
     let reimbursement = totals.eligible.floor_mul(rate)?;
     Ok(DistrictSettlement {
         code: district.code,
@@ -515,7 +515,7 @@ fn add(a: Money, b: Money, what: &'static str) -> Result<Money, SettlementError>
 /// `−floor_to_fen(e × G / E)`, where `e` is the approved eligible amount of the lines found, `E`
 /// the district's eligible total and `G` its grant in that settlement; 0 when `E` is 0.
 ///
-/// **\[interpretation\]** the city takes back the share it actually paid, never more: `G / E` is
+/// INTERPRETATION(§20): the city takes back the share it actually paid, never more: `G / E` is
 /// what the city paid per yuan of eligible spending (the rate, or less under a short budget), and
 /// the quotient is floored before the sign is turned, so the take-back is never rounded up.
 ///

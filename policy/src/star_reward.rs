@@ -99,7 +99,7 @@ impl StarRewardParams {
     /// Reads the general versions in force on 1 January of `year`.
     ///
     /// `tier(stars)` is the amount in force on 1 January of Y (POLICY.md). The text gives no date
-    /// for the city share; **\[interpretation\]** it is read on the same day, so one rating's reward
+    /// for the city share; INTERPRETATION(§6): it is read on the same day, so one rating's reward
     /// and its split come from one set of parameters, whenever the grant is run.
     ///
     /// # Errors
@@ -131,7 +131,7 @@ impl StarRewardParams {
 
 /// The reward due for a rating: `max(0, tier(stars) − already_granted)`.
 ///
-/// **\[interpretation\]** "星级评定等次提升的，按照标准予以差额奖励" pays the difference to what was
+/// INTERPRETATION(§6): "星级评定等次提升的，按照标准予以差额奖励" pays the difference to what was
 /// already paid; so a fall and a rise back pays nothing, and a raised tier amount tops up.
 /// `already_granted` is the sum of the star rewards granted to the enterprise in earlier years;
 /// a sum of grants is never negative, and a negative value is taken as zero.

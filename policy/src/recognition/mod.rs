@@ -330,6 +330,58 @@ impl RuleId {
         }
     }
 
+    /// When the rule passes, in the words of the rule table (`hq-api rules` prints it).
+    #[must_use]
+    pub const fn condition(self) -> &'static str {
+        match self {
+            RuleId::NotBanned => "the decision date is after the end of every ban (§22: two years from a revocation)",
+            RuleId::IndustrialGuidance => "the industrial guidance flag is set (符合产业导向)",
+            RuleId::LegalPerson => "an independent legal person, or a deemed legal person (视同法人)",
+            RuleId::RegisteredInHangzhou => "registered in a Hangzhou district (在杭注册)",
+            RuleId::Operating => "operating (正常经营)",
+            RuleId::UnifiedAccounting => "unified accounting (统一核算)",
+            RuleId::OutsideUnits => "at least the minimum number of branches or ≥50%-controlled subsidiaries outside Hangzhou",
+            RuleId::NotDishonest => "not on the serious dishonesty list (严重违法失信主体名单)",
+            RuleId::IndustryNotExcluded => "the industry class starts with none of the excluded prefixes",
+            RuleId::NotExcludedSoe => "the ownership kind is not excluded",
+            RuleId::RevenueThreshold => "Hangzhou revenue of Y−1 at or above the threshold for an existing (in Hangzhou on or before the cutoff) or a new enterprise（含）",
+            RuleId::RdFacilities => "R&D facilities (研发机构)",
+            RuleId::RdStableFunding => "stable R&D funding (研发投入稳定)",
+            RuleId::RdMinSpend => "Hangzhou R&D spending of Y−1 at or above the minimum",
+            RuleId::RdMinRatio => "R&D spending of Y−1 at or above the ratio × revenue of Y−1, compared exactly",
+            RuleId::ListedOnAcceptedExchange => "listed on an accepted exchange",
+            RuleId::ListedEntityInHangzhou => "the listed entity is in Hangzhou",
+        }
+    }
+
+    /// The policy parameters the rule reads (their versions in force on the decision date).
+    #[must_use]
+    pub const fn parameters(self) -> &'static [&'static str] {
+        match self {
+            RuleId::NotBanned => &["recognition.ban_years"],
+            RuleId::OutsideUnits => &["recognition.min_outside_units"],
+            RuleId::IndustryNotExcluded => &["recognition.excluded_industries"],
+            RuleId::NotExcludedSoe => &["recognition.excluded_ownership"],
+            RuleId::RevenueThreshold => &[
+                "recognition.revenue_threshold.existing",
+                "recognition.revenue_threshold.new",
+                "recognition.existing_cutoff",
+            ],
+            RuleId::RdMinSpend => &["recognition.rd_min_spend"],
+            RuleId::RdMinRatio => &["recognition.rd_min_ratio"],
+            RuleId::ListedOnAcceptedExchange => &["recognition.accepted_exchanges"],
+            RuleId::IndustrialGuidance
+            | RuleId::LegalPerson
+            | RuleId::RegisteredInHangzhou
+            | RuleId::Operating
+            | RuleId::UnifiedAccounting
+            | RuleId::NotDishonest
+            | RuleId::RdFacilities
+            | RuleId::RdStableFunding
+            | RuleId::ListedEntityInHangzhou => &[],
+        }
+    }
+
     /// The clause the rule comes from.
     #[must_use]
     pub const fn clause(self) -> Clause {
@@ -546,7 +598,7 @@ pub fn decide_recognition(
     params: &RecognitionParams,
 ) -> Result<RecognitionVerdict, PolicyError> {
     // §final: 本意见自2023年2月20日起施行，有效期至2028年2月20日.
-    // [interpretation: a 2028 round would be decided after the policy ends on 2028-02-20]
+    // INTERPRETATION(§final): a 2028 round would be decided after the policy ends on 2028-02-20.
     // A round for Y is decided during Y on the figures of Y−1, so rounds run from the year of
     // `policy.valid_from` to the year before that of `policy.valid_to`: 2023..=2027.
     let (first, last) = (params.first_year(), params.last_year());

@@ -159,6 +159,45 @@ impl ReasonCode {
         }
     }
 
+    /// When the reason cuts a line, in the words of the reason table (`hq-api rules` prints it).
+    #[must_use]
+    pub const fn condition(self) -> &'static str {
+        match self {
+            ReasonCode::OutsidePolicyPeriod => "paid before the policy's first day or after its last",
+            ReasonCode::NotRecognized => "the enterprise holds no recognition for the subsidy year",
+            ReasonCode::StarsBelow3 => "its rating for the subsidy year is below 3 stars, or absent",
+            ReasonCode::OwnsOffice => "RENT: it owned office premises in Hangzhou on any day of the subsidy year; PURCHASE: on the day before the transaction date",
+            ReasonCode::RentAndPurchase => "a RENT line, and the enterprise has a reported PURCHASE line (any district, any verdict) whose subsidy year is at most this line's",
+            ReasonCode::PurchaseNotFirst => "a PURCHASE line whose contract is not the enterprise's first purchase (earliest transaction date, ties by contract number; any district)",
+            ReasonCode::WrongDistrict => "on the payment date the enterprise was not registered in the reporting district (or was outside Hangzhou)",
+            ReasonCode::TitleRevoked => "its title was revoked on a date at or before the payment date, after the recognition for the subsidy year was decided",
+            ReasonCode::DuplicatePayment => "the same enterprise, kind, contract, subsidy year, amount and payment date was reported earlier by a line not itself cut for WRONG_DISTRICT",
+            ReasonCode::OverDistrictRatio => "what survives the whole-line rules is above min(floor(ratio × basis), cap) of its group",
+        }
+    }
+
+    /// The policy parameters the reason reads.
+    #[must_use]
+    pub const fn parameters(self) -> &'static [&'static str] {
+        match self {
+            ReasonCode::OutsidePolicyPeriod => &["policy.valid_from", "policy.valid_to"],
+            ReasonCode::OverDistrictRatio => &[
+                "rent_subsidy.ratio",
+                "rent_subsidy.cap_per_year",
+                "purchase_subsidy.ratio",
+                "purchase_subsidy.cap",
+            ],
+            ReasonCode::NotRecognized
+            | ReasonCode::StarsBelow3
+            | ReasonCode::OwnsOffice
+            | ReasonCode::RentAndPurchase
+            | ReasonCode::PurchaseNotFirst
+            | ReasonCode::WrongDistrict
+            | ReasonCode::TitleRevoked
+            | ReasonCode::DuplicatePayment => &[],
+        }
+    }
+
     /// The clause the reason comes from.
     #[must_use]
     pub const fn clause(self) -> Clause {
@@ -278,7 +317,7 @@ pub struct EnterpriseContext {
     /// Its star ratings: year → stars. A year without an entry is not rated.
     pub stars: BTreeMap<i32, u8>,
     /// The periods during which it owned office premises in Hangzhou (any office premises, not
-    /// only the HQ's). **\[interpretation\]** office changes are needed by §7, so they are dated
+    /// only the HQ's). INTERPRETATION(§7): office changes are needed by §7, so they are dated
     /// events like the other facts.
     pub offices: Vec<DateRange>,
     /// Its registered district over time (a day no period covers: not registered anywhere known).

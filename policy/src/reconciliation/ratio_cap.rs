@@ -24,7 +24,7 @@ enum GroupKey {
         enterprise_id: i64,
         subsidy_year: i32,
     },
-    /// The lines of one district and contract, over all years. **[interpretation]** a contract
+    /// The lines of one district and contract, over all years. INTERPRETATION(§7): a contract
     /// number belongs to one enterprise's purchase: two enterprises whose contracts happen to
     /// share a number are two groups (as the report step and `PURCHASE_NOT_FIRST` read them).
     Purchase {
