@@ -42,7 +42,7 @@ pub enum Scenario {
     CsvImport,
     /// The front-end list `enterprises(first: N)` over HTTP under 16 clients.
     HttpList,
-    /// `recognition::evaluate` for N enterprises.
+    /// `recognize::evaluate` for N enterprises.
     Evaluate,
     /// Start-up time, idle memory and binary size of the service.
     Startup,

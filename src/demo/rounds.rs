@@ -16,7 +16,7 @@ use sea_orm::{
 use super::{DEMO_ACTOR, DISTRICT_WEIGHTS, Plan, SEED, date, demo_actor, demo_error, mix};
 use crate::auth::Role;
 use crate::error::{AppError, AppResult};
-use crate::services::recognition;
+use crate::services::recognition::{self, ratings, recognize, rewards};
 use crate::services::tx::begin_write;
 use entity::{recognitions, revocations, star_ratings, star_rewards};
 
@@ -126,7 +126,7 @@ pub(super) async fn run(db: &DatabaseConnection, plans: &[Plan]) -> AppResult<bo
         for (index, plan) in plans.iter().enumerate() {
             // Only those the rules find eligible: the others are refused with the failed rules
             // (POLICY_VIOLATION), or are not in the registry yet on D (BAD_USER_INPUT).
-            match recognition::recognize_in(&txn, &hq, plan.code(), round.year, decided_on).await {
+            match recognize::recognize_in(&txn, &hq, plan.code(), round.year, decided_on).await {
                 Ok(_) => {
                     set.insert(index);
                 }
@@ -139,7 +139,7 @@ pub(super) async fn run(db: &DatabaseConnection, plans: &[Plan]) -> AppResult<bo
         let cast = Cast::choose(plans, &recognised)?;
         for (index, stars) in star_ratings_of(plans, &recognised, &cast, round.year) {
             let code = plans[index].code();
-            recognition::rate_stars_in(&txn, &hq, code, round.year, stars)
+            ratings::rate_stars_in(&txn, &hq, code, round.year, stars)
                 .await
                 .map_err(|e| demo_error(code, e))?;
         }
@@ -147,12 +147,14 @@ pub(super) async fn run(db: &DatabaseConnection, plans: &[Plan]) -> AppResult<bo
             (revocation(round.year)?, cast.revoked.get(&round.year))
         {
             let code = plans[index].code();
-            recognition::revoke_title_in(&txn, &hq, code, revoked_on, reason, approval)
-                .await
-                .map_err(|e| demo_error(code, e))?;
+            recognition::revocations::revoke_title_in(
+                &txn, &hq, code, revoked_on, reason, approval,
+            )
+            .await
+            .map_err(|e| demo_error(code, e))?;
         }
         if let Some((y, m, d)) = round.rewards_on {
-            recognition::grant_star_rewards_in(&txn, &hq, round.year, date(y, m, d)?).await?;
+            rewards::grant_star_rewards_in(&txn, &hq, round.year, date(y, m, d)?).await?;
         }
     }
     txn.commit().await?;

@@ -10,7 +10,9 @@ use super::districts::District;
 use super::scalars::{Date, Decimal};
 use crate::error::AppError;
 use crate::policy::{self, Gap, RecognitionVerdict as Verdict};
-use crate::services::recognition::{self as service, Progress, RewardLine, RewardStatus};
+use crate::services::recognition::published::{self, Progress};
+use crate::services::recognition::rewards::{self, RewardLine, RewardStatus};
+use crate::services::recognition::{ratings, recognize, revocations};
 use crate::services::{districts as district_service, enterprises as registry};
 
 // ---------------------------------------------------------------------------------------------
@@ -480,12 +482,12 @@ pub struct TargetProgress {
     pub targets: Vec<TargetStatus>,
 }
 
-impl From<service::TargetMeasure> for TargetMeasure {
-    fn from(measure: service::TargetMeasure) -> Self {
+impl From<published::TargetMeasure> for TargetMeasure {
+    fn from(measure: published::TargetMeasure) -> Self {
         match measure {
-            service::TargetMeasure::IncreaseOverBaseline => TargetMeasure::IncreaseOverBaseline,
-            service::TargetMeasure::TenBillionClass => TargetMeasure::TenBillionClass,
-            service::TargetMeasure::HundredBillionClass => TargetMeasure::HundredBillionClass,
+            published::TargetMeasure::IncreaseOverBaseline => TargetMeasure::IncreaseOverBaseline,
+            published::TargetMeasure::TenBillionClass => TargetMeasure::TenBillionClass,
+            published::TargetMeasure::HundredBillionClass => TargetMeasure::HundredBillionClass,
         }
     }
 }
@@ -505,13 +507,13 @@ impl From<Progress> for TargetProgress {
         TargetProgress {
             year: p.year,
             recognised: p.recognised,
-            baseline_year: service::BASELINE_YEAR,
+            baseline_year: published::BASELINE_YEAR,
             baseline_recognised: p.baseline_recognised,
             increase_over_baseline: p.increase(),
             recognised_first_time: p.first_time,
             ten_billion_class: p.ten_billion,
             hundred_billion_class: p.hundred_billion,
-            target_year: service::TARGET_YEAR,
+            target_year: published::TARGET_YEAR,
             targets,
         }
     }
@@ -544,7 +546,7 @@ impl RecognitionQuery {
         let actor = super::actor(ctx)?;
         let decided_on = decided_on.map_or_else(registry::today, Into::into);
         let evaluation =
-            service::evaluate(&state.db, actor, &credit_code, year, decided_on).await?;
+            recognize::evaluate(&state.db, actor, &credit_code, year, decided_on).await?;
         Ok(RecognitionVerdict::new(
             evaluation.credit_code,
             evaluation.verdict,
@@ -570,7 +572,7 @@ impl RecognitionQuery {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
         let grant_day = granted_on.map_or_else(registry::today, Into::into);
-        let lines = service::star_rewards(&state.db, Some(actor), year, grant_day).await?;
+        let lines = rewards::star_rewards(&state.db, Some(actor), year, grant_day).await?;
         Ok(lines.into_iter().map(StarReward::from).collect())
     }
 
@@ -585,7 +587,7 @@ impl RecognitionQuery {
         #[graphql(desc = "The recognition year.")] year: i32,
     ) -> Result<Vec<PublishedHeadquarters>> {
         let state = super::state(ctx)?;
-        let entries = service::published_headquarters(&state.db, year).await?;
+        let entries = published::published_headquarters(&state.db, year).await?;
         let districts: HashMap<String, District> = district_service::list(&state.db)
             .await?
             .into_iter()
@@ -613,7 +615,7 @@ impl RecognitionQuery {
         #[graphql(desc = "The recognition year Y.")] year: i32,
     ) -> Result<TargetProgress> {
         let state = super::state(ctx)?;
-        Ok(service::target_progress(&state.db, year).await?.into())
+        Ok(published::target_progress(&state.db, year).await?.into())
     }
 }
 
@@ -639,7 +641,7 @@ impl RecognitionMutation {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
         let decided_on = decided_on.map_or_else(registry::today, Into::into);
-        let stored = service::recognize(&state.db, actor, &credit_code, year, decided_on).await?;
+        let stored = recognize::recognize(&state.db, actor, &credit_code, year, decided_on).await?;
         let row = stored.row;
         Ok(Recognition {
             route: GqlRoute::parse(&row.route)?,
@@ -667,7 +669,7 @@ impl RecognitionMutation {
     ) -> Result<StarRating> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
-        let rating = service::rate_stars(&state.db, actor, &credit_code, year, stars).await?;
+        let rating = ratings::rate_stars(&state.db, actor, &credit_code, year, stars).await?;
         Ok(StarRating {
             credit_code: rating.credit_code,
             year: rating.row.year,
@@ -689,7 +691,7 @@ impl RecognitionMutation {
     ) -> Result<StarRewardGrant> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
-        let grant = service::grant_star_rewards(&state.db, actor, year, granted_on.into()).await?;
+        let grant = rewards::grant_star_rewards(&state.db, actor, year, granted_on.into()).await?;
         let granted_total = grant.granted_total()?.into();
         let list = |lines: Vec<RewardLine>| lines.into_iter().map(StarReward::from).collect();
         Ok(StarRewardGrant {
@@ -715,7 +717,7 @@ impl RecognitionMutation {
     ) -> Result<Revocation> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
-        let revocation = service::revoke_title(
+        let revocation = revocations::revoke_title(
             &state.db,
             actor,
             &credit_code,

@@ -1,4 +1,4 @@
-//! `evaluate`: `recognition::evaluate` for N enterprises, one caller then `clients` concurrent
+//! `evaluate`: `recognize::evaluate` for N enterprises, one caller then `clients` concurrent
 //! callers. Target ≥ 5,000 verdicts/s.
 
 use std::sync::Arc;
@@ -9,15 +9,15 @@ use crate::data;
 use crate::measure::{Memory, Series, thousands, top_kinds};
 use crate::{BenchError, Outcome};
 use hq_api::auth::Role;
-use hq_api::services::recognition;
+use hq_api::services::recognition::recognize;
 
-/// `recognition::evaluate` for N enterprises: one caller, then `clients` concurrent callers.
+/// `recognize::evaluate` for N enterprises: one caller, then `clients` concurrent callers.
 /// Target ≥ 5,000 verdicts/s.
 pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
     let n = ctx.size.evaluations;
     writeln!(
         ctx.out,
-        "\n== evaluate: recognition::evaluate for {} enterprises (year {}, decided {})",
+        "\n== evaluate: recognize::evaluate for {} enterprises (year {}, decided {})",
         thousands(n as u64),
         data::RECOGNITION_YEAR,
         data::decided_on()
@@ -31,7 +31,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
         eligible = 0;
         for i in 0..n {
             let code = &codes[i % codes.len()];
-            let done = recognition::evaluate(
+            let done = recognize::evaluate(
                 &ctx.db,
                 &hq,
                 code,
@@ -63,7 +63,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
                         if i >= n {
                             return Ok::<(), BenchError>(());
                         }
-                        recognition::evaluate(
+                        recognize::evaluate(
                             &db,
                             &hq,
                             &codes[i % codes.len()],

@@ -149,7 +149,7 @@ pub mod csv_import;
 /// The front-end list `enterprises(first: N)` over HTTP against the real server.
 pub mod http_list;
 
-/// `recognition::evaluate`, one caller and many.
+/// `recognize::evaluate`, one caller and many.
 pub mod evaluate;
 
 /// Start-up time, idle memory and binary size of the service.

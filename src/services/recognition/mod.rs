@@ -1,0 +1,225 @@
+//! Recognition (§3, §4), star ratings (§5), star rewards (§6), revocations (§22), the published
+//! list (§21) and the monitoring of the 2025 targets (§1).
+//!
+//! Each function loads what the pure rules of [`crate::policy`] need (facts as of the decision
+//! date from the registry, figures of Y−1, revocation dates, the parameter versions), calls them,
+//! and persists the decision with its verdict and the parameter versions it used. Every write runs
+//! in one write transaction and is audited in it.
+
+/// The published list (§21) and the monitoring of the 2025 targets (§1).
+pub mod published;
+/// Star ratings (§5) and what depends on a rating.
+pub mod ratings;
+/// Evaluating and recording recognitions (§3, §4).
+pub mod recognize;
+/// Revocations of the title (§22).
+pub mod revocations;
+/// Star rewards (§6): what is due, and granting them.
+pub mod rewards;
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::auth::Actor;
+use crate::error::{AppError, AppResult};
+use crate::policy::{
+    EnterpriseFacts, Figures, Money, Ownership, RecognitionParams, RecognitionVerdict,
+    decide_recognition,
+};
+use crate::services::seed::RULE_SET_2023;
+use crate::services::{enterprises as registry, parameters};
+use entity::{enterprise_facts, enterprise_figures, enterprises};
+
+/// The rule set every decision of this module is taken under: 杭政办〔2023〕3号. A later document
+/// (e.g. 杭政办〔2024〕1号) comes as a new rule set in force from its date; decisions already
+/// stored keep the code they were decided under.
+pub const RULE_SET: &str = RULE_SET_2023;
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+// ---------------------------------------------------------------------------------------------
+
+/// The registered enterprise with `credit_code`.
+async fn enterprise<C: ConnectionTrait>(
+    conn: &C,
+    credit_code: &str,
+) -> AppResult<enterprises::Model> {
+    registry::find_by_credit_code(conn, credit_code)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no enterprise with credit code {credit_code}")))
+}
+
+/// The enterprise, locked for the rest of the write transaction (PostgreSQL `FOR UPDATE`; SQLite
+/// holds the write lock already), so decisions on one enterprise never interleave.
+async fn lock<C: ConnectionTrait>(conn: &C, id: i64) -> AppResult<enterprises::Model> {
+    enterprises::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::internal(format!("enterprise {id} vanished in its transaction")))
+}
+
+/// The registry's facts row as the facts the recognition rules read.
+fn policy_facts(row: &enterprise_facts::Model) -> AppResult<EnterpriseFacts> {
+    let ownership = Ownership::parse(&row.ownership).map_err(AppError::internal)?;
+    let outside_units = u32::try_from(row.outside_units).map_err(|_| {
+        AppError::internal(format!(
+            "enterprise {} has {} outside units on record",
+            row.enterprise_id, row.outside_units
+        ))
+    })?;
+    Ok(EnterpriseFacts {
+        district: row.district_code.clone(),
+        hangzhou_since: row.hangzhou_since,
+        industry_code: row.industry_code.clone(),
+        ownership,
+        industrial_guidance: row.industrial_guidance,
+        independent_legal_person: row.independent_legal_person,
+        deemed_legal_person: row.deemed_legal_person,
+        operating: row.operating,
+        unified_accounting: row.unified_accounting,
+        rd_facilities: row.rd_facilities,
+        stable_rd_funding: row.rd_stable_funding,
+        outside_units,
+        listing_exchange: row.listing_exchange.clone(),
+        listed_entity_in_hangzhou: row.listed_entity_in_hangzhou,
+        dishonest: row.dishonest,
+    })
+}
+
+fn policy_figures(row: &enterprise_figures::Model) -> Figures {
+    Figures {
+        revenue: Money::from_fen(row.revenue_fen),
+        rd_spend: Money::from_fen(row.rd_spend_fen),
+    }
+}
+
+/// The dates the enterprise's title was revoked on, ascending.
+async fn revocation_dates<C: ConnectionTrait>(
+    conn: &C,
+    enterprise_id: i64,
+) -> AppResult<Vec<NaiveDate>> {
+    Ok(entity::revocations::Entity::find()
+        .filter(entity::revocations::Column::EnterpriseId.eq(enterprise_id))
+        .order_by_asc(entity::revocations::Column::RevokedOn)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|r| r.revoked_on)
+        .collect())
+}
+
+/// The revocation dates of several enterprises, by enterprise id.
+async fn revocation_dates_of_many<C: ConnectionTrait>(
+    conn: &C,
+    enterprise_ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<NaiveDate>>> {
+    let mut result: HashMap<i64, Vec<NaiveDate>> = HashMap::new();
+    for chunk in enterprise_ids.chunks(500) {
+        let rows = entity::revocations::Entity::find()
+            .filter(entity::revocations::Column::EnterpriseId.is_in(chunk.iter().copied()))
+            .order_by_asc(entity::revocations::Column::RevokedOn)
+            .all(conn)
+            .await?;
+        for row in rows {
+            result
+                .entry(row.enterprise_id)
+                .or_default()
+                .push(row.revoked_on);
+        }
+    }
+    Ok(result)
+}
+
+/// The district an enterprise is registered in today (`None` outside Hangzhou). POLICY.md "Who
+/// sees what" confines a district actor to the enterprises registered in its district today.
+async fn district_today<C: ConnectionTrait>(
+    conn: &C,
+    enterprise_id: i64,
+) -> AppResult<Option<String>> {
+    Ok(
+        registry::facts_as_of(conn, enterprise_id, registry::today())
+            .await?
+            .and_then(|f| f.district_code),
+    )
+}
+
+/// `FORBIDDEN` unless `actor` may see the confidential data of an enterprise registered in
+/// `district` today.
+fn ensure_sees(actor: &Actor, district: Option<&str>) -> AppResult<()> {
+    if actor.sees_confidential_of(district) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "role {} may not see this enterprise's confidential data: a district actor sees only \
+             the enterprises registered in its own district",
+            actor.role
+        )))
+    }
+}
+
+/// The verdict for `enterprise` and `year` decided on `decided_on`, from what `conn` holds.
+async fn verdict_in<C: ConnectionTrait>(
+    conn: &C,
+    enterprise: &enterprises::Model,
+    year: i32,
+    decided_on: NaiveDate,
+) -> AppResult<RecognitionVerdict> {
+    // An enterprise not yet in the registry on D has no facts to decide on: that is a wrong
+    // decision date for it (BAD_USER_INPUT), not a verdict.
+    let facts = registry::facts_as_of(conn, enterprise.id, decided_on)
+        .await?
+        .ok_or_else(|| {
+            AppError::bad_input(
+                "decidedOn",
+                format!(
+                    "enterprise {} is not in the registry on {decided_on}: no facts to decide on",
+                    enterprise.credit_code
+                ),
+            )
+        })?;
+    let facts = policy_facts(&facts)?;
+    let figures = match year.checked_sub(1) {
+        Some(previous) => registry::figures_of(conn, enterprise.id, Some(previous))
+            .await?
+            .first()
+            .map(policy_figures),
+        None => None,
+    };
+    let revocations = revocation_dates(conn, enterprise.id).await?;
+    let set = parameters::load_set(conn).await?;
+    let params = RecognitionParams::from_set(&set, decided_on)?;
+    Ok(decide_recognition(
+        &facts,
+        figures.as_ref(),
+        &revocations,
+        year,
+        decided_on,
+        &params,
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_district_actor_sees_only_its_own_district() {
+        let district = Actor {
+            sub: "d".into(),
+            role: crate::auth::Role::District,
+            district: Some("330106".into()),
+        };
+        assert!(ensure_sees(&district, Some("330106")).is_ok());
+        assert!(ensure_sees(&district, Some("330108")).is_err());
+        assert!(ensure_sees(&district, None).is_err());
+        let finance = Actor {
+            sub: "f".into(),
+            role: crate::auth::Role::CityFinance,
+            district: None,
+        };
+        assert!(ensure_sees(&finance, Some("330108")).is_ok());
+    }
+}

@@ -1,0 +1,196 @@
+//! Recognition (§3, §4): the verdict as a dry run, and the recognition stored with its verdict,
+//! decision date, route, rule set and parameter versions.
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
+use serde_json::json;
+
+use super::{RULE_SET, district_today, ensure_sees, enterprise, lock, verdict_in};
+use crate::auth::Actor;
+use crate::error::{AppError, AppResult};
+use crate::policy::RecognitionVerdict;
+use crate::services::audit::{self, AuditEntry};
+use crate::services::tx;
+use entity::recognitions;
+
+/// A verdict with the enterprise it is about.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The enterprise's credit code (normalised).
+    pub credit_code: String,
+    /// The verdict.
+    pub verdict: RecognitionVerdict,
+}
+
+/// A dry run of recognition: the verdict, nothing stored.
+///
+/// # Errors
+/// `NOT_FOUND` for an unknown enterprise; `FORBIDDEN` for a district actor and an enterprise
+/// registered elsewhere today; `BAD_USER_INPUT` when the enterprise is not in the registry on the
+/// decision date; `POLICY_VIOLATION` (`§final`) for a year outside the policy's rounds.
+pub async fn evaluate(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    credit_code: &str,
+    year: i32,
+    decided_on: NaiveDate,
+) -> AppResult<Evaluation> {
+    let enterprise = enterprise(db, credit_code).await?;
+    ensure_sees(actor, district_today(db, enterprise.id).await?.as_deref())?;
+    let verdict = verdict_in(db, &enterprise, year, decided_on).await?;
+    Ok(Evaluation {
+        credit_code: enterprise.credit_code,
+        verdict,
+    })
+}
+
+/// A stored recognition with its verdict.
+#[derive(Debug, Clone)]
+pub struct Recognition {
+    /// The enterprise's credit code.
+    pub credit_code: String,
+    /// The stored row.
+    pub row: recognitions::Model,
+    /// The verdict it stores.
+    pub verdict: RecognitionVerdict,
+}
+
+/// Recognises an enterprise for `year` on `decided_on` (§4), storing the verdict, the decision
+/// date, the route, the rule set and the parameter versions used; one transaction, audited.
+///
+/// # Errors
+/// `CONFLICT` when the enterprise is already recognised for `year`; `POLICY_VIOLATION` when it is
+/// not eligible, citing the clause of the first failed rule, with the failed rule ids in
+/// `extensions.details`; as [`evaluate`] otherwise.
+pub async fn recognize(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    credit_code: &str,
+    year: i32,
+    decided_on: NaiveDate,
+) -> AppResult<Recognition> {
+    let found = enterprise(db, credit_code).await?;
+    let txn = tx::begin_write(db).await?;
+    let recognition = recognize_locked(&txn, actor, found.id, year, decided_on).await?;
+    txn.commit().await?;
+    Ok(recognition)
+}
+
+/// [`recognize`] inside the caller's write transaction (used by the demo data loader). A refusal
+/// writes nothing, so the transaction stays usable.
+///
+/// # Errors
+/// As [`recognize`].
+pub async fn recognize_in<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    credit_code: &str,
+    year: i32,
+    decided_on: NaiveDate,
+) -> AppResult<Recognition> {
+    let found = enterprise(txn, credit_code).await?;
+    recognize_locked(txn, actor, found.id, year, decided_on).await
+}
+
+async fn recognize_locked<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    enterprise_id: i64,
+    year: i32,
+    decided_on: NaiveDate,
+) -> AppResult<Recognition> {
+    let enterprise = lock(txn, enterprise_id).await?;
+    if let Some(existing) = recognition_of(txn, enterprise.id, year).await? {
+        return Err(AppError::Conflict(format!(
+            "{} is already recognised for {year} (decided on {})",
+            enterprise.credit_code, existing.decided_on
+        )));
+    }
+    let verdict = verdict_in(txn, &enterprise, year, decided_on).await?;
+    let route = match (verdict.eligible, verdict.route) {
+        (true, Some(route)) => route,
+        _ => return Err(not_eligible(&verdict)),
+    };
+    let verdict_json = serde_json::to_string(&verdict).map_err(AppError::internal)?;
+    let versions_json =
+        serde_json::to_string(&verdict.parameter_versions).map_err(AppError::internal)?;
+    let row = recognitions::ActiveModel {
+        id: NotSet,
+        enterprise_id: Set(enterprise.id),
+        year: Set(year),
+        decided_on: Set(decided_on),
+        route: Set(route.as_str().to_string()),
+        rule_set: Set(RULE_SET.to_string()),
+        verdict: Set(verdict_json),
+        parameter_versions: Set(versions_json),
+        needs_review: Set(verdict.needs_review),
+        decided_by: Set(actor.sub.clone()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(txn)
+    .await?;
+    audit::record(
+        txn,
+        actor,
+        AuditEntry {
+            operation: "recognize",
+            target_type: "recognition",
+            target_id: Some(format!("{}/{year}", enterprise.credit_code)),
+            before: None,
+            after: Some(json!({
+                "year": year,
+                "decidedOn": decided_on,
+                "route": route.as_str(),
+                "ruleSet": RULE_SET,
+                "needsReview": verdict.needs_review,
+                "parameterVersions": verdict.parameter_versions,
+            })),
+        },
+    )
+    .await?;
+    Ok(Recognition {
+        credit_code: enterprise.credit_code,
+        row,
+        verdict,
+    })
+}
+
+/// The refusal of recognising an ineligible enterprise: `POLICY_VIOLATION` citing the clause of
+/// the first failed rule (in table order), with every failed rule id in `extensions.details`.
+fn not_eligible(verdict: &RecognitionVerdict) -> AppError {
+    let error = verdict
+        .ensure_eligible()
+        .err()
+        .map_or_else(|| "not eligible".to_string(), |e| e.to_string());
+    let clause = verdict
+        .failed
+        .first()
+        .map_or(crate::policy::Clause::S4, |rule| rule.clause());
+    AppError::PolicyViolation {
+        clause: clause.as_str().to_string(),
+        message: error,
+        details: Some(json!(
+            verdict
+                .failed
+                .iter()
+                .map(|rule| rule.as_str())
+                .collect::<Vec<_>>()
+        )),
+    }
+}
+
+pub(super) async fn recognition_of<C: ConnectionTrait>(
+    conn: &C,
+    enterprise_id: i64,
+    year: i32,
+) -> AppResult<Option<recognitions::Model>> {
+    Ok(recognitions::Entity::find()
+        .filter(recognitions::Column::EnterpriseId.eq(enterprise_id))
+        .filter(recognitions::Column::Year.eq(year))
+        .one(conn)
+        .await?)
+}
