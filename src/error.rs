@@ -236,7 +236,6 @@ impl From<crate::policy::PolicyError> for AppError {
             PolicyError::MissingParameter { .. }
             | PolicyError::WrongParameterType { .. }
             | PolicyError::InvalidParameter { .. }
-            | PolicyError::UnknownClause(_)
             | PolicyError::Money(_) => AppError::Internal(err.to_string()),
         }
     }

@@ -9,6 +9,8 @@
 /// §22: whether there is a title to revoke; the ban after a revoked title, its end date and
 /// whether it is in force on a date.
 pub mod ban;
+/// Code enums: one declaration gives each variant's stable code, `ALL`, parsing and serde.
+mod code;
 /// The unified social credit code (GB 32100-2015) that identifies an enterprise.
 pub mod credit_code;
 /// Input dates: the one text form `YYYY-MM-DD` and the range of days accepted (1900..=2099).
@@ -26,13 +28,12 @@ pub mod settlement;
 /// The §6 star reward: the difference owed, the revocation rule and the city/district split.
 pub mod star_reward;
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+
+use code::code_enum;
 
 pub use ban::{Ban, ban_end, ban_in_force, latest_ban, title_held_on};
+pub use code::UnknownCode;
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use money::{Money, MoneyError};
 pub use params::{
@@ -47,81 +48,39 @@ pub use star_reward::{
     RewardDecision, RewardSplit, StarRewardParams, StarTiers, Stars, decide_reward, reward_due,
 };
 
-/// A clause of the policy document, cited by every rule and verdict.
-///
-/// The ids follow the document's numbering: `§3` is （三）, `§3.1` its item 1, and `§final` the
-/// closing paragraph on the period of validity. Serialised as the id text, e.g. `"§3.1"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Clause {
-    /// （三）1 基本条件: the basic conditions of recognition.
-    #[serde(rename = "§3.1")]
-    S3_1,
-    /// （三）2 规模要求: the revenue threshold.
-    #[serde(rename = "§3.2")]
-    S3_2,
-    /// （三）3 研发型总部: the R&D route.
-    #[serde(rename = "§3.3")]
-    S3_3,
-    /// （三）4 上市企业总部: the listed route.
-    #[serde(rename = "§3.4")]
-    S3_4,
-    /// （四）: the yearly recognition by the HQ office.
-    #[serde(rename = "§4")]
-    S4,
-    /// （五）: the yearly star rating.
-    #[serde(rename = "§5")]
-    S5,
-    /// （六）: the star reward.
-    #[serde(rename = "§6")]
-    S6,
-    /// （七）: the rent and purchase subsidies.
-    #[serde(rename = "§7")]
-    S7,
-    /// （二十）: who pays, and the city's subsidy to the districts.
-    #[serde(rename = "§20")]
-    S20,
-    /// （二十二）: revocation of the title and the two-year ban.
-    #[serde(rename = "§22")]
-    S22,
-    /// The closing paragraph: in force from 2023-02-20, valid until 2028-02-20.
-    #[serde(rename = "§final")]
-    Final,
+code_enum! {
+    /// A clause of the policy document, cited by every rule and verdict.
+    ///
+    /// The ids follow the document's numbering: `§3` is （三）, `§3.1` its item 1, and `§final` the
+    /// closing paragraph on the period of validity. Serialised as the id text, e.g. `"§3.1"`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Clause: "clause id" {
+        /// （三）1 基本条件: the basic conditions of recognition.
+        S3_1 = "§3.1",
+        /// （三）2 规模要求: the revenue threshold.
+        S3_2 = "§3.2",
+        /// （三）3 研发型总部: the R&D route.
+        S3_3 = "§3.3",
+        /// （三）4 上市企业总部: the listed route.
+        S3_4 = "§3.4",
+        /// （四）: the yearly recognition by the HQ office.
+        S4 = "§4",
+        /// （五）: the yearly star rating.
+        S5 = "§5",
+        /// （六）: the star reward.
+        S6 = "§6",
+        /// （七）: the rent and purchase subsidies.
+        S7 = "§7",
+        /// （二十）: who pays, and the city's subsidy to the districts.
+        S20 = "§20",
+        /// （二十二）: revocation of the title and the two-year ban.
+        S22 = "§22",
+        /// The closing paragraph: in force from 2023-02-20, valid until 2028-02-20.
+        Final = "§final",
+    }
 }
 
 impl Clause {
-    /// Every clause, in document order.
-    pub const ALL: [Clause; 11] = [
-        Clause::S3_1,
-        Clause::S3_2,
-        Clause::S3_3,
-        Clause::S3_4,
-        Clause::S4,
-        Clause::S5,
-        Clause::S6,
-        Clause::S7,
-        Clause::S20,
-        Clause::S22,
-        Clause::Final,
-    ];
-
-    /// The clause id as cited in verdicts, e.g. `"§3.1"`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Clause::S3_1 => "§3.1",
-            Clause::S3_2 => "§3.2",
-            Clause::S3_3 => "§3.3",
-            Clause::S3_4 => "§3.4",
-            Clause::S4 => "§4",
-            Clause::S5 => "§5",
-            Clause::S6 => "§6",
-            Clause::S7 => "§7",
-            Clause::S20 => "§20",
-            Clause::S22 => "§22",
-            Clause::Final => "§final",
-        }
-    }
-
     /// What the clause is about, with the document's own heading where it has one.
     #[must_use]
     pub const fn title(self) -> &'static str {
@@ -138,28 +97,6 @@ impl Clause {
             Clause::S22 => "（二十二）: revocation of the title and the two-year ban",
             Clause::Final => "closing paragraph: in force from 2023-02-20, valid until 2028-02-20",
         }
-    }
-}
-
-impl fmt::Display for Clause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Clause {
-    type Err = PolicyError;
-
-    /// Parses a clause id as written by [`Clause::as_str`].
-    ///
-    /// # Errors
-    ///
-    /// [`PolicyError::UnknownClause`] for any other text.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Clause::ALL
-            .into_iter()
-            .find(|clause| clause.as_str() == s)
-            .ok_or_else(|| PolicyError::UnknownClause(s.to_owned()))
     }
 }
 
@@ -226,9 +163,6 @@ pub enum PolicyError {
     /// An amount that cannot take part in the computation, e.g. a negative reward (`BAD_USER_INPUT`).
     #[error("invalid amount: {0}")]
     InvalidAmount(String),
-    /// A clause id that is not one of [`Clause::ALL`].
-    #[error("unknown clause id `{0}`")]
-    UnknownClause(String),
     /// Money arithmetic left the range of `Money` (`INTERNAL_SERVER_ERROR`).
     #[error(transparent)]
     Money(#[from] MoneyError),

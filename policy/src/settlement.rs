@@ -12,12 +12,12 @@
 //! [`adjustment`]: crate::settlement::adjustment
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::code::code_enum;
 use super::money::{Money, MoneyError};
 use super::params::ParameterSet;
 use super::reconciliation::{LineVerdict, ReasonCode};
@@ -191,33 +191,16 @@ impl ClaimTotals {
     }
 }
 
-/// Why a district of the settlement has zeros.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ZeroReason {
-    /// It reported no line paid in the year.
-    NoLines,
-    /// It has lines but did not submit its claim.
-    NotSubmitted,
-    /// Its claim is submitted but not reconciled.
-    NotReconciled,
-}
-
-impl ZeroReason {
-    /// The stable code, e.g. `"NOT_SUBMITTED"`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ZeroReason::NoLines => "NO_LINES",
-            ZeroReason::NotSubmitted => "NOT_SUBMITTED",
-            ZeroReason::NotReconciled => "NOT_RECONCILED",
-        }
-    }
-}
-
-impl fmt::Display for ZeroReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+code_enum! {
+    /// Why a district of the settlement has zeros.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum ZeroReason: "zero reason" {
+        /// It reported no line paid in the year.
+        NoLines = "NO_LINES",
+        /// It has lines but did not submit its claim.
+        NotSubmitted = "NOT_SUBMITTED",
+        /// Its claim is submitted but not reconciled.
+        NotReconciled = "NOT_RECONCILED",
     }
 }
 
@@ -602,6 +585,11 @@ mod tests {
             group_limit: None,
             parameter_versions: Vec::new(),
         }
+    }
+
+    #[test]
+    fn every_zero_reason_round_trips_through_its_code() {
+        crate::code::testing::assert_codes_round_trip(&ZeroReason::ALL, ZeroReason::as_str);
     }
 
     #[test]

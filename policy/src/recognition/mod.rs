@@ -9,107 +9,55 @@
 mod rules;
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::ban::ban_in_force;
+use super::code::{UnknownCode, code_enum};
 use super::money::Money;
 use super::params::ParameterSet;
 use super::{Clause, PolicyError};
 
 use rules::{Context, not_banned};
 
-/// The ownership kind of an enterprise; a subsidiary controlled by an SOE carries its controller's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Ownership {
-    /// Privately owned.
-    Private,
-    /// Foreign-invested.
-    Foreign,
-    /// Collectively owned.
-    Collective,
-    /// Owned by the central government (央企): not excluded.
-    CentralSoe,
-    /// Owned by Zhejiang province (浙江省属): excluded by default.
-    ProvincialSoe,
-    /// Owned by Hangzhou (杭州市属): excluded by default.
-    MunicipalSoe,
-    /// Owned by a Hangzhou district or county (各区、县（市）属): excluded by default.
-    DistrictSoe,
-    /// Owned by another province or city: not excluded.
-    OtherSoe,
-    /// Anything else.
-    Other,
+code_enum! {
+    /// The ownership kind of an enterprise; a subsidiary controlled by an SOE carries its
+    /// controller's.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Ownership: "ownership kind" {
+        /// Privately owned.
+        Private = "PRIVATE",
+        /// Foreign-invested.
+        Foreign = "FOREIGN",
+        /// Collectively owned.
+        Collective = "COLLECTIVE",
+        /// Owned by the central government (央企): not excluded.
+        CentralSoe = "CENTRAL_SOE",
+        /// Owned by Zhejiang province (浙江省属): excluded by default.
+        ProvincialSoe = "PROVINCIAL_SOE",
+        /// Owned by Hangzhou (杭州市属): excluded by default.
+        MunicipalSoe = "MUNICIPAL_SOE",
+        /// Owned by a Hangzhou district or county (各区、县（市）属): excluded by default.
+        DistrictSoe = "DISTRICT_SOE",
+        /// Owned by another province or city: not excluded.
+        OtherSoe = "OTHER_SOE",
+        /// Anything else.
+        Other = "OTHER",
+    }
 }
 
 impl Ownership {
-    /// Every kind, in the documented order.
-    pub const ALL: [Ownership; 9] = [
-        Ownership::Private,
-        Ownership::Foreign,
-        Ownership::Collective,
-        Ownership::CentralSoe,
-        Ownership::ProvincialSoe,
-        Ownership::MunicipalSoe,
-        Ownership::DistrictSoe,
-        Ownership::OtherSoe,
-        Ownership::Other,
-    ];
-
-    /// The stable code, e.g. `"CENTRAL_SOE"`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Ownership::Private => "PRIVATE",
-            Ownership::Foreign => "FOREIGN",
-            Ownership::Collective => "COLLECTIVE",
-            Ownership::CentralSoe => "CENTRAL_SOE",
-            Ownership::ProvincialSoe => "PROVINCIAL_SOE",
-            Ownership::MunicipalSoe => "MUNICIPAL_SOE",
-            Ownership::DistrictSoe => "DISTRICT_SOE",
-            Ownership::OtherSoe => "OTHER_SOE",
-            Ownership::Other => "OTHER",
-        }
-    }
-
-    /// Parses a code as written by [`Ownership::as_str`].
+    /// Parses a code as written by [`Ownership::as_str`]: the same as `str::parse`.
     ///
     /// # Errors
     ///
-    /// [`UnknownOwnership`] for any other text.
-    pub fn parse(code: &str) -> Result<Ownership, UnknownOwnership> {
-        Ownership::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == code)
-            .ok_or_else(|| UnknownOwnership(code.to_owned()))
+    /// [`UnknownCode`] for any other text.
+    pub fn parse(code: &str) -> Result<Ownership, UnknownCode> {
+        code.parse()
     }
 }
-
-impl fmt::Display for Ownership {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Ownership {
-    type Err = UnknownOwnership;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ownership::parse(s)
-    }
-}
-
-/// A text that is not an ownership kind.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown ownership kind `{0}`: expected PRIVATE, FOREIGN, COLLECTIVE, CENTRAL_SOE, \
-     PROVINCIAL_SOE, MUNICIPAL_SOE, DISTRICT_SOE, OTHER_SOE or OTHER"
-)]
-pub struct UnknownOwnership(pub String);
 
 /// The facts of an enterprise as of the decision date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,68 +179,48 @@ impl RecognitionParams {
     }
 }
 
-/// A rule of the recognition table, in table order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RuleId {
-    /// §22: D is after the end of every ban.
-    NotBanned,
-    /// §3.1: the industrial guidance flag is set.
-    IndustrialGuidance,
-    /// §3.1: independent legal person, or deemed legal person.
-    LegalPerson,
-    /// §3.1: registered in a Hangzhou district.
-    RegisteredInHangzhou,
-    /// §3.1: operating.
-    Operating,
-    /// §3.1: unified accounting.
-    UnifiedAccounting,
-    /// §3.1: enough branches / controlled subsidiaries outside Hangzhou.
-    OutsideUnits,
-    /// §3.1: not on the serious dishonesty list.
-    NotDishonest,
-    /// §3.1: the industry class starts with no excluded prefix.
-    IndustryNotExcluded,
-    /// §3.1: the ownership kind is not excluded.
-    NotExcludedSoe,
-    /// §3.2: revenue(Y−1) at or above the threshold.
-    RevenueThreshold,
-    /// §3.3: R&D facilities.
-    RdFacilities,
-    /// §3.3: stable R&D funding.
-    RdStableFunding,
-    /// §3.3: R&D(Y−1) at or above the minimum.
-    RdMinSpend,
-    /// §3.3: R&D(Y−1) ≥ ratio × revenue(Y−1).
-    RdMinRatio,
-    /// §3.4: listed on an accepted exchange.
-    ListedOnAcceptedExchange,
-    /// §3.4: the listed entity is in Hangzhou.
-    ListedEntityInHangzhou,
+code_enum! {
+    /// A rule of the recognition table, in table order.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum RuleId: "rule id" {
+        /// §22: D is after the end of every ban.
+        NotBanned = "NOT_BANNED",
+        /// §3.1: the industrial guidance flag is set.
+        IndustrialGuidance = "INDUSTRIAL_GUIDANCE",
+        /// §3.1: independent legal person, or deemed legal person.
+        LegalPerson = "LEGAL_PERSON",
+        /// §3.1: registered in a Hangzhou district.
+        RegisteredInHangzhou = "REGISTERED_IN_HANGZHOU",
+        /// §3.1: operating.
+        Operating = "OPERATING",
+        /// §3.1: unified accounting.
+        UnifiedAccounting = "UNIFIED_ACCOUNTING",
+        /// §3.1: enough branches / controlled subsidiaries outside Hangzhou.
+        OutsideUnits = "OUTSIDE_UNITS",
+        /// §3.1: not on the serious dishonesty list.
+        NotDishonest = "NOT_DISHONEST",
+        /// §3.1: the industry class starts with no excluded prefix.
+        IndustryNotExcluded = "INDUSTRY_NOT_EXCLUDED",
+        /// §3.1: the ownership kind is not excluded.
+        NotExcludedSoe = "NOT_EXCLUDED_SOE",
+        /// §3.2: revenue(Y−1) at or above the threshold.
+        RevenueThreshold = "REVENUE_THRESHOLD",
+        /// §3.3: R&D facilities.
+        RdFacilities = "RD_FACILITIES",
+        /// §3.3: stable R&D funding.
+        RdStableFunding = "RD_STABLE_FUNDING",
+        /// §3.3: R&D(Y−1) at or above the minimum.
+        RdMinSpend = "RD_MIN_SPEND",
+        /// §3.3: R&D(Y−1) ≥ ratio × revenue(Y−1).
+        RdMinRatio = "RD_MIN_RATIO",
+        /// §3.4: listed on an accepted exchange.
+        ListedOnAcceptedExchange = "LISTED_ON_ACCEPTED_EXCHANGE",
+        /// §3.4: the listed entity is in Hangzhou.
+        ListedEntityInHangzhou = "LISTED_ENTITY_IN_HANGZHOU",
+    }
 }
 
 impl RuleId {
-    /// Every rule, in table order.
-    pub const ALL: [RuleId; 17] = [
-        RuleId::NotBanned,
-        RuleId::IndustrialGuidance,
-        RuleId::LegalPerson,
-        RuleId::RegisteredInHangzhou,
-        RuleId::Operating,
-        RuleId::UnifiedAccounting,
-        RuleId::OutsideUnits,
-        RuleId::NotDishonest,
-        RuleId::IndustryNotExcluded,
-        RuleId::NotExcludedSoe,
-        RuleId::RevenueThreshold,
-        RuleId::RdFacilities,
-        RuleId::RdStableFunding,
-        RuleId::RdMinSpend,
-        RuleId::RdMinRatio,
-        RuleId::ListedOnAcceptedExchange,
-        RuleId::ListedEntityInHangzhou,
-    ];
-
     /// The basic conditions every route needs: `INDUSTRIAL_GUIDANCE` … `NOT_EXCLUDED_SOE`.
     pub const BASIC: [RuleId; 9] = [
         RuleId::IndustrialGuidance,
@@ -306,49 +234,37 @@ impl RuleId {
         RuleId::NotExcludedSoe,
     ];
 
-    /// The stable id, e.g. `"REVENUE_THRESHOLD"`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            RuleId::NotBanned => "NOT_BANNED",
-            RuleId::IndustrialGuidance => "INDUSTRIAL_GUIDANCE",
-            RuleId::LegalPerson => "LEGAL_PERSON",
-            RuleId::RegisteredInHangzhou => "REGISTERED_IN_HANGZHOU",
-            RuleId::Operating => "OPERATING",
-            RuleId::UnifiedAccounting => "UNIFIED_ACCOUNTING",
-            RuleId::OutsideUnits => "OUTSIDE_UNITS",
-            RuleId::NotDishonest => "NOT_DISHONEST",
-            RuleId::IndustryNotExcluded => "INDUSTRY_NOT_EXCLUDED",
-            RuleId::NotExcludedSoe => "NOT_EXCLUDED_SOE",
-            RuleId::RevenueThreshold => "REVENUE_THRESHOLD",
-            RuleId::RdFacilities => "RD_FACILITIES",
-            RuleId::RdStableFunding => "RD_STABLE_FUNDING",
-            RuleId::RdMinSpend => "RD_MIN_SPEND",
-            RuleId::RdMinRatio => "RD_MIN_RATIO",
-            RuleId::ListedOnAcceptedExchange => "LISTED_ON_ACCEPTED_EXCHANGE",
-            RuleId::ListedEntityInHangzhou => "LISTED_ENTITY_IN_HANGZHOU",
-        }
-    }
-
     /// When the rule passes, in the words of the rule table (`hq-api rules` prints it).
     #[must_use]
     pub const fn condition(self) -> &'static str {
         match self {
-            RuleId::NotBanned => "the decision date is after the end of every ban (§22: two years from a revocation)",
+            RuleId::NotBanned => {
+                "the decision date is after the end of every ban (§22: two years from a revocation)"
+            }
             RuleId::IndustrialGuidance => "the industrial guidance flag is set (符合产业导向)",
-            RuleId::LegalPerson => "an independent legal person, or a deemed legal person (视同法人)",
+            RuleId::LegalPerson => {
+                "an independent legal person, or a deemed legal person (视同法人)"
+            }
             RuleId::RegisteredInHangzhou => "registered in a Hangzhou district (在杭注册)",
             RuleId::Operating => "operating (正常经营)",
             RuleId::UnifiedAccounting => "unified accounting (统一核算)",
-            RuleId::OutsideUnits => "at least the minimum number of branches or ≥50%-controlled subsidiaries outside Hangzhou",
+            RuleId::OutsideUnits => {
+                "at least the minimum number of branches or ≥50%-controlled subsidiaries outside Hangzhou"
+            }
             RuleId::NotDishonest => "not on the serious dishonesty list (严重违法失信主体名单)",
-            RuleId::IndustryNotExcluded => "the industry class starts with none of the excluded prefixes",
+            RuleId::IndustryNotExcluded => {
+                "the industry class starts with none of the excluded prefixes"
+            }
             RuleId::NotExcludedSoe => "the ownership kind is not excluded",
-            RuleId::RevenueThreshold => "Hangzhou revenue of Y−1 at or above the threshold for an existing (in Hangzhou on or before the cutoff) or a new enterprise（含）",
+            RuleId::RevenueThreshold => {
+                "Hangzhou revenue of Y−1 at or above the threshold for an existing (in Hangzhou on or before the cutoff) or a new enterprise（含）"
+            }
             RuleId::RdFacilities => "R&D facilities (研发机构)",
             RuleId::RdStableFunding => "stable R&D funding (研发投入稳定)",
             RuleId::RdMinSpend => "Hangzhou R&D spending of Y−1 at or above the minimum",
-            RuleId::RdMinRatio => "R&D spending of Y−1 at or above the ratio × revenue of Y−1, compared exactly",
+            RuleId::RdMinRatio => {
+                "R&D spending of Y−1 at or above the ratio × revenue of Y−1, compared exactly"
+            }
             RuleId::ListedOnAcceptedExchange => "listed on an accepted exchange",
             RuleId::ListedEntityInHangzhou => "the listed entity is in Hangzhou",
         }
@@ -406,38 +322,20 @@ impl RuleId {
     }
 }
 
-impl fmt::Display for RuleId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+code_enum! {
+    /// A way to be recognised; tried in the order `STANDARD`, `RD`, `LISTED` (`ALL`'s order).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Route: "route" {
+        /// §3.1 + §3.2: the basic conditions and the revenue threshold.
+        Standard = "STANDARD",
+        /// §3.1 + §3.3: the basic conditions and the four R&D rules (研发型总部).
+        Rd = "RD",
+        /// §3.1 + §3.4: the basic conditions and the two listing rules (上市企业总部).
+        Listed = "LISTED",
     }
-}
-
-/// A way to be recognised; tried in the order `STANDARD`, `RD`, `LISTED`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Route {
-    /// §3.1 + §3.2: the basic conditions and the revenue threshold.
-    Standard,
-    /// §3.1 + §3.3: the basic conditions and the four R&D rules (研发型总部).
-    Rd,
-    /// §3.1 + §3.4: the basic conditions and the two listing rules (上市企业总部).
-    Listed,
 }
 
 impl Route {
-    /// The routes, in the order they are tried.
-    pub const ALL: [Route; 3] = [Route::Standard, Route::Rd, Route::Listed];
-
-    /// The stable id, e.g. `"STANDARD"`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Route::Standard => "STANDARD",
-            Route::Rd => "RD",
-            Route::Listed => "LISTED",
-        }
-    }
-
     /// The rules beyond the basic ones that the route needs.
     #[must_use]
     pub const fn own_rules(self) -> &'static [RuleId] {
@@ -461,12 +359,6 @@ impl Route {
         RuleId::BASIC
             .into_iter()
             .chain(self.own_rules().iter().copied())
-    }
-}
-
-impl fmt::Display for Route {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -760,6 +760,12 @@ fn ownership_codes_round_trip() {
 }
 
 #[test]
+fn every_rule_id_and_route_round_trips_through_its_code() {
+    crate::code::testing::assert_codes_round_trip(&RuleId::ALL, RuleId::as_str);
+    crate::code::testing::assert_codes_round_trip(&Route::ALL, Route::as_str);
+}
+
+#[test]
 fn the_verdict_serialises_with_stable_ids() {
     let facts = EnterpriseFacts {
         hangzhou_since: Some(date("2022-03-01")),

@@ -24,12 +24,11 @@ mod ratio_cap;
 mod whole_line;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::str::FromStr;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::code::code_enum;
 use super::money::{Money, MoneyError};
 use super::params::ParameterSet;
 use super::{Clause, PolicyError};
@@ -37,142 +36,81 @@ use super::{Clause, PolicyError};
 use ratio_cap::cap_groups;
 use whole_line::Rules;
 
-/// The kind of a §7 payment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PaymentKind {
-    /// 租房补助: a share of the rent actually paid in the recognition year.
-    Rent,
-    /// 购房补助: a share of the transaction price of the first purchase of HQ office premises.
-    Purchase,
-}
-
-impl PaymentKind {
-    /// Both kinds.
-    pub const ALL: [PaymentKind; 2] = [PaymentKind::Rent, PaymentKind::Purchase];
-
-    /// The stable code, `"RENT"` or `"PURCHASE"`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            PaymentKind::Rent => "RENT",
-            PaymentKind::Purchase => "PURCHASE",
-        }
+code_enum! {
+    /// The kind of a §7 payment.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum PaymentKind: "payment kind" {
+        /// 租房补助: a share of the rent actually paid in the recognition year.
+        Rent = "RENT",
+        /// 购房补助: a share of the transaction price of the first purchase of HQ office premises.
+        Purchase = "PURCHASE",
     }
 }
 
-impl fmt::Display for PaymentKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+code_enum! {
+    /// Why (part of) a line is cut, in POLICY.md's table order: the derived `Ord` is that order, so
+    /// the first reason of a line (its primary reason) is the smallest.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum ReasonCode: "reason code" {
+        /// §final: paid before `policy.valid_from` or after `policy.valid_to`.
+        OutsidePolicyPeriod = "OUTSIDE_POLICY_PERIOD",
+        /// §4: the enterprise holds no recognition for the subsidy year.
+        NotRecognized = "NOT_RECOGNIZED",
+        /// §7: rated below 3 stars for the subsidy year, or not rated.
+        StarsBelow3 = "STARS_BELOW_3",
+        /// §7: the enterprise owned office premises in Hangzhou (RENT: on any day of the subsidy
+        /// year; PURCHASE: on the day before the transaction date).
+        OwnsOffice = "OWNS_OFFICE",
+        /// §7: a RENT line of an enterprise with a reported PURCHASE line for the same or an
+        /// earlier subsidy year (租房、购房补助政策不能同时享受).
+        RentAndPurchase = "RENT_AND_PURCHASE",
+        /// §7: a PURCHASE line whose contract is not the enterprise's first purchase (首次购置).
+        PurchaseNotFirst = "PURCHASE_NOT_FIRST",
+        /// §20: on the payment date the enterprise was not registered in the reporting district.
+        WrongDistrict = "WRONG_DISTRICT",
+        /// §22: the title was revoked on or before the payment date, after the recognition for the
+        /// subsidy year was decided.
+        TitleRevoked = "TITLE_REVOKED",
+        /// §20: the same payment was reported earlier by a line not itself cut for `WRONG_DISTRICT`.
+        DuplicatePayment = "DUPLICATE_PAYMENT",
+        /// §7: what survives the whole-line rules is above the district's ratio or cap.
+        OverDistrictRatio = "OVER_DISTRICT_RATIO",
     }
-}
-
-impl FromStr for PaymentKind {
-    type Err = UnknownCode;
-
-    /// Parses a code as written by [`PaymentKind::as_str`].
-    ///
-    /// # Errors
-    ///
-    /// [`UnknownCode`] for any other text.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        PaymentKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == s)
-            .ok_or_else(|| UnknownCode {
-                what: "payment kind",
-                code: s.to_owned(),
-            })
-    }
-}
-
-/// A text that is not one of the codes of this module (a payment kind or a reason code).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} `{code}`")]
-pub struct UnknownCode {
-    /// What was being parsed, e.g. `reason code`.
-    pub what: &'static str,
-    /// The text.
-    pub code: String,
-}
-
-/// Why (part of) a line is cut, in POLICY.md's table order: the derived `Ord` is that order, so
-/// the first reason of a line (its primary reason) is the smallest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ReasonCode {
-    /// §final: paid before `policy.valid_from` or after `policy.valid_to`.
-    OutsidePolicyPeriod,
-    /// §4: the enterprise holds no recognition for the subsidy year.
-    NotRecognized,
-    /// §7: rated below 3 stars for the subsidy year, or not rated.
-    #[serde(rename = "STARS_BELOW_3")]
-    StarsBelow3,
-    /// §7: the enterprise owned office premises in Hangzhou (RENT: on any day of the subsidy year;
-    /// PURCHASE: on the day before the transaction date).
-    OwnsOffice,
-    /// §7: a RENT line of an enterprise with a reported PURCHASE line for the same or an earlier
-    /// subsidy year (租房、购房补助政策不能同时享受).
-    RentAndPurchase,
-    /// §7: a PURCHASE line whose contract is not the enterprise's first purchase (首次购置).
-    PurchaseNotFirst,
-    /// §20: on the payment date the enterprise was not registered in the reporting district.
-    WrongDistrict,
-    /// §22: the title was revoked on or before the payment date, after the recognition for the
-    /// subsidy year was decided.
-    TitleRevoked,
-    /// §20: the same payment was reported earlier by a line not itself cut for `WRONG_DISTRICT`.
-    DuplicatePayment,
-    /// §7: what survives the whole-line rules is above the district's ratio or cap.
-    OverDistrictRatio,
 }
 
 impl ReasonCode {
-    /// Every reason, in table order.
-    pub const ALL: [ReasonCode; 10] = [
-        ReasonCode::OutsidePolicyPeriod,
-        ReasonCode::NotRecognized,
-        ReasonCode::StarsBelow3,
-        ReasonCode::OwnsOffice,
-        ReasonCode::RentAndPurchase,
-        ReasonCode::PurchaseNotFirst,
-        ReasonCode::WrongDistrict,
-        ReasonCode::TitleRevoked,
-        ReasonCode::DuplicatePayment,
-        ReasonCode::OverDistrictRatio,
-    ];
-
-    /// The stable code, e.g. `"STARS_BELOW_3"`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ReasonCode::OutsidePolicyPeriod => "OUTSIDE_POLICY_PERIOD",
-            ReasonCode::NotRecognized => "NOT_RECOGNIZED",
-            ReasonCode::StarsBelow3 => "STARS_BELOW_3",
-            ReasonCode::OwnsOffice => "OWNS_OFFICE",
-            ReasonCode::RentAndPurchase => "RENT_AND_PURCHASE",
-            ReasonCode::PurchaseNotFirst => "PURCHASE_NOT_FIRST",
-            ReasonCode::WrongDistrict => "WRONG_DISTRICT",
-            ReasonCode::TitleRevoked => "TITLE_REVOKED",
-            ReasonCode::DuplicatePayment => "DUPLICATE_PAYMENT",
-            ReasonCode::OverDistrictRatio => "OVER_DISTRICT_RATIO",
-        }
-    }
-
     /// When the reason cuts a line, in the words of the reason table (`hq-api rules` prints it).
     #[must_use]
     pub const fn condition(self) -> &'static str {
         match self {
-            ReasonCode::OutsidePolicyPeriod => "paid before the policy's first day or after its last",
+            ReasonCode::OutsidePolicyPeriod => {
+                "paid before the policy's first day or after its last"
+            }
             ReasonCode::NotRecognized => "the enterprise holds no recognition for the subsidy year",
-            ReasonCode::StarsBelow3 => "its rating for the subsidy year is below 3 stars, or absent",
-            ReasonCode::OwnsOffice => "RENT: it owned office premises in Hangzhou on any day of the subsidy year; PURCHASE: on the day before the transaction date",
-            ReasonCode::RentAndPurchase => "a RENT line, and the enterprise has a reported PURCHASE line (any district, any verdict) whose subsidy year is at most this line's",
-            ReasonCode::PurchaseNotFirst => "a PURCHASE line whose contract is not the enterprise's first purchase (earliest transaction date, ties by contract number; any district)",
-            ReasonCode::WrongDistrict => "on the payment date the enterprise was not registered in the reporting district (or was outside Hangzhou)",
-            ReasonCode::TitleRevoked => "its title was revoked on a date at or before the payment date, after the recognition for the subsidy year was decided",
-            ReasonCode::DuplicatePayment => "the same enterprise, kind, contract, subsidy year, amount and payment date was reported earlier by a line not itself cut for WRONG_DISTRICT",
-            ReasonCode::OverDistrictRatio => "what survives the whole-line rules is above min(floor(ratio × basis), cap) of its group",
+            ReasonCode::StarsBelow3 => {
+                "its rating for the subsidy year is below 3 stars, or absent"
+            }
+            ReasonCode::OwnsOffice => {
+                "RENT: it owned office premises in Hangzhou on any day of the subsidy year; PURCHASE: on the day before the transaction date"
+            }
+            ReasonCode::RentAndPurchase => {
+                "a RENT line, and the enterprise has a reported PURCHASE line (any district, any verdict) whose subsidy year is at most this line's"
+            }
+            ReasonCode::PurchaseNotFirst => {
+                "a PURCHASE line whose contract is not the enterprise's first purchase (earliest transaction date, ties by contract number; any district)"
+            }
+            ReasonCode::WrongDistrict => {
+                "on the payment date the enterprise was not registered in the reporting district (or was outside Hangzhou)"
+            }
+            ReasonCode::TitleRevoked => {
+                "its title was revoked on a date at or before the payment date, after the recognition for the subsidy year was decided"
+            }
+            ReasonCode::DuplicatePayment => {
+                "the same enterprise, kind, contract, subsidy year, amount and payment date was reported earlier by a line not itself cut for WRONG_DISTRICT"
+            }
+            ReasonCode::OverDistrictRatio => {
+                "what survives the whole-line rules is above min(floor(ratio × basis), cap) of its group"
+            }
         }
     }
 
@@ -218,31 +156,6 @@ impl ReasonCode {
     #[must_use]
     pub const fn is_whole_line(self) -> bool {
         !matches!(self, ReasonCode::OverDistrictRatio)
-    }
-}
-
-impl fmt::Display for ReasonCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ReasonCode {
-    type Err = UnknownCode;
-
-    /// Parses a code as written by [`ReasonCode::as_str`] (e.g. a stored `primary_reason`).
-    ///
-    /// # Errors
-    ///
-    /// [`UnknownCode`] for any other text.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ReasonCode::ALL
-            .into_iter()
-            .find(|code| code.as_str() == s)
-            .ok_or_else(|| UnknownCode {
-                what: "reason code",
-                code: s.to_owned(),
-            })
     }
 }
 
