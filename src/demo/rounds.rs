@@ -13,7 +13,10 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
 };
 
-use super::{DEMO_ACTOR, DISTRICT_WEIGHTS, Plan, SEED, date, demo_actor, demo_error, mix};
+use super::generator::{SEED, mix};
+use super::planner::Plan;
+use super::vocabulary::DISTRICT_WEIGHTS;
+use super::{DEMO_ACTOR, date, demo_actor, demo_error};
 use crate::auth::Role;
 use crate::error::{AppError, AppResult};
 use crate::services::recognition::{self, ratings, recognize, rewards};

@@ -17,11 +17,11 @@ use sea_orm::{
     QueryOrder,
 };
 
+use super::figures::{BILLION, FEN_PER_MILLION};
+use super::generator::{Rng, SEED, mix};
+use super::planner::{Failure, Fate, Path, Plan};
 use super::rounds::{Cast, Recognised, YEARS, revocation};
-use super::{
-    BILLION, DEMO_ACTOR, FEN_PER_MILLION, Failure, Fate, Path, Plan, Rng, SEED, date, demo_actor,
-    mix,
-};
+use super::{DEMO_ACTOR, date, demo_actor};
 use crate::auth::{Actor, Role};
 use crate::error::{AppError, AppResult};
 use crate::policy::Money;
