@@ -748,7 +748,7 @@ async fn check_registration_folds(db: &DatabaseConnection) -> Result<(), BenchEr
         .map(|row| Period {
             valid_from: row.valid_from,
             valid_to: row.valid_to,
-            facts: Facts::from_row(row),
+            facts: enterprises_service::facts_from_row(row),
         })
         .collect();
     if stored.is_empty() || stored != folded {

@@ -23,6 +23,8 @@ pub mod params;
 pub mod recognition;
 /// §20 step 3: the verdict on each payment line of a claim, rule by rule, then the ratio cap.
 pub mod reconciliation;
+/// The registry's §19 events, what each changes, and their fold into dated periods of facts.
+pub mod registry;
 /// §20 steps 4 and 6: the yearly settlement draft and the adjustment after a finding.
 pub mod settlement;
 /// The §6 star reward: the difference owed, the revocation rule and the city/district split.
