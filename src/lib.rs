@@ -1,5 +1,5 @@
 //! hq-api: the system of record of Hangzhou's headquarters-economy policy (杭政办〔2023〕3号) and of
-//! the fiscal settlement behind it. See `README.md` for a tour and `POLICY.md` for the rules.
+//! the fiscal settlement behind it. See `README.md` for a tour and `docs/rules.md` for the rules as applied.
 
 /// Bearer tokens, actors, and the access table of every GraphQL root field.
 pub mod auth;

@@ -430,7 +430,7 @@ fn invalid(version: &ParameterVersion, reason: String) -> PolicyError {
     }
 }
 
-/// A row of the shipped defaults table (POLICY.md, "Policy parameters").
+/// A row of the shipped defaults table (the parameter table, docs/rules.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DefaultParameter {
     /// The parameter name.
@@ -487,7 +487,7 @@ fn list(items: &[&str]) -> ParamValue {
     ParamValue::List(items.iter().map(|&item| item.to_owned()).collect())
 }
 
-/// The shipped defaults, every row of POLICY.md's "Policy parameters" table, in its order.
+/// The shipped defaults, every row of the parameter table (docs/rules.md), in its order.
 ///
 /// Money is a `Decimal` amount in yuan (`"3000000.00"`), ratios are `Decimal`s (`"0.10"`).
 /// The per-district parameters (`rent_subsidy.*`, `purchase_subsidy.*`) ship as general versions

@@ -98,7 +98,7 @@ pub struct StarRewardParams {
 impl StarRewardParams {
     /// Reads the general versions in force on 1 January of `year`.
     ///
-    /// `tier(stars)` is the amount in force on 1 January of Y (POLICY.md). The text gives no date
+    /// `tier(stars)` is the amount in force on 1 January of Y (§6). The text gives no date
     /// for the city share; INTERPRETATION(§6): it is read on the same day, so one rating's reward
     /// and its split come from one set of parameters, whenever the grant is run.
     ///

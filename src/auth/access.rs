@@ -1,5 +1,5 @@
 //! The access table: for every GraphQL root field, who may call it and how a `DISTRICT` actor is
-//! confined (POLICY.md "Who sees what").
+//! confined (who sees what: README, "Roles and tokens").
 //!
 //! The table is enforced by [`crate::graphql::AccessControl`], an extension that runs before every
 //! root field: a root field missing from the table is refused for everyone, so a new field cannot
@@ -12,7 +12,7 @@ use crate::error::AppError;
 /// Who may call a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
-    /// Anyone, anonymous callers included (what POLICY.md publishes).
+    /// Anyone, anonymous callers included (what §21 publishes).
     Public,
     /// Any authenticated actor.
     Authenticated,

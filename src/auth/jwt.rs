@@ -136,7 +136,7 @@ impl JwtKeys {
     /// `DISTRICT` token may name.
     ///
     /// # Errors
-    /// Every failure of POLICY.md / the foundation issue: bad signature, `alg` other than HS256
+    /// Every token failure: bad signature, `alg` other than HS256
     /// (including `none`), expired, not yet valid, wrong issuer or audience, missing required
     /// claims, unknown role, a district token without a known district.
     pub fn verify(

@@ -9,7 +9,7 @@ pub use jwt::{AUDIENCE, Claims, ISSUER, JwtKeys, TokenError};
 use async_graphql::Enum;
 use serde::{Deserialize, Serialize};
 
-/// The roles of POLICY.md "Actors".
+/// The roles of the policy's actors (README, "Roles and tokens").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
@@ -27,7 +27,7 @@ pub enum Role {
 }
 
 impl Role {
-    /// Every role, in the order of POLICY.md.
+    /// Every role, in the order of the access table.
     pub const ALL: [Role; 5] = [
         Role::HqOffice,
         Role::CityFinance,
@@ -79,7 +79,7 @@ impl Actor {
         }
     }
 
-    /// Whether the actor may see confidential figures of `district` (POLICY.md "Who sees what").
+    /// Whether the actor may see confidential figures of `district` (who sees what: README, "Roles and tokens").
     pub fn sees_confidential_of(&self, district: Option<&str>) -> bool {
         match self.role {
             Role::HqOffice | Role::CityFinance | Role::Auditor => true,
@@ -92,7 +92,7 @@ impl Actor {
 /// The caller of one request: anonymous (no token) or an actor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
-    /// No `Authorization` header: may read only what POLICY.md publishes.
+    /// No `Authorization` header: may read only what §21 publishes.
     Anonymous,
     /// A valid bearer token.
     Actor(Actor),

@@ -1,4 +1,4 @@
-//! Districts: the 13 county-level divisions of POLICY.md.
+//! Districts: Hangzhou's 13 county-level divisions.
 
 use async_graphql::{Context, Object, Result, SimpleObject};
 

@@ -1,7 +1,7 @@
 //! The enterprise registry: `enterprise`, `enterprises`, and the HQ office's mutations
 //! `registerEnterprise`, `recordEnterpriseEvent` and `recordFigures`.
 //!
-//! Who sees what (POLICY.md): every authenticated actor reads the registry (facts and events);
+//! Who sees what (README, "Roles and tokens"): every authenticated actor reads the registry (facts and events);
 //! yearly figures are confidential: `HQ_OFFICE`, `CITY_FINANCE` and `AUDITOR` read them all, a
 //! `DISTRICT` actor only those of enterprises registered in its district today, `VIEWER` none. A
 //! figure the caller may not read is a `FORBIDDEN` error on the field, never a silent null.
@@ -276,7 +276,7 @@ async fn district_by_code(ctx: &Context<'_>, code: Option<&str>) -> Result<Optio
 // Types
 // ---------------------------------------------------------------------------------------------
 
-/// Ownership kinds (POLICY.md "Enterprises"); a subsidiary controlled by an SOE carries its
+/// Ownership kinds (the registry's facts, §19); a subsidiary controlled by an SOE carries its
 /// controller's kind.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
@@ -620,7 +620,7 @@ pub struct EnterpriseStarRating {
     pub stars: i32,
 }
 
-/// Every fact of an enterprise during one period (POLICY.md "Enterprises").
+/// Every fact of an enterprise during one period (the registry's facts, §19).
 #[derive(SimpleObject, Debug, Clone)]
 #[graphql(complex)]
 pub struct EnterpriseFacts {

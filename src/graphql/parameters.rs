@@ -39,7 +39,7 @@ impl From<Kind> for ParameterKind {
     }
 }
 
-/// One dated version of a policy parameter (POLICY.md "Policy parameters").
+/// One dated version of a policy parameter (the parameter table, docs/rules.md).
 #[derive(SimpleObject, Debug, Clone)]
 pub struct PolicyParameter {
     /// The version's id; stored decisions cite it in `parameterVersionIds`.
@@ -83,7 +83,7 @@ impl From<ParameterVersion> for PolicyParameter {
 /// A new version of a policy parameter. Versions are append-only: an existing one is never edited.
 #[derive(InputObject, Debug)]
 pub struct AddParameterVersionInput {
-    /// A parameter name of POLICY.md's table, e.g. `star_reward.3`.
+    /// A parameter name of the rule table (docs/rules.md), e.g. `star_reward.3`.
     pub name: String,
     /// The value as JSON, of the parameter's kind: an amount or a ratio as a decimal string
     /// (`"3500000.00"`, `"0.50"`; never a float), a date as `"YYYY-MM-DD"`, a count as an integer,

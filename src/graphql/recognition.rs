@@ -19,7 +19,7 @@ use crate::services::{districts as district_service, enterprises as registry};
 // Verdicts
 // ---------------------------------------------------------------------------------------------
 
-/// A rule of the recognition table (POLICY.md "Recognition"), in table order.
+/// A rule of the recognition table (docs/rules.md, "Recognition rules"), in table order.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "RuleId", rename_items = "SCREAMING_SNAKE_CASE")]
 pub enum GqlRuleId {

@@ -32,7 +32,7 @@ pub struct LineVerdict {
     pub eligible: Decimal,
     /// Paid − eligible.
     pub cut: Decimal,
-    /// Every reason, in POLICY.md's table order; empty when nothing is cut.
+    /// Every reason, in the reason table's order (docs/rules.md); empty when nothing is cut.
     pub reasons: Vec<LineCutReason>,
     /// The first reason in table order.
     pub primary_reason: Option<String>,

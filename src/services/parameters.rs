@@ -1,5 +1,5 @@
 //! Policy parameters: loading every stored version into a [`ParameterSet`], listing the versions in
-//! force on a date, and appending a new version (POLICY.md "Policy parameters": a change is a new
+//! force on a date, and appending a new version (the parameter table: a change is a new
 //! version; a version is never edited).
 
 use chrono::{NaiveDate, Utc};
@@ -57,7 +57,7 @@ impl ParameterKind {
     }
 }
 
-/// The kind of every known parameter (the names of POLICY.md's table); `None` for an unknown name.
+/// The kind of every known parameter (the names of the parameter table, docs/rules.md); `None` for an unknown name.
 ///
 /// Written out name by name rather than guessed from the default value, because a decimal default
 /// does not say whether it is an amount (at most 2 decimals, no upper bound) or a ratio (0..=1).
@@ -105,7 +105,7 @@ pub fn kind_of(name: &str) -> Option<ParameterKind> {
 
 /// Whether a district may have its own version of `name`.
 ///
-/// **[interpretation]** POLICY.md §7: "each district sets its own ratios and caps (it pays them)";
+/// INTERPRETATION(§7): "each district sets its own ratios and caps (it pays them)";
 /// every other parameter is a city rule, read with no district (recognition, star rewards,
 /// settlement). A district version of a city rule would be silently ignored, so it is refused.
 #[must_use]
@@ -243,7 +243,7 @@ pub async fn load_set<C: ConnectionTrait>(conn: &C) -> AppResult<ParameterSet> {
 }
 
 /// The version of every parameter in force on `as_of` for `district` (a district's own beats the
-/// general one), in the order of POLICY.md's table, then any other name alphabetically.
+/// general one), in the order of the parameter table (docs/rules.md), then any other name alphabetically.
 ///
 /// # Errors
 /// Database errors.

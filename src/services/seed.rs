@@ -1,4 +1,4 @@
-//! Idempotent seed data (POLICY.md "Districts", the rule set of 杭政办〔2023〕3号 and the default
+//! Idempotent seed data (the 13 districts, the rule set of 杭政办〔2023〕3号 and the default
 //! policy parameters). Run at every start-up; a row already present is left as it is, so a
 //! deployment's own parameter versions are never overwritten.
 
@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::policy::params::default_parameters;
 use entity::{districts, policy_parameters, rule_sets};
 
-/// One district of POLICY.md.
+/// One district of Hangzhou.
 #[derive(Debug, Clone, Copy)]
 pub struct SeedDistrict {
     /// GB/T 2260 code.
@@ -25,7 +25,7 @@ pub struct SeedDistrict {
     pub kind: &'static str,
 }
 
-/// Hangzhou's 13 county-level divisions after the 2021 adjustment (POLICY.md "Districts").
+/// Hangzhou's 13 county-level divisions after the 2021 adjustment (the seed's 13 districts).
 /// The West Lake Scenic Area has no code and is not a party to §20, so it is not here.
 pub const DISTRICTS: [SeedDistrict; 13] = [
     SeedDistrict {

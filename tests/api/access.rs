@@ -1,5 +1,5 @@
 //! The access table, checked from outside: every root field has a rule, and each field called as
-//! each role (and anonymously) is allowed or refused exactly as POLICY.md "Who sees what" says.
+//! each role (and anonymously) is allowed or refused exactly as the access rules (README, "Roles and tokens") say.
 
 use hq_api::auth::{Role, access};
 use serde_json::{Value, json};

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app, test_settings};
 
-/// Every reason code of POLICY.md's reconciliation table.
+/// Every reason code of the reconciliation reason table (docs/rules.md).
 const REASONS: [&str; 10] = [
     "OUTSIDE_POLICY_PERIOD",
     "NOT_RECOGNIZED",

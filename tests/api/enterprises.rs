@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
 
-/// Valid codes from POLICY.md.
+/// Valid codes (GB 32100-2015 examples).
 const CODE_A: &str = "91330100716105852F";
 const CODE_B: &str = "91110000600037341L";
 /// Check character wrong (would be `R`).

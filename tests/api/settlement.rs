@@ -8,7 +8,7 @@
 //! (`a_district_cannot_report_or_read_for_another_district`).
 //!
 //! The worked scenario (`scenario`) is small on purpose: seven enterprises, three paying
-//! districts, fourteen lines, every reason of POLICY.md's table. The expected figures are computed
+//! districts, fourteen lines, every reason of the rule table (docs/rules.md). The expected figures are computed
 //! by hand in the comments, in yuan; the service works in fen.
 
 use std::collections::BTreeMap;

@@ -1,11 +1,11 @@
 //! Recognition as a headquarters enterprise (总部企业认定, §3, §4) and the §22 ban.
 //!
-//! [`decide_recognition`] evaluates every rule of POLICY.md's table, in table order, for a year Y
+//! [`decide_recognition`] evaluates every rule of the rule table (docs/rules.md), in table order, for a year Y
 //! on a decision date D: figures of Y−1, every other fact and every parameter as of D. The verdict
 //! lists each rule with its clause, the figures used and, for a failed numeric rule, the gap; it
 //! names the first route that passes (`STANDARD`, `RD`, `LISTED`).
 
-/// The rules of POLICY.md's table, one function each, and what they read.
+/// The rules of the rule table (docs/rules.md), one function each, and what they read.
 mod rules;
 
 use std::fmt;

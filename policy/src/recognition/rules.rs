@@ -1,4 +1,4 @@
-//! The rules of POLICY.md's recognition table (§3, §4, §22), one function each: a [`RuleResult`]
+//! The rules of the recognition rule table (docs/rules.md) (§3, §4, §22), one function each: a [`RuleResult`]
 //! with its clause, the figures it used and, for a failed numeric rule, the gap.
 
 use std::fmt;

@@ -5,7 +5,7 @@
 //! 的补助). [`reconcile`] gives each line an eligible amount, `0 ≤ eligible ≤ paid`, and the reasons
 //! for what it cut, each with its clause:
 //!
-//! 1. the whole-line rules of POLICY.md's table, in table order: a line failing several lists them
+//! 1. the whole-line rules of the rule table (docs/rules.md), in table order: a line failing several lists them
 //!    all and is cut whole;
 //! 2. then the district's ratio cap, `OVER_DISTRICT_RATIO`, on what survives, group by group.
 //!
@@ -20,7 +20,7 @@
 
 /// The second pass: `OVER_DISTRICT_RATIO` (§7), the ratio groups, their limits and the cut.
 mod ratio_cap;
-/// The first pass: the whole-line rules of POLICY.md's table, one method each, in table order.
+/// The first pass: the whole-line rules of the rule table (docs/rules.md), one method each, in table order.
 mod whole_line;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,7 +48,7 @@ code_enum! {
 }
 
 code_enum! {
-    /// Why (part of) a line is cut, in POLICY.md's table order: the derived `Ord` is that order, so
+    /// Why (part of) a line is cut, in the reason table's order (docs/rules.md): the derived `Ord` is that order, so
     /// the first reason of a line (its primary reason) is the smallest.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
     pub enum ReasonCode: "reason code" {
@@ -159,7 +159,7 @@ impl ReasonCode {
     }
 }
 
-/// One reported §7 payment (POLICY.md §20 step 1), as stored.
+/// One reported §7 payment (§20 step 1), as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentLine {
     /// The line's id.
@@ -420,7 +420,7 @@ fn invalid(
 
 /// Reconciles the lines of a claim: one verdict per line, in report order.
 ///
-/// Each line goes through every whole-line rule of POLICY.md's table, in table order; failing any
+/// Each line goes through every whole-line rule of the rule table (docs/rules.md), in table order; failing any
 /// cuts it whole and lists every failure. What survives is capped per group (see
 /// [`LineVerdict::ratio_group`]) at `min(floor_to_fen(ratio × Σ basis of the surviving lines),
 /// cap)` — for PURCHASE the price once, not summed — with the district's `rent_subsidy.ratio` and

@@ -1,4 +1,4 @@
-//! §20 step 3, first pass: the whole-line rules of POLICY.md's table. Each gives the detail of its
+//! §20 step 3, first pass: the whole-line rules of the rule table (docs/rules.md). Each gives the detail of its
 //! failure or `None`; a line failing any of them is cut whole, every failure listed in table order.
 
 use chrono::NaiveDate;
@@ -126,7 +126,7 @@ impl Rules<'_> {
 
     /// Names another line in a verdict's detail. The detail is shown to the deciding line's
     /// district, so a line of another district is named without its voucher, contract or id
-    /// (POLICY.md "Who sees what"); staff find it through the enterprise's lines.
+    /// (who sees what: README, "Roles and tokens"); staff find it through the enterprise's lines.
     fn describe(&self, other: &PaymentLine) -> String {
         if other.district == self.line.district {
             format!(

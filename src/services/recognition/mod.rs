@@ -133,8 +133,8 @@ async fn revocation_dates_of_many<C: ConnectionTrait>(
     Ok(result)
 }
 
-/// The district an enterprise is registered in today (`None` outside Hangzhou). POLICY.md "Who
-/// sees what" confines a district actor to the enterprises registered in its district today.
+/// The district an enterprise is registered in today (`None` outside Hangzhou). "Who sees what"
+/// confines a district actor to the enterprises registered in its district today.
 async fn district_today<C: ConnectionTrait>(
     conn: &C,
     enterprise_id: i64,

@@ -42,7 +42,7 @@ pub struct PublishedHq {
 /// on the decision date, stars and route; ordered by stars (highest first, unrated last), then
 /// name.
 ///
-/// **[interpretation]** The list is the current one: an HQ whose title was revoked (on or before
+/// INTERPRETATION(§21): The list is the current one: an HQ whose title was revoked (on or before
 /// today) after its recognition for `year` was decided is no longer an HQ and is left out.
 ///
 /// # Errors
@@ -152,7 +152,7 @@ impl Progress {
     /// The three §1 targets against this year's values.
     ///
     /// 新增100家以上: at least 100 (以上 includes the number, Civil Code art. 1259).
-    /// **[interpretation]** 突破60家 / 突破10家 ("break through"): more than 60 / more than 10.
+    /// INTERPRETATION(§1): 突破60家 / 突破10家 ("break through"): more than 60 / more than 10.
     #[must_use]
     pub fn targets(&self) -> [Target; 3] {
         let increase = self.increase();
@@ -185,7 +185,7 @@ fn count_of(n: usize) -> i64 {
 
 /// The §1 monitoring figures of `year`.
 ///
-/// **[interpretation]** Counts are of recognitions (decisions) for the year, revoked or not: the
+/// INTERPRETATION(§1): Counts are of recognitions (decisions) for the year, revoked or not: the
 /// targets measure how many HQs the city recognised. An HQ without figures for Y−1 counts in
 /// neither revenue class.
 ///

@@ -163,7 +163,7 @@ pub(super) fn stars_of(stars: i32) -> Option<Stars> {
     u8::try_from(stars).ok().and_then(|s| Stars::new(s).ok())
 }
 
-/// What depends on a rating, so that it may no longer change (POLICY.md §5: "until a star reward
+/// What depends on a rating, so that it may no longer change (§5: "until a star reward
 /// or a reconciled payment depends on it"); `None` when nothing does.
 ///
 /// Today: the star reward granted for the rating's year. The §20 reconciliation adds its check

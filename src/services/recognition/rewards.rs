@@ -105,7 +105,7 @@ pub async fn star_rewards<C: ConnectionTrait>(
         .into_iter()
         .map(|reward| (reward.enterprise_id, reward.district_code))
         .collect();
-    // INTERPRETATION(§20): a granted reward is a district's own row (POLICY.md "Who sees what")
+    // INTERPRETATION(§20): a granted reward is a district's own row (who sees what: README, "Roles and tokens")
     // when that district bore its district share (按现行财政体制), as recorded with the reward —
     // not when the enterprise is registered there today: after a move, the district that paid
     // still sees what it paid, and the enterprise's new district does not see another district's
@@ -178,7 +178,7 @@ pub async fn star_rewards<C: ConnectionTrait>(
                 let stars = stars_of(rating.stars).ok_or_else(|| {
                     AppError::internal(format!("rating {} has {} stars", rating.id, rating.stars))
                 })?;
-                // **[interpretation]** "Σ star rewards already granted to the enterprise" counts
+                // INTERPRETATION(§6): "Σ star rewards already granted to the enterprise" counts
                 // every reward already recorded, whatever its rating year: granting a later year
                 // before an earlier one must not pay a tier twice.
                 let already =
@@ -193,7 +193,7 @@ pub async fn star_rewards<C: ConnectionTrait>(
                 let revoked = revocations.get(&id).map(Vec::as_slice).unwrap_or_default();
                 let decision =
                     decide_reward(stars, &params.tiers, already, decided, revoked, grant_day);
-                // **[interpretation]** §20 (按现行财政体制) names no district: the district share is
+                // INTERPRETATION(§20): §20 (按现行财政体制) names no district: the district share is
                 // borne by the district the enterprise is registered in on the grant day, and is
                 // recorded with the reward so a later move does not shift it.
                 let share_district = facts_on_grant_day
@@ -335,7 +335,7 @@ pub async fn grant_star_rewards(
     Ok(grant)
 }
 
-/// **[interpretation]** A reward for a rating of Y is granted in Y or later: its tier is read on
+/// INTERPRETATION(§6): A reward for a rating of Y is granted in Y or later: its tier is read on
 /// 1 January of Y, and a grant day before that would precede the rating it pays for.
 fn check_grant_day(year: i32, granted_on: NaiveDate) -> AppResult<()> {
     if granted_on.year() < year {
