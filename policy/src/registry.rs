@@ -1,4 +1,4 @@
-//! The enterprise registry's rules (POLICY.md "Enterprises", §19): the facts an enterprise has on a
+//! The enterprise registry's rules (§19 and the registry's facts): the facts an enterprise has on a
 //! day, the §19 event kinds with what each may, must and always changes, and the fold of an
 //! enterprise's events into dated periods of constant facts.
 //!
@@ -14,7 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::money::Money;
 
-/// A fact of POLICY.md "Enterprises", as named in the API, in event changes and in the audit log.
+/// A fact of the registry, as named in the API, in event changes and in the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fact {
     /// The enterprise's name.
@@ -56,7 +56,7 @@ pub enum Fact {
 }
 
 impl Fact {
-    /// Every fact, in the order of POLICY.md.
+    /// Every fact, in the registry's order.
     pub const ALL: [Fact; 18] = [
         Fact::Name,
         Fact::DistrictCode,
