@@ -85,6 +85,7 @@ fn main() {
         let _ = writeln!(out, "    ({clause:?}, {file:?}, {text:?}),");
     }
     out.push_str("];\n");
-    let target = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("interpretations.rs");
+    let target =
+        PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("interpretations.rs");
     std::fs::write(target, out).expect("OUT_DIR is writable");
 }
