@@ -37,6 +37,7 @@ use hq_api::services::enterprises::{
 use hq_api::services::seed::{self, DISTRICTS, RULE_SET_2023};
 use hq_api::services::{parameters, payments};
 use policy::credit_code::{CreditCode, CreditCodeError};
+use policy::settlement::ClaimStatus;
 use policy::{EnterpriseFacts, Figures, Money, Ownership, RecognitionParams, decide_recognition};
 
 /// The fiscal year whose claims are reconciled and settled.
@@ -512,7 +513,7 @@ pub async fn generate(
                 id: Set(claim_id),
                 district_code: Set(district.clone()),
                 fiscal_year: Set(FISCAL_YEAR),
-                status: Set("SUBMITTED".into()),
+                status: Set(ClaimStatus::Submitted.as_str().to_owned()),
                 content_hash: Set(Some(hash.clone())),
                 line_count: Set(i32::try_from(lines.len()).map_err(BenchError::new)?),
                 paid_total_fen: Set(paid),
@@ -546,7 +547,7 @@ pub async fn generate(
         events.push(claim_events::ActiveModel {
             id: NotSet,
             claim_id: claim.id.clone(),
-            action: Set("SUBMITTED".into()),
+            action: Set(ClaimStatus::Submitted.as_str().to_owned()),
             reason: Set(None),
             content_hash: Set(Some(hash)),
             actor: Set(format!("bench:{district}")),

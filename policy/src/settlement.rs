@@ -204,6 +204,39 @@ code_enum! {
     }
 }
 
+code_enum! {
+    /// Where a district's yearly claim stands (§20 steps 2 to 5), as stored on the claim. Each
+    /// step of its history records the status it moved to.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum ClaimStatus: "claim status" {
+        /// Submitted by the district (§20 step 2), waiting for reconciliation.
+        Submitted = "SUBMITTED",
+        /// Returned to the district with a reason: it may report again and submit again.
+        Returned = "RETURNED",
+        /// Every line has a verdict (§20 step 3).
+        Reconciled = "RECONCILED",
+        /// Counted in an approved settlement (§20 step 5).
+        Approved = "APPROVED",
+    }
+}
+
+impl ClaimStatus {
+    /// The statuses whose verdicts a settlement counts: reconciled, or approved with an earlier
+    /// settlement of the year.
+    pub const COUNTED: [ClaimStatus; 2] = [ClaimStatus::Reconciled, ClaimStatus::Approved];
+}
+
+code_enum! {
+    /// Where the city's settlement of a fiscal year stands (§20 steps 4 and 5), as stored.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum SettlementStatus: "settlement status" {
+        /// Drafted: it can still be drafted again.
+        Draft = "DRAFT",
+        /// Approved: the fiscal year is locked; a later finding becomes an adjustment.
+        Approved = "APPROVED",
+    }
+}
+
 /// Where a district's claim for the year stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
@@ -590,6 +623,15 @@ mod tests {
     #[test]
     fn every_zero_reason_round_trips_through_its_code() {
         crate::code::testing::assert_codes_round_trip(&ZeroReason::ALL, ZeroReason::as_str);
+    }
+
+    #[test]
+    fn every_claim_and_settlement_status_round_trips_through_its_code() {
+        crate::code::testing::assert_codes_round_trip(&ClaimStatus::ALL, ClaimStatus::as_str);
+        crate::code::testing::assert_codes_round_trip(
+            &SettlementStatus::ALL,
+            SettlementStatus::as_str,
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ use super::{DEMO_ACTOR, date, demo_actor};
 use crate::auth::{Actor, Role};
 use crate::error::{AppError, AppResult};
 use crate::policy::Money;
+use crate::policy::settlement::ClaimStatus;
 use crate::services::payments::{self, LineInput, PaymentKind};
 use crate::services::{findings as finding_service, locks, reconciliation, settlement};
 use entity::{claims, findings, payment_lines, recognitions, star_ratings};
@@ -597,9 +598,10 @@ pub(super) async fn run(
             continue;
         }
         for district in &districts {
-            let submitted = payments::find_claim(db, district, fiscal)
-                .await?
-                .is_some_and(|c| c.status == settlement::status::SUBMITTED);
+            let submitted = match payments::find_claim(db, district, fiscal).await? {
+                Some(claim) => payments::claim_status(&claim)? == ClaimStatus::Submitted,
+                None => false,
+            };
             if submitted {
                 reconciliation::reconcile_claim(db, &finance, district, fiscal)
                     .await
@@ -672,7 +674,8 @@ pub(super) async fn summary<C: ConnectionTrait>(conn: &C) -> AppResult<String> {
             .all(conn)
             .await?
         {
-            *by_status.entry(claim.status.to_lowercase()).or_default() += 1;
+            let status = payments::claim_status(&claim)?;
+            *by_status.entry(status.as_str().to_lowercase()).or_default() += 1;
         }
         for (status, n) in by_status {
             claim_counts.push(format!("{n} {status} ({year})"));

@@ -10,6 +10,7 @@ use crate::auth::{Actor, Role};
 use crate::error::{AppError, AppResult};
 use crate::policy::money::Money;
 use crate::policy::reconciliation::{CutReason, ReasonCode};
+use crate::policy::settlement::ClaimStatus;
 use crate::services::reconciliation;
 use crate::services::settlement::{self, StoredSettlement};
 use entity::{claims, districts, payment_lines};
@@ -220,7 +221,7 @@ async fn line_table<C: ConnectionTrait>(
     .collect();
     let mut claim_query = claims::Entity::find()
         .filter(claims::Column::FiscalYear.eq(fiscal_year))
-        .filter(claims::Column::Status.is_in(["RECONCILED", "APPROVED"]));
+        .filter(claims::Column::Status.is_in(ClaimStatus::COUNTED.map(ClaimStatus::as_str)));
     if let Some(own) = scope {
         claim_query = claim_query.filter(claims::Column::DistrictCode.eq(own));
     }

@@ -4,10 +4,8 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter};
 
 use crate::error::{AppError, AppResult};
+use crate::policy::settlement::SettlementStatus;
 use entity::settlements;
-
-/// The settlement status that locks a year.
-pub const APPROVED: &str = "APPROVED";
 
 /// Whether the settlement of `fiscal_year` is approved.
 ///
@@ -16,7 +14,7 @@ pub const APPROVED: &str = "APPROVED";
 pub async fn is_locked<C: ConnectionTrait>(conn: &C, fiscal_year: i32) -> AppResult<bool> {
     Ok(settlements::Entity::find()
         .filter(settlements::Column::FiscalYear.eq(fiscal_year))
-        .filter(settlements::Column::Status.eq(APPROVED))
+        .filter(settlements::Column::Status.eq(SettlementStatus::Approved.as_str()))
         .one(conn)
         .await?
         .is_some())

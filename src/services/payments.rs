@@ -20,6 +20,7 @@ use crate::auth::{Actor, Role};
 use crate::error::{AppError, AppResult};
 use crate::policy::credit_code::CreditCode;
 use crate::policy::money::Money;
+use crate::policy::settlement::ClaimStatus;
 use crate::services::{audit, locks, tx};
 use entity::{claim_events, claims, districts, enterprises, payment_lines};
 
@@ -379,13 +380,14 @@ pub async fn report(
     // year (a retry changes nothing); only new lines meet the claim and the period lock.
     if !to_create.is_empty() {
         ensure_year_open(&txn, fiscal_year).await?;
-        if let Some(claim) = find_claim(&txn, district_code, fiscal_year).await?
-            && claim.status != "RETURNED"
-        {
-            return Err(AppError::Conflict(format!(
-                "the claim of {district_code} for {fiscal_year} is {}: it takes no new lines until it is returned",
-                claim.status.to_lowercase()
-            )));
+        if let Some(claim) = find_claim(&txn, district_code, fiscal_year).await? {
+            let status = claim_status(&claim)?;
+            if status != ClaimStatus::Returned {
+                return Err(AppError::Conflict(format!(
+                    "the claim of {district_code} for {fiscal_year} is {}: it takes no new lines until it is returned",
+                    status.as_str().to_lowercase()
+                )));
+            }
         }
     }
     check_purchase_contracts(&txn, district_code, &to_create).await?;
@@ -552,6 +554,14 @@ pub async fn find_claim<C: ConnectionTrait>(
         .await?)
 }
 
+/// The status of a stored claim.
+///
+/// # Errors
+/// `INTERNAL_SERVER_ERROR` for a stored status this build does not know.
+pub fn claim_status(claim: &claims::Model) -> AppResult<ClaimStatus> {
+    claim.status.parse().map_err(AppError::internal)
+}
+
 /// The lines of a district paid in `fiscal_year`, in report order.
 ///
 /// # Errors
@@ -628,7 +638,7 @@ pub fn content_hash(lines: &[payment_lines::Model]) -> String {
 async fn add_event<C: ConnectionTrait>(
     conn: &C,
     claim_id: i64,
-    action: &str,
+    action: ClaimStatus,
     reason: Option<String>,
     hash: Option<String>,
     actor: &Actor,
@@ -636,7 +646,7 @@ async fn add_event<C: ConnectionTrait>(
     claim_events::ActiveModel {
         id: NotSet,
         claim_id: Set(claim_id),
-        action: Set(action.to_string()),
+        action: Set(action.as_str().to_owned()),
         reason: Set(reason),
         content_hash: Set(hash),
         actor: Set(actor.sub.clone()),
@@ -690,22 +700,24 @@ pub async fn submit_claim(
     let now = Utc::now();
     let existing = find_claim(&txn, district_code, fiscal_year).await?;
     let before = existing.as_ref().map(claim_summary);
+    let existing = match existing {
+        Some(claim) => Some((claim_status(&claim)?, claim)),
+        None => None,
+    };
     let claim = match existing {
-        Some(claim)
-            if claim.status == "SUBMITTED" && claim.content_hash.as_deref() == Some(&hash) =>
-        {
+        Some((ClaimStatus::Submitted, claim)) if claim.content_hash.as_deref() == Some(&hash) => {
             txn.commit().await?;
             return Ok(claim);
         }
-        Some(claim) if claim.status != "RETURNED" => {
+        Some((status, _)) if status != ClaimStatus::Returned => {
             return Err(AppError::Conflict(format!(
                 "the claim is already {}",
-                claim.status.to_lowercase()
+                status.as_str().to_lowercase()
             )));
         }
-        Some(claim) => {
+        Some((_, claim)) => {
             let mut active: claims::ActiveModel = claim.into();
-            active.status = Set("SUBMITTED".into());
+            active.status = Set(ClaimStatus::Submitted.as_str().to_owned());
             active.content_hash = Set(Some(hash.clone()));
             active.line_count = Set(count);
             active.paid_total_fen = Set(paid);
@@ -719,7 +731,7 @@ pub async fn submit_claim(
                 id: NotSet,
                 district_code: Set(district_code.to_string()),
                 fiscal_year: Set(fiscal_year),
-                status: Set("SUBMITTED".into()),
+                status: Set(ClaimStatus::Submitted.as_str().to_owned()),
                 content_hash: Set(Some(hash.clone())),
                 line_count: Set(count),
                 paid_total_fen: Set(paid),
@@ -731,7 +743,15 @@ pub async fn submit_claim(
             .await?
         }
     };
-    add_event(&txn, claim.id, "SUBMITTED", None, Some(hash), actor).await?;
+    add_event(
+        &txn,
+        claim.id,
+        ClaimStatus::Submitted,
+        None,
+        Some(hash),
+        actor,
+    )
+    .await?;
     audit::record(
         &txn,
         actor,
@@ -771,10 +791,11 @@ pub async fn return_claim(
     let claim = find_claim(&txn, district_code, fiscal_year)
         .await?
         .ok_or_else(|| AppError::NotFound("no claim for this district and year".into()))?;
-    if !matches!(claim.status.as_str(), "SUBMITTED" | "RECONCILED") {
+    let status = claim_status(&claim)?;
+    if !matches!(status, ClaimStatus::Submitted | ClaimStatus::Reconciled) {
         return Err(AppError::Conflict(format!(
             "a {} claim cannot be returned",
-            claim.status.to_lowercase()
+            status.as_str().to_lowercase()
         )));
     }
     let before = claim_summary(&claim);
@@ -783,13 +804,13 @@ pub async fn return_claim(
         .exec(&txn)
         .await?;
     let mut active: claims::ActiveModel = claim.into();
-    active.status = Set("RETURNED".into());
+    active.status = Set(ClaimStatus::Returned.as_str().to_owned());
     active.updated_at = Set(Utc::now());
     let claim = active.update(&txn).await?;
     add_event(
         &txn,
         claim.id,
-        "RETURNED",
+        ClaimStatus::Returned,
         Some(reason.to_string()),
         None,
         actor,
@@ -803,7 +824,7 @@ pub async fn return_claim(
             target_type: "claim",
             target_id: Some(format!("{district_code}/{fiscal_year}")),
             before: Some(before),
-            after: Some(json!({ "status": "RETURNED", "reason": reason })),
+            after: Some(json!({ "status": ClaimStatus::Returned, "reason": reason })),
         },
     )
     .await?;

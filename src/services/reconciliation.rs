@@ -21,8 +21,9 @@ use crate::policy::reconciliation::{
     self, ApprovedLine, DateRange, EnterpriseContext, PaymentKind, PaymentLine, PolicyPeriod,
     ReasonCode, ReconciliationInput, Registration,
 };
+use crate::policy::settlement::{ClaimStatus, SettlementStatus};
 use crate::services::audit::{self, AuditEntry};
-use crate::services::settlement::{INSERT_CHUNK, status};
+use crate::services::settlement::INSERT_CHUNK;
 use crate::services::{locks, parameters, payments, tx};
 use entity::{
     claim_events, claims, enterprise_facts, line_verdicts, payment_lines, recognitions,
@@ -57,7 +58,7 @@ fn year_end(year: i32) -> AppResult<NaiveDate> {
 /// Fiscal years whose settlement is approved.
 pub(super) async fn approved_years<C: ConnectionTrait>(conn: &C) -> AppResult<BTreeSet<i32>> {
     Ok(settlements::Entity::find()
-        .filter(settlements::Column::Status.eq(locks::APPROVED))
+        .filter(settlements::Column::Status.eq(SettlementStatus::Approved.as_str()))
         .all(conn)
         .await?
         .into_iter()
@@ -274,10 +275,14 @@ pub async fn reconcile_claim(
     let claim = payments::find_claim(&txn, district_code, fiscal_year)
         .await?
         .ok_or_else(|| AppError::NotFound("no claim for this district and year".into()))?;
-    if claim.status != status::SUBMITTED && claim.status != status::RECONCILED {
+    let before_status = payments::claim_status(&claim)?;
+    if !matches!(
+        before_status,
+        ClaimStatus::Submitted | ClaimStatus::Reconciled
+    ) {
         return Err(AppError::Conflict(format!(
             "a {} claim cannot be reconciled",
-            claim.status.to_lowercase()
+            before_status.as_str().to_lowercase()
         )));
     }
     let rows = payments::lines_of(&txn, district_code, fiscal_year).await?;
@@ -337,15 +342,14 @@ pub async fn reconcile_claim(
         .ok_or_else(|| AppError::internal("Σ eligible of the claim overflows"))?;
     let cut = Money::checked_sum_fen(stored.iter().map(|v| v.cut_fen))
         .ok_or_else(|| AppError::internal("Σ cut of the claim overflows"))?;
-    let before_status = claim.status.clone();
     let mut active: claims::ActiveModel = claim.into();
-    active.status = Set(status::RECONCILED.into());
+    active.status = Set(ClaimStatus::Reconciled.as_str().to_owned());
     active.updated_at = Set(now);
     let claim = active.update(&txn).await?;
     claim_events::ActiveModel {
         id: NotSet,
         claim_id: Set(claim.id),
-        action: Set(status::RECONCILED.into()),
+        action: Set(ClaimStatus::Reconciled.as_str().to_owned()),
         reason: Set(None),
         content_hash: Set(claim.content_hash.clone()),
         actor: Set(actor.sub.clone()),
@@ -362,7 +366,7 @@ pub async fn reconcile_claim(
             target_id: Some(format!("{district_code}/{fiscal_year}")),
             before: Some(json!({ "status": before_status })),
             after: Some(json!({
-                "status": status::RECONCILED,
+                "status": ClaimStatus::Reconciled,
                 "lines": stored.len(),
                 "eligibleFen": eligible.fen(),
                 "cutFen": cut.fen(),

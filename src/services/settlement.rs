@@ -22,7 +22,8 @@ use crate::error::{AppError, AppResult};
 use crate::policy::money::Money;
 use crate::policy::reconciliation::{CutReason, ReasonCode};
 use crate::policy::settlement::{
-    self as rules, ClaimTotals, DistrictInput, DistrictStatus, SettlementDraft, SettlementParams,
+    self as rules, ClaimStatus, ClaimTotals, DistrictInput, DistrictStatus, SettlementDraft,
+    SettlementParams, SettlementStatus,
 };
 use crate::services::audit::{self, AuditEntry};
 use crate::services::reconciliation::{decide, district_error};
@@ -34,20 +35,6 @@ use entity::{
 
 /// Rows per multi-row INSERT (well under SQLite's limit of bound parameters).
 pub(super) const INSERT_CHUNK: usize = 500;
-
-/// Claim statuses.
-pub mod status {
-    /// Submitted by the district, waiting for reconciliation.
-    pub const SUBMITTED: &str = "SUBMITTED";
-    /// Returned to the district with a reason.
-    pub const RETURNED: &str = "RETURNED";
-    /// Every line has a verdict.
-    pub const RECONCILED: &str = "RECONCILED";
-    /// Counted in an approved settlement.
-    pub const APPROVED: &str = "APPROVED";
-    /// A settlement that can still be re-drafted.
-    pub const DRAFT: &str = "DRAFT";
-}
 
 /// A stored settlement and its district lines (code order).
 #[derive(Debug, Clone)]
@@ -73,24 +60,27 @@ async fn reconciled_totals<C: ConnectionTrait>(
         cut: i64,
     }
     let backend = conn.get_database_backend();
-    let placeholder = match backend {
-        DbBackend::Postgres => "$1",
-        _ => "?",
+    let placeholder = |n: usize| match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
     };
+    let year = placeholder(1);
+    let counted = (2..2 + ClaimStatus::COUNTED.len())
+        .map(placeholder)
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
         "SELECT c.district_code AS district_code, v.primary_reason AS primary_reason, \
                CAST(SUM(v.eligible_fen) AS BIGINT) AS eligible, CAST(SUM(v.cut_fen) AS BIGINT) AS cut \
                FROM line_verdicts v JOIN claims c ON c.id = v.claim_id \
-               WHERE c.fiscal_year = {placeholder} AND c.status IN ('RECONCILED', 'APPROVED') \
+               WHERE c.fiscal_year = {year} AND c.status IN ({counted}) \
                GROUP BY c.district_code, v.primary_reason"
     );
-    let rows = Row::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        sql,
-        [fiscal_year.into()],
-    ))
-    .all(conn)
-    .await?;
+    let values = std::iter::once(fiscal_year.into())
+        .chain(ClaimStatus::COUNTED.map(|status| status.as_str().into()));
+    let rows = Row::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+        .all(conn)
+        .await?;
     let mut totals: HashMap<String, ClaimTotals> = HashMap::new();
     for row in rows {
         let t = totals.entry(row.district_code).or_default();
@@ -164,13 +154,18 @@ async fn district_inputs<C: ConnectionTrait>(
         .all(conn)
         .await?
     {
-        let status = match claims_by_district.get(&d.code).map(|c| c.status.as_str()) {
-            Some(status::RECONCILED | status::APPROVED) => {
+        let claim_status = claims_by_district
+            .get(&d.code)
+            .map(payments::claim_status)
+            .transpose()?;
+        let status = match claim_status {
+            Some(counted) if ClaimStatus::COUNTED.contains(&counted) => {
                 DistrictStatus::Reconciled(totals.get(&d.code).cloned().unwrap_or_default())
             }
-            Some(status::SUBMITTED) => DistrictStatus::NotReconciled,
-            // Only a district without a claim in progress needs a look at its lines: one probe
-            // through the (district, fiscal year) index instead of a scan of the year's lines.
+            Some(ClaimStatus::Submitted) => DistrictStatus::NotReconciled,
+            // Only a district without a claim in progress (none, or a returned one) needs a look
+            // at its lines: one probe through the (district, fiscal year) index instead of a scan
+            // of the year's lines.
             _ if has_lines(conn, &d.code, fiscal_year).await? => DistrictStatus::NotSubmitted,
             _ => DistrictStatus::NoLines,
         };
@@ -269,7 +264,7 @@ pub async fn draft(
             ..Default::default()
         },
     };
-    active.status = Set(status::DRAFT.into());
+    active.status = Set(SettlementStatus::Draft.as_str().to_owned());
     active.rate = Set(draft.rate.normalize().to_string());
     active.budget_fen = Set(draft.budget.map(Money::fen));
     active.reported_fen = Set(t.reported.fen());
@@ -326,6 +321,14 @@ pub async fn draft(
     .await?;
     txn.commit().await?;
     Ok(StoredSettlement { settlement, lines })
+}
+
+/// The status of a stored settlement.
+///
+/// # Errors
+/// `INTERNAL_SERVER_ERROR` for a stored status this build does not know.
+pub fn settlement_status(settlement: &settlements::Model) -> AppResult<SettlementStatus> {
+    settlement.status.parse().map_err(AppError::internal)
 }
 
 /// Reads the settlement of `fiscal_year`, if drafted.
@@ -410,7 +413,7 @@ impl From<&settlement_lines::Model> for LineFigures {
 async fn ensure_verdicts_current<C: ConnectionTrait>(conn: &C, fiscal_year: i32) -> AppResult<()> {
     let reconciled = claims::Entity::find()
         .filter(claims::Column::FiscalYear.eq(fiscal_year))
-        .filter(claims::Column::Status.eq(status::RECONCILED))
+        .filter(claims::Column::Status.eq(ClaimStatus::Reconciled.as_str()))
         .order_by_asc(claims::Column::DistrictCode)
         .all(conn)
         .await?;
@@ -493,7 +496,7 @@ pub async fn approve(
     let stored = get(&txn, fiscal_year)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no settlement drafted for {fiscal_year}")))?;
-    if stored.settlement.status != status::DRAFT {
+    if settlement_status(&stored.settlement)? != SettlementStatus::Draft {
         return Err(AppError::Conflict(format!(
             "the settlement of {fiscal_year} is already approved"
         )));
@@ -521,7 +524,7 @@ pub async fn approve(
     let updated = settlements::Entity::update_many()
         .col_expr(
             settlements::Column::Status,
-            sea_orm::sea_query::Expr::value(locks::APPROVED),
+            sea_orm::sea_query::Expr::value(SettlementStatus::Approved.as_str()),
         )
         .col_expr(
             settlements::Column::ApprovedAt,
@@ -536,7 +539,7 @@ pub async fn approve(
             sea_orm::sea_query::Expr::value(stored.settlement.lock_version + 1),
         )
         .filter(settlements::Column::Id.eq(stored.settlement.id))
-        .filter(settlements::Column::Status.eq(status::DRAFT))
+        .filter(settlements::Column::Status.eq(SettlementStatus::Draft.as_str()))
         .filter(settlements::Column::LockVersion.eq(stored.settlement.lock_version))
         .exec(&txn)
         .await?;
@@ -547,19 +550,19 @@ pub async fn approve(
     }
     for claim in claims::Entity::find()
         .filter(claims::Column::FiscalYear.eq(fiscal_year))
-        .filter(claims::Column::Status.eq(status::RECONCILED))
+        .filter(claims::Column::Status.eq(ClaimStatus::Reconciled.as_str()))
         .all(&txn)
         .await?
     {
         let claim_id = claim.id;
         let mut active: claims::ActiveModel = claim.into();
-        active.status = Set(status::APPROVED.into());
+        active.status = Set(ClaimStatus::Approved.as_str().to_owned());
         active.updated_at = Set(now);
         active.update(&txn).await?;
         claim_events::ActiveModel {
             id: NotSet,
             claim_id: Set(claim_id),
-            action: Set(status::APPROVED.into()),
+            action: Set(ClaimStatus::Approved.as_str().to_owned()),
             reason: Set(None),
             content_hash: Set(None),
             actor: Set(actor.sub.clone()),
@@ -578,7 +581,7 @@ pub async fn approve(
             operation: "approveSettlement",
             target_type: "settlement",
             target_id: Some(fiscal_year.to_string()),
-            before: Some(json!({ "status": status::DRAFT })),
+            before: Some(json!({ "status": SettlementStatus::Draft })),
             after: Some(settlement_summary(&stored.settlement)),
         },
     )
