@@ -12,135 +12,95 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::code::code_enum;
 use crate::money::Money;
 
-/// A fact of the registry, as named in the API, in event changes and in the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Fact {
-    /// The enterprise's name.
-    Name,
-    /// The registered district (`None` = outside Hangzhou).
-    DistrictCode,
-    /// The first day of the current continuous stay in Hangzhou.
-    HangzhouSince,
-    /// GB/T 4754-2017 class, 4 digits.
-    IndustryCode,
-    /// Ownership kind.
-    Ownership,
-    /// Industrial guidance flag (set by the HQ office).
-    IndustrialGuidance,
-    /// Independent legal person.
-    IndependentLegalPerson,
-    /// Deemed legal person (vehicle manufacturing units).
-    DeemedLegalPerson,
-    /// Operating.
-    Operating,
-    /// Unified accounting.
-    UnifiedAccounting,
-    /// R&D facilities.
-    RdFacilities,
-    /// Stable R&D funding.
-    RdStableFunding,
-    /// Branches and ≥50%-controlled subsidiaries outside Hangzhou.
-    OutsideUnits,
-    /// Listing exchange.
-    ListingExchange,
-    /// Whether the listed entity is in Hangzhou.
-    ListedEntityInHangzhou,
-    /// On the serious dishonesty list.
-    Dishonest,
-    /// Owns office premises in Hangzhou.
-    OwnsOffice,
-    /// Registered capital.
-    RegisteredCapital,
+code_enum! {
+    /// A fact of the registry, as named in the API, in event changes and in the audit log (its
+    /// code, e.g. `districtCode`); `ALL` is in the order of the registry's facts.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Fact: "fact" {
+        /// The enterprise's name.
+        Name = "name",
+        /// The registered district (`None` = outside Hangzhou).
+        DistrictCode = "districtCode",
+        /// The first day of the current continuous stay in Hangzhou.
+        HangzhouSince = "hangzhouSince",
+        /// GB/T 4754-2017 class, 4 digits.
+        IndustryCode = "industryCode",
+        /// Ownership kind.
+        Ownership = "ownership",
+        /// Industrial guidance flag (set by the HQ office).
+        IndustrialGuidance = "industrialGuidance",
+        /// Independent legal person.
+        IndependentLegalPerson = "independentLegalPerson",
+        /// Deemed legal person (vehicle manufacturing units).
+        DeemedLegalPerson = "deemedLegalPerson",
+        /// Operating.
+        Operating = "operating",
+        /// Unified accounting.
+        UnifiedAccounting = "unifiedAccounting",
+        /// R&D facilities.
+        RdFacilities = "rdFacilities",
+        /// Stable R&D funding.
+        RdStableFunding = "rdStableFunding",
+        /// Branches and ≥50%-controlled subsidiaries outside Hangzhou.
+        OutsideUnits = "outsideUnits",
+        /// Listing exchange.
+        ListingExchange = "listingExchange",
+        /// Whether the listed entity is in Hangzhou.
+        ListedEntityInHangzhou = "listedEntityInHangzhou",
+        /// On the serious dishonesty list.
+        Dishonest = "dishonest",
+        /// Owns office premises in Hangzhou.
+        OwnsOffice = "ownsOffice",
+        /// Registered capital.
+        RegisteredCapital = "registeredCapital",
+    }
 }
 
 impl Fact {
-    /// Every fact, in the registry's order.
-    pub const ALL: [Fact; 18] = [
-        Fact::Name,
-        Fact::DistrictCode,
-        Fact::HangzhouSince,
-        Fact::IndustryCode,
-        Fact::Ownership,
-        Fact::IndustrialGuidance,
-        Fact::IndependentLegalPerson,
-        Fact::DeemedLegalPerson,
-        Fact::Operating,
-        Fact::UnifiedAccounting,
-        Fact::RdFacilities,
-        Fact::RdStableFunding,
-        Fact::OutsideUnits,
-        Fact::ListingExchange,
-        Fact::ListedEntityInHangzhou,
-        Fact::Dishonest,
-        Fact::OwnsOffice,
-        Fact::RegisteredCapital,
-    ];
-
-    /// The fact's name in the API and in stored changes (`districtCode`).
-    pub const fn key(self) -> &'static str {
-        match self {
-            Fact::Name => "name",
-            Fact::DistrictCode => "districtCode",
-            Fact::HangzhouSince => "hangzhouSince",
-            Fact::IndustryCode => "industryCode",
-            Fact::Ownership => "ownership",
-            Fact::IndustrialGuidance => "industrialGuidance",
-            Fact::IndependentLegalPerson => "independentLegalPerson",
-            Fact::DeemedLegalPerson => "deemedLegalPerson",
-            Fact::Operating => "operating",
-            Fact::UnifiedAccounting => "unifiedAccounting",
-            Fact::RdFacilities => "rdFacilities",
-            Fact::RdStableFunding => "rdStableFunding",
-            Fact::OutsideUnits => "outsideUnits",
-            Fact::ListingExchange => "listingExchange",
-            Fact::ListedEntityInHangzhou => "listedEntityInHangzhou",
-            Fact::Dishonest => "dishonest",
-            Fact::OwnsOffice => "ownsOffice",
-            Fact::RegisteredCapital => "registeredCapital",
-        }
-    }
-
     /// The path of this fact inside an event input (`changes.districtCode`).
     pub fn change_field(self) -> String {
-        format!("changes.{}", self.key())
+        format!("changes.{}", self.as_str())
     }
 }
 
-/// The §19 event kinds, plus `REGISTERED` (the first event of every enterprise).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventKind {
-    /// Entered into the registry with all its initial facts.
-    Registered,
-    /// 更名.
-    Renamed,
-    /// 注册资本变更.
-    CapitalChanged,
-    /// 合并.
-    Merged,
-    /// 分立.
-    Split,
-    /// 解散: stops operating.
-    Dissolved,
-    /// 清算: stops operating.
-    Liquidated,
-    /// 股权转让: may change the ownership kind.
-    EquityTransferred,
-    /// Moved into Hangzhou: a district, and `hangzhou_since` = the effective date.
-    MovedIntoHangzhou,
-    /// Moved out of Hangzhou: no district, no `hangzhou_since`.
-    MovedOutOfHangzhou,
-    /// Moved between Hangzhou districts.
-    MovedDistrict,
-    /// Acquired office premises in Hangzhou.
-    OfficeAcquired,
-    /// Disposed of its (last) office premises in Hangzhou.
-    OfficeDisposed,
-    /// Updated flags and counts (guidance, listing, dishonesty, outside units, ...).
-    FactsUpdated,
-    /// Corrected any fact recorded wrongly.
-    Corrected,
+code_enum! {
+    /// The §19 event kinds, plus `REGISTERED` (the first event of every enterprise), as stored.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum EventKind: "event kind" {
+        /// Entered into the registry with all its initial facts.
+        Registered = "REGISTERED",
+        /// 更名.
+        Renamed = "RENAMED",
+        /// 注册资本变更.
+        CapitalChanged = "CAPITAL_CHANGED",
+        /// 合并.
+        Merged = "MERGED",
+        /// 分立.
+        Split = "SPLIT",
+        /// 解散: stops operating.
+        Dissolved = "DISSOLVED",
+        /// 清算: stops operating.
+        Liquidated = "LIQUIDATED",
+        /// 股权转让: may change the ownership kind.
+        EquityTransferred = "EQUITY_TRANSFERRED",
+        /// Moved into Hangzhou: a district, and `hangzhou_since` = the effective date.
+        MovedIntoHangzhou = "MOVED_INTO_HANGZHOU",
+        /// Moved out of Hangzhou: no district, no `hangzhou_since`.
+        MovedOutOfHangzhou = "MOVED_OUT_OF_HANGZHOU",
+        /// Moved between Hangzhou districts.
+        MovedDistrict = "MOVED_DISTRICT",
+        /// Acquired office premises in Hangzhou.
+        OfficeAcquired = "OFFICE_ACQUIRED",
+        /// Disposed of its (last) office premises in Hangzhou.
+        OfficeDisposed = "OFFICE_DISPOSED",
+        /// Updated flags and counts (guidance, listing, dishonesty, outside units, ...).
+        FactsUpdated = "FACTS_UPDATED",
+        /// Corrected any fact recorded wrongly.
+        Corrected = "CORRECTED",
+    }
 }
 
 const MERGE_OR_SPLIT_FACTS: &[Fact] = &[
@@ -169,46 +129,6 @@ const UPDATABLE_FACTS: &[Fact] = &[
 ];
 
 impl EventKind {
-    /// Every kind.
-    pub const ALL: [EventKind; 15] = [
-        EventKind::Registered,
-        EventKind::Renamed,
-        EventKind::CapitalChanged,
-        EventKind::Merged,
-        EventKind::Split,
-        EventKind::Dissolved,
-        EventKind::Liquidated,
-        EventKind::EquityTransferred,
-        EventKind::MovedIntoHangzhou,
-        EventKind::MovedOutOfHangzhou,
-        EventKind::MovedDistrict,
-        EventKind::OfficeAcquired,
-        EventKind::OfficeDisposed,
-        EventKind::FactsUpdated,
-        EventKind::Corrected,
-    ];
-
-    /// The stored code, e.g. `MOVED_DISTRICT`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Registered => "REGISTERED",
-            EventKind::Renamed => "RENAMED",
-            EventKind::CapitalChanged => "CAPITAL_CHANGED",
-            EventKind::Merged => "MERGED",
-            EventKind::Split => "SPLIT",
-            EventKind::Dissolved => "DISSOLVED",
-            EventKind::Liquidated => "LIQUIDATED",
-            EventKind::EquityTransferred => "EQUITY_TRANSFERRED",
-            EventKind::MovedIntoHangzhou => "MOVED_INTO_HANGZHOU",
-            EventKind::MovedOutOfHangzhou => "MOVED_OUT_OF_HANGZHOU",
-            EventKind::MovedDistrict => "MOVED_DISTRICT",
-            EventKind::OfficeAcquired => "OFFICE_ACQUIRED",
-            EventKind::OfficeDisposed => "OFFICE_DISPOSED",
-            EventKind::FactsUpdated => "FACTS_UPDATED",
-            EventKind::Corrected => "CORRECTED",
-        }
-    }
-
     /// Parses a stored code.
     pub fn parse(code: &str) -> Option<EventKind> {
         EventKind::ALL.into_iter().find(|k| k.as_str() == code)
@@ -696,7 +616,7 @@ pub fn changes_for_kind(
                 kind.as_str()
             )
         } else {
-            let list: Vec<&str> = allowed.iter().map(|f| f.key()).collect();
+            let list: Vec<&str> = allowed.iter().map(|f| f.as_str()).collect();
             format!(
                 "a {} event may change only: {}",
                 kind.as_str(),
@@ -708,7 +628,7 @@ pub fn changes_for_kind(
     if let Some(fact) = kind.requires().iter().find(|f| !named.contains(f)) {
         return Err(ChangeError::new(
             fact.change_field(),
-            format!("a {} event needs {}", kind.as_str(), fact.key()),
+            format!("a {} event needs {}", kind.as_str(), fact.as_str()),
         ));
     }
     if kind.needs_some_change() && named.is_empty() {
@@ -796,6 +716,12 @@ mod tests {
             district_code: Some(Some(code.into())),
             ..FactChanges::default()
         }
+    }
+
+    #[test]
+    fn every_fact_and_event_kind_round_trips_through_its_code() {
+        crate::code::testing::assert_codes_round_trip(&Fact::ALL, Fact::as_str);
+        crate::code::testing::assert_codes_round_trip(&EventKind::ALL, EventKind::as_str);
     }
 
     #[test]
