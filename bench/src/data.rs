@@ -31,9 +31,7 @@ use entity::{
     claim_events, claims, districts, enterprise_events, enterprise_facts, enterprise_figures,
     enterprises, payment_lines, recognitions, star_ratings,
 };
-use hq_api::services::enterprises::{
-    self as enterprises_service, EventKind, FactChanges, Facts, FoldEvent, Period,
-};
+use hq_api::services::registry::{self, EventKind, FactChanges, Facts, FoldEvent, Period};
 use hq_api::services::seed::{self, DISTRICTS, RULE_SET_2023};
 use hq_api::services::{parameters, payments};
 use policy::credit_code::{CreditCode, CreditCodeError};
@@ -722,10 +720,10 @@ fn district_lines(
 
 /// Checks that the generated registration event folds to the stored fact period, as the
 /// registry would have written it: reads the first enterprise's events and fact rows, folds the
-/// events with the registry's own `services::enterprises::fold`, and compares. Nothing is
+/// events with the registry's own `services::registry::fold`, and compares. Nothing is
 /// written.
 async fn check_registration_folds(db: &DatabaseConnection) -> Result<(), BenchError> {
-    let events = enterprises_service::events_of(db, 1)
+    let events = registry::read::events_of(db, 1)
         .await?
         .iter()
         .map(|row| {
@@ -738,7 +736,7 @@ async fn check_registration_folds(db: &DatabaseConnection) -> Result<(), BenchEr
             })
         })
         .collect::<Result<Vec<_>, BenchError>>()?;
-    let folded = enterprises_service::fold(&events)
+    let folded = registry::fold(&events)
         .map_err(|e| BenchError::new(format!("the generated events do not fold: {e:?}")))?;
     let stored: Vec<Period> = enterprise_facts::Entity::find()
         .filter(enterprise_facts::Column::EnterpriseId.eq(1))
@@ -749,7 +747,7 @@ async fn check_registration_folds(db: &DatabaseConnection) -> Result<(), BenchEr
         .map(|row| Period {
             valid_from: row.valid_from,
             valid_to: row.valid_to,
-            facts: enterprises_service::facts_from_row(row),
+            facts: registry::facts_from_row(row),
         })
         .collect();
     if stored.is_empty() || stored != folded {

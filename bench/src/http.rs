@@ -370,7 +370,7 @@ async fn floor_page(
     rating_year: i32,
 ) -> Result<serde_json::Value, sea_orm::DbErr> {
     let backend = db.get_database_backend();
-    let today = hq_api::services::enterprises::today();
+    let today = hq_api::services::registry::today();
     // Every placeholder once, in order: SQLite's `?` are positional.
     let p = placeholders(backend, 5, 1);
     let valid = |a: &str, b: &str| {

@@ -48,7 +48,7 @@ use sea_orm::{
 use crate::auth::{Actor, Role};
 use crate::error::{AppError, AppResult};
 use crate::policy::Money;
-use crate::services::enterprises::{self, EventInput};
+use crate::services::registry::{EventInput, write};
 use crate::services::tx::begin_write;
 use entity::{enterprise_events, enterprise_figures, enterprises as enterprise_rows};
 use planner::{Failure, Fate, Plan, plan};
@@ -158,7 +158,7 @@ async fn load_registry(db: &DatabaseConnection, plans: &[Plan]) -> AppResult<boo
     let txn = begin_write(db).await?;
     for plan in plans {
         let code = plan.code().to_string();
-        enterprises::register_in(&txn, &actor, plan.register.clone())
+        write::register_in(&txn, &actor, plan.register.clone())
             .await
             .map_err(|e| demo_error(&code, e))?;
         for event in &plan.events {
@@ -169,14 +169,14 @@ async fn load_registry(db: &DatabaseConnection, plans: &[Plan]) -> AppResult<boo
                 changes: event.changes.clone(),
                 note: Some("demo data".into()),
             };
-            enterprises::record_event_in(&txn, &actor, input)
+            write::record_event_in(&txn, &actor, input)
                 .await
                 .map_err(|e| demo_error(&code, e))?;
         }
         for &(year, revenue, rd) in &plan.figures {
             let revenue = Money::from_fen(revenue).to_decimal();
             let rd = Money::from_fen(rd).to_decimal();
-            enterprises::record_figures_in(&txn, &actor, &code, year, revenue, rd)
+            write::record_figures_in(&txn, &actor, &code, year, revenue, rd)
                 .await
                 .map_err(|e| demo_error(&code, e))?;
         }

@@ -14,7 +14,7 @@ use super::vocabulary::{
 };
 use crate::error::{AppError, AppResult};
 use crate::policy::Money;
-use crate::services::enterprises::{ChangesInput, EventKind, RegisterInput};
+use crate::services::registry::{ChangesInput, EventKind, RegisterInput};
 
 /// How an enterprise fares in the demo's recognition rounds. The plan draws its facts to match,
 /// so that the real rules recognise the published numbers (see [`FATES`]).

@@ -23,13 +23,12 @@ use crate::auth::access::CONFIDENTIAL_READERS;
 use crate::error::{AppError, AppResult};
 use crate::policy::Money;
 use crate::services::batched;
-use crate::services::enterprises::{
-    self as service, ChangesInput, EventKind, ListFilter, ListOrder,
-};
 use crate::services::records::{
     Db, DistrictRecord, EnterpriseEventRecord, EnterpriseFactsRecord, EnterpriseRecord,
     FiguresRecord, PaymentLineRecord, RecognitionRecord, StarRatingRecord,
 };
+use crate::services::registry::read::{ListFilter, ListOrder};
+use crate::services::registry::{self as service, ChangesInput, EventKind, read, write};
 
 // ---------------------------------------------------------------------------------------------
 // Loaders
@@ -81,8 +80,8 @@ impl Loader<FactsKey> for EnterpriseLoader {
     async fn load(&self, keys: &[FactsKey]) -> Result<HashMap<FactsKey, Self::Value>, Self::Error> {
         let pairs: Vec<(i64, NaiveDate)> = keys.iter().map(|k| (k.enterprise_id, k.on)).collect();
         let mut result = HashMap::new();
-        for (on, ids) in service::group_by_date(&pairs) {
-            let rows = service::facts_as_of_many(&self.db, &ids, on)
+        for (on, ids) in read::group_by_date(&pairs) {
+            let rows = read::facts_as_of_many(&self.db, &ids, on)
                 .await
                 .map_err(load_error)?;
             result.extend(
@@ -103,7 +102,7 @@ impl Loader<FiguresKey> for EnterpriseLoader {
         keys: &[FiguresKey],
     ) -> Result<HashMap<FiguresKey, Self::Value>, Self::Error> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = service::figures_of_many(&self.db, &ids)
+        let rows = read::figures_of_many(&self.db, &ids)
             .await
             .map_err(load_error)?;
         Ok(rows
@@ -122,7 +121,7 @@ impl Loader<EventsKey> for EnterpriseLoader {
         keys: &[EventsKey],
     ) -> Result<HashMap<EventsKey, Self::Value>, Self::Error> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = service::events_of_many(&self.db, &ids)
+        let rows = read::events_of_many(&self.db, &ids)
             .await
             .map_err(load_error)?;
         Ok(rows
@@ -850,7 +849,7 @@ impl EnterpriseQuery {
         #[graphql(desc = "18 characters; trimmed and upper-cased.")] credit_code: String,
     ) -> Result<Option<Enterprise>> {
         let state = super::state(ctx)?;
-        let row = service::find_by_credit_code(&state.db, &credit_code).await?;
+        let row = read::find_by_credit_code(&state.db, &credit_code).await?;
         Ok(row.map(Enterprise))
     }
 
@@ -883,7 +882,7 @@ impl EnterpriseQuery {
             rated_in: filter.rated_in,
             stars: filter.stars,
         };
-        service::validate_filter(&mut list_filter)?;
+        read::validate_filter(&mut list_filter)?;
         let args = PageArgs {
             after,
             before,
@@ -892,11 +891,10 @@ impl EnterpriseQuery {
         };
         // Validate the page arguments before touching the database.
         args.window(0, state.pages)?;
-        let total = service::count(&state.db, &list_filter).await?;
+        let total = read::count(&state.db, &list_filter).await?;
         let window = args.window(total, state.pages)?;
         let order = order_by.unwrap_or_default().into();
-        let rows =
-            service::list(&state.db, &list_filter, order, window.offset, window.limit).await?;
+        let rows = read::list(&state.db, &list_filter, order, window.offset, window.limit).await?;
         let items = rows.into_iter().map(Enterprise).collect();
         Ok(pagination::connection(items, window, total))
     }
@@ -1125,7 +1123,7 @@ impl EnterpriseMutation {
             registered_capital: input.registered_capital.map(Into::into),
             note: input.note,
         };
-        let registered = service::register(&state.db, actor, input).await?;
+        let registered = write::register(&state.db, actor, input).await?;
         Ok(RegisterEnterprisePayload {
             enterprise: Enterprise(registered.enterprise),
             warnings: registered.warnings,
@@ -1149,7 +1147,7 @@ impl EnterpriseMutation {
             changes: input.changes.map(ChangesInput::from).unwrap_or_default(),
             note: input.note,
         };
-        let recorded = service::record_event(&state.db, actor, input).await?;
+        let recorded = write::record_event(&state.db, actor, input).await?;
         Ok(RecordEnterpriseEventPayload {
             enterprise: Enterprise(recorded.enterprise),
             event: EnterpriseEvent::try_from(recorded.event)?,
@@ -1165,7 +1163,7 @@ impl EnterpriseMutation {
     ) -> Result<RecordFiguresPayload> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
-        let recorded = service::record_figures(
+        let recorded = write::record_figures(
             &state.db,
             actor,
             &input.credit_code,

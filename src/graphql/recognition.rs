@@ -13,7 +13,7 @@ use crate::policy::{self, Gap, RecognitionVerdict as Verdict};
 use crate::services::recognition::published::{self, Progress};
 use crate::services::recognition::rewards::{self, RewardLine, RewardStatus};
 use crate::services::recognition::{ratings, recognize, revocations};
-use crate::services::{districts as district_service, enterprises as registry};
+use crate::services::{districts as district_service, registry};
 
 // ---------------------------------------------------------------------------------------------
 // Verdicts

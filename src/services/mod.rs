@@ -8,8 +8,6 @@ pub mod batched;
 pub mod csv_import;
 /// Reading districts.
 pub mod districts;
-/// The enterprise registry: §19 events, the dated facts folded from them, yearly figures.
-pub mod enterprises;
 /// Settlement exports (CSV and XLSX).
 pub mod export;
 /// Findings on approved lines and the adjustments of a later settlement they become (§20 step 6).
@@ -28,6 +26,8 @@ pub mod recognition;
 pub mod reconciliation;
 /// The stored records handed to the API layer, named for what they are.
 pub mod records;
+/// The enterprise registry: §19 events, the dated facts folded from them, yearly figures.
+pub mod registry;
 /// Idempotent seed data: districts, the rule set and the default policy parameters.
 pub mod seed;
 /// Drafting, approving and reading the yearly settlement (§20 steps 4 and 5).

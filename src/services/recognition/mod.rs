@@ -29,7 +29,7 @@ use crate::policy::{
     decide_recognition,
 };
 use crate::services::seed::RULE_SET_2023;
-use crate::services::{enterprises as registry, parameters};
+use crate::services::{parameters, registry};
 use entity::{enterprise_facts, enterprise_figures, enterprises};
 
 /// The rule set every decision of this module is taken under: 杭政办〔2023〕3号. A later document
@@ -46,7 +46,7 @@ async fn enterprise<C: ConnectionTrait>(
     conn: &C,
     credit_code: &str,
 ) -> AppResult<enterprises::Model> {
-    registry::find_by_credit_code(conn, credit_code)
+    registry::read::find_by_credit_code(conn, credit_code)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no enterprise with credit code {credit_code}")))
 }
@@ -140,7 +140,7 @@ async fn district_today<C: ConnectionTrait>(
     enterprise_id: i64,
 ) -> AppResult<Option<String>> {
     Ok(
-        registry::facts_as_of(conn, enterprise_id, registry::today())
+        registry::read::facts_as_of(conn, enterprise_id, registry::today())
             .await?
             .and_then(|f| f.district_code),
     )
@@ -169,7 +169,7 @@ async fn verdict_in<C: ConnectionTrait>(
 ) -> AppResult<RecognitionVerdict> {
     // An enterprise not yet in the registry on D has no facts to decide on: that is a wrong
     // decision date for it (BAD_USER_INPUT), not a verdict.
-    let facts = registry::facts_as_of(conn, enterprise.id, decided_on)
+    let facts = registry::read::facts_as_of(conn, enterprise.id, decided_on)
         .await?
         .ok_or_else(|| {
             AppError::bad_input(
@@ -182,7 +182,7 @@ async fn verdict_in<C: ConnectionTrait>(
         })?;
     let facts = policy_facts(&facts)?;
     let figures = match year.checked_sub(1) {
-        Some(previous) => registry::figures_of(conn, enterprise.id, Some(previous))
+        Some(previous) => registry::read::figures_of(conn, enterprise.id, Some(previous))
             .await?
             .first()
             .map(policy_figures),

@@ -80,8 +80,8 @@ pub async fn published_headquarters<C: ConnectionTrait>(
         .map(|r| (r.enterprise_id, r.decided_on))
         .collect();
     let mut facts: HashMap<(i64, NaiveDate), enterprise_facts::Model> = HashMap::new();
-    for (date, ids) in registry::group_by_date(&keys) {
-        for (id, row) in registry::facts_as_of_many(conn, &ids, date).await? {
+    for (date, ids) in registry::read::group_by_date(&keys) {
+        for (id, row) in registry::read::facts_as_of_many(conn, &ids, date).await? {
             facts.insert((id, date), row);
         }
     }

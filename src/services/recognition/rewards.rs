@@ -95,7 +95,7 @@ pub async fn star_rewards<C: ConnectionTrait>(
     }
     let ids: Vec<i64> = ratings.iter().map(|r| r.enterprise_id).collect();
     let today = registry::today();
-    let facts_today = registry::facts_as_of_many(conn, &ids, today).await?;
+    let facts_today = registry::read::facts_as_of_many(conn, &ids, today).await?;
     // Who bore the district share of each reward already granted for the year (one per
     // enterprise and year: `uq_star_rewards_enterprise_year`).
     let bearers: HashMap<i64, Option<String>> = star_rewards::Entity::find()
@@ -129,11 +129,11 @@ pub async fn star_rewards<C: ConnectionTrait>(
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = ratings.iter().map(|r| r.enterprise_id).collect();
-    let enterprises = registry::by_ids(conn, &ids).await?;
+    let enterprises = registry::read::by_ids(conn, &ids).await?;
     let facts_on_grant_day = if grant_day == today {
         facts_today.clone()
     } else {
-        registry::facts_as_of_many(conn, &ids, grant_day).await?
+        registry::read::facts_as_of_many(conn, &ids, grant_day).await?
     };
     let recognition_ids: Vec<i64> = ratings.iter().map(|r| r.recognition_id).collect();
     let decided_on: HashMap<i64, NaiveDate> = recognitions::Entity::find()

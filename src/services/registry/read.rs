@@ -1,0 +1,396 @@
+//! Reads of the registry: an enterprise by credit code or id, its facts as of a day, its events
+//! and figures, and the filtered, ordered list.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use sea_orm::sea_query::{LikeExpr, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
+};
+
+use super::MAX_NAME_CHARS;
+use super::validate::parse_credit_code;
+use super::write::stored_events;
+use crate::error::{AppError, AppResult};
+use entity::{
+    enterprise_events, enterprise_facts, enterprise_figures, enterprises, recognitions,
+    star_ratings,
+};
+
+/// The enterprise with `credit_code`, if registered.
+///
+/// # Errors
+/// `BAD_USER_INPUT` (field `creditCode`) for a malformed code; database errors.
+pub async fn find_by_credit_code<C: ConnectionTrait>(
+    conn: &C,
+    credit_code: &str,
+) -> AppResult<Option<enterprises::Model>> {
+    let code = parse_credit_code("creditCode", credit_code)?;
+    Ok(enterprises::Entity::find()
+        .filter(enterprises::Column::CreditCode.eq(code.as_str()))
+        .one(conn)
+        .await?)
+}
+
+fn valid_on(date: NaiveDate) -> Condition {
+    Condition::all()
+        .add(enterprise_facts::Column::ValidFrom.lte(date))
+        .add(
+            Condition::any()
+                .add(enterprise_facts::Column::ValidTo.is_null())
+                .add(enterprise_facts::Column::ValidTo.gte(date)),
+        )
+}
+
+/// The facts of one enterprise on `date` (`None` before its registration).
+///
+/// # Errors
+/// Database errors.
+pub async fn facts_as_of<C: ConnectionTrait>(
+    conn: &C,
+    enterprise_id: i64,
+    date: NaiveDate,
+) -> AppResult<Option<enterprise_facts::Model>> {
+    Ok(enterprise_facts::Entity::find()
+        .filter(enterprise_facts::Column::EnterpriseId.eq(enterprise_id))
+        .filter(valid_on(date))
+        .one(conn)
+        .await?)
+}
+
+/// The facts of several enterprises on `date`, by enterprise id (absent before registration).
+///
+/// # Errors
+/// Database errors.
+pub async fn facts_as_of_many<C: ConnectionTrait>(
+    conn: &C,
+    enterprise_ids: &[i64],
+    date: NaiveDate,
+) -> AppResult<HashMap<i64, enterprise_facts::Model>> {
+    let mut result = HashMap::new();
+    for chunk in enterprise_ids.chunks(500) {
+        let rows = enterprise_facts::Entity::find()
+            .filter(enterprise_facts::Column::EnterpriseId.is_in(chunk.iter().copied()))
+            .filter(valid_on(date))
+            .all(conn)
+            .await?;
+        result.extend(rows.into_iter().map(|r| (r.enterprise_id, r)));
+    }
+    Ok(result)
+}
+
+/// The yearly figures of several enterprises, by enterprise id, in year order.
+///
+/// # Errors
+/// Database errors.
+pub async fn figures_of_many<C: ConnectionTrait>(
+    conn: &C,
+    enterprise_ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<enterprise_figures::Model>>> {
+    let mut result: HashMap<i64, Vec<enterprise_figures::Model>> = HashMap::new();
+    for chunk in enterprise_ids.chunks(500) {
+        let rows = enterprise_figures::Entity::find()
+            .filter(enterprise_figures::Column::EnterpriseId.is_in(chunk.iter().copied()))
+            .order_by_asc(enterprise_figures::Column::Year)
+            .all(conn)
+            .await?;
+        for row in rows {
+            result.entry(row.enterprise_id).or_default().push(row);
+        }
+    }
+    Ok(result)
+}
+
+/// The figures of one enterprise, in year order (one year if `year` is given).
+///
+/// # Errors
+/// Database errors.
+pub async fn figures_of<C: ConnectionTrait>(
+    conn: &C,
+    enterprise_id: i64,
+    year: Option<i32>,
+) -> AppResult<Vec<enterprise_figures::Model>> {
+    let mut query = enterprise_figures::Entity::find()
+        .filter(enterprise_figures::Column::EnterpriseId.eq(enterprise_id));
+    if let Some(year) = year {
+        query = query.filter(enterprise_figures::Column::Year.eq(year));
+    }
+    Ok(query
+        .order_by_asc(enterprise_figures::Column::Year)
+        .all(conn)
+        .await?)
+}
+
+/// The events of several enterprises, by enterprise id, in (effective date, id) order.
+///
+/// # Errors
+/// Database errors.
+pub async fn events_of_many<C: ConnectionTrait>(
+    conn: &C,
+    enterprise_ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<enterprise_events::Model>>> {
+    let mut result: HashMap<i64, Vec<enterprise_events::Model>> = HashMap::new();
+    for chunk in enterprise_ids.chunks(500) {
+        let rows = enterprise_events::Entity::find()
+            .filter(enterprise_events::Column::EnterpriseId.is_in(chunk.iter().copied()))
+            .order_by_asc(enterprise_events::Column::EffectiveDate)
+            .order_by_asc(enterprise_events::Column::Id)
+            .all(conn)
+            .await?;
+        for row in rows {
+            result.entry(row.enterprise_id).or_default().push(row);
+        }
+    }
+    Ok(result)
+}
+
+/// The events of one enterprise, in (effective date, id) order.
+///
+/// # Errors
+/// Database errors.
+pub async fn events_of<C: ConnectionTrait>(
+    conn: &C,
+    enterprise_id: i64,
+) -> AppResult<Vec<enterprise_events::Model>> {
+    stored_events(conn, enterprise_id).await
+}
+
+/// Filters of the registry list; all optional except the date, combined with AND.
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    /// The day the facts filters (district, industry, name) are read on.
+    pub as_of: NaiveDate,
+    /// Registered in this district on `as_of`.
+    pub district_code: Option<String>,
+    /// Industry class starting with these digits (1 to 4).
+    pub industry_prefix: Option<String>,
+    /// Name on `as_of` containing this text.
+    pub name_contains: Option<String>,
+    /// Recognised for this year.
+    pub recognized_in: Option<i32>,
+    /// Recognised through this route (`STANDARD`, `RD`, `LISTED`), in `recognized_in` if given.
+    pub route: Option<String>,
+    /// Rated for this year.
+    pub rated_in: Option<i32>,
+    /// With this many stars, in `rated_in` if given.
+    pub stars: Option<i32>,
+}
+
+impl ListFilter {
+    /// No filter, as of `as_of`.
+    pub fn on(as_of: NaiveDate) -> ListFilter {
+        ListFilter {
+            as_of,
+            district_code: None,
+            industry_prefix: None,
+            name_contains: None,
+            recognized_in: None,
+            route: None,
+            rated_in: None,
+            stars: None,
+        }
+    }
+}
+
+/// The recognition routes a list can be filtered by.
+pub const ROUTES: [&str; 3] = ["STANDARD", "RD", "LISTED"];
+
+/// Orders of the registry list; ties are broken by credit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListOrder {
+    /// By credit code.
+    #[default]
+    CreditCode,
+    /// By name on the filter date.
+    Name,
+    /// By `hangzhou_since`, earliest first; enterprises outside Hangzhou last.
+    HangzhouSince,
+    /// Most recently registered in the service first.
+    RecentlyRegistered,
+}
+
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// Checks the filter's fields.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `filter.<field>`.
+pub fn validate_filter(filter: &mut ListFilter) -> AppResult<()> {
+    if let Some(code) = &filter.district_code {
+        let code = code.trim();
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(AppError::bad_input(
+                "filter.districtCode",
+                "a district code is 6 digits (GB/T 2260)",
+            ));
+        }
+        filter.district_code = Some(code.to_string());
+    }
+    if let Some(prefix) = &filter.industry_prefix {
+        let prefix = prefix.trim();
+        if !(1..=4).contains(&prefix.len()) || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(AppError::bad_input(
+                "filter.industryPrefix",
+                "an industry prefix is 1 to 4 digits of a GB/T 4754-2017 class",
+            ));
+        }
+        filter.industry_prefix = Some(prefix.to_string());
+    }
+    if let Some(text) = &filter.name_contains {
+        let text = text.trim();
+        if text.chars().count() > MAX_NAME_CHARS {
+            return Err(AppError::bad_input(
+                "filter.nameContains",
+                "the text is too long",
+            ));
+        }
+        filter.name_contains = (!text.is_empty()).then(|| text.to_string());
+    }
+    if let Some(route) = &filter.route
+        && !ROUTES.contains(&route.as_str())
+    {
+        return Err(AppError::bad_input(
+            "filter.route",
+            "a route is STANDARD, RD or LISTED",
+        ));
+    }
+    if let Some(stars) = filter.stars
+        && !(1..=5).contains(&stars)
+    {
+        return Err(AppError::bad_input(
+            "filter.stars",
+            "a rating is 1 to 5 stars",
+        ));
+    }
+    Ok(())
+}
+
+fn list_query(filter: &ListFilter) -> Select<enterprises::Entity> {
+    let mut query = enterprises::Entity::find()
+        .inner_join(enterprise_facts::Entity)
+        .filter(valid_on(filter.as_of));
+    if let Some(district) = &filter.district_code {
+        query = query.filter(enterprise_facts::Column::DistrictCode.eq(district.clone()));
+    }
+    if let Some(prefix) = &filter.industry_prefix {
+        query = query.filter(enterprise_facts::Column::IndustryCode.starts_with(prefix.clone()));
+    }
+    if let Some(text) = &filter.name_contains {
+        let pattern = format!("%{}%", escape_like(text));
+        query =
+            query.filter(enterprise_facts::Column::Name.like(LikeExpr::new(pattern).escape('\\')));
+    }
+    if filter.recognized_in.is_some() || filter.route.is_some() {
+        let mut sub = Query::select();
+        sub.column(recognitions::Column::EnterpriseId)
+            .from(recognitions::Entity);
+        if let Some(year) = filter.recognized_in {
+            sub.and_where(recognitions::Column::Year.eq(year));
+        }
+        if let Some(route) = &filter.route {
+            sub.and_where(recognitions::Column::Route.eq(route.clone()));
+        }
+        query = query.filter(enterprises::Column::Id.in_subquery(sub));
+    }
+    if filter.rated_in.is_some() || filter.stars.is_some() {
+        let mut sub = Query::select();
+        sub.column(star_ratings::Column::EnterpriseId)
+            .from(star_ratings::Entity);
+        if let Some(year) = filter.rated_in {
+            sub.and_where(star_ratings::Column::Year.eq(year));
+        }
+        if let Some(stars) = filter.stars {
+            sub.and_where(star_ratings::Column::Stars.eq(stars));
+        }
+        query = query.filter(enterprises::Column::Id.in_subquery(sub));
+    }
+    query
+}
+
+/// How many enterprises match `filter`.
+///
+/// # Errors
+/// Database errors.
+pub async fn count<C: ConnectionTrait>(conn: &C, filter: &ListFilter) -> AppResult<u64> {
+    Ok(list_query(filter).count(conn).await?)
+}
+
+/// The enterprises matching `filter` in `order`, `limit` of them from `offset`.
+///
+/// # Errors
+/// Database errors.
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    filter: &ListFilter,
+    order: ListOrder,
+    offset: u64,
+    limit: u64,
+) -> AppResult<Vec<enterprises::Model>> {
+    let query = list_query(filter);
+    let query = match order {
+        ListOrder::CreditCode => query,
+        ListOrder::Name => query.order_by_asc(enterprise_facts::Column::Name),
+        ListOrder::HangzhouSince => query
+            .order_by(
+                enterprise_facts::Column::HangzhouSince.is_null(),
+                Order::Asc,
+            )
+            .order_by_asc(enterprise_facts::Column::HangzhouSince),
+        ListOrder::RecentlyRegistered => query.order_by_desc(enterprises::Column::Id),
+    };
+    Ok(query
+        .order_by_asc(enterprises::Column::CreditCode)
+        .offset(offset)
+        .limit(limit)
+        .all(conn)
+        .await?)
+}
+
+/// The enterprises with these ids, by id.
+///
+/// # Errors
+/// Database errors.
+pub async fn by_ids<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, enterprises::Model>> {
+    let mut result = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows = enterprises::Entity::find()
+            .filter(enterprises::Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        result.extend(rows.into_iter().map(|r| (r.id, r)));
+    }
+    Ok(result)
+}
+
+/// Groups `(key, date)` pairs by date, for loaders that read facts on several dates at once.
+pub fn group_by_date(keys: &[(i64, NaiveDate)]) -> BTreeMap<NaiveDate, Vec<i64>> {
+    let mut groups: BTreeMap<NaiveDate, Vec<i64>> = BTreeMap::new();
+    for (id, date) in keys {
+        groups.entry(*date).or_default().push(*id);
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_in_a_name_filter_are_escaped() {
+        assert_eq!(escape_like("100%_a\\b"), "100\\%\\_a\\\\b");
+    }
+}
