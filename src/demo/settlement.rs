@@ -25,8 +25,9 @@ use super::{DEMO_ACTOR, date, demo_actor};
 use crate::auth::{Actor, Role};
 use crate::error::{AppError, AppResult};
 use crate::policy::Money;
+use crate::policy::reconciliation::PaymentKind;
 use crate::policy::settlement::ClaimStatus;
-use crate::services::payments::{self, LineInput, PaymentKind};
+use crate::services::payments::{self, LineInput};
 use crate::services::{findings as finding_service, locks, reconciliation, settlement};
 use entity::{claims, findings, payment_lines, recognitions, star_ratings};
 

@@ -587,8 +587,8 @@ impl Enterprise {
             .unwrap_or_default();
         Ok(rows
             .into_iter()
-            .map(super::payments::PaymentLine::from)
-            .collect())
+            .map(super::payments::PaymentLine::try_from)
+            .collect::<Result<_, _>>()?)
     }
 
     /// When the enterprise was entered into this service (UTC).

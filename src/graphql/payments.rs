@@ -10,32 +10,23 @@ use super::scalars::{Date, Decimal};
 use crate::auth::access::ensure_own_district;
 use crate::error::AppError;
 use crate::policy::money::Money;
-use crate::services::payments::{self as service, LineInput, PaymentKind};
+use crate::policy::reconciliation::PaymentKind;
+use crate::services::payments::{self as service, LineInput};
 
+// `remote`: the derive writes the conversions to and from the policy's `PaymentKind` both ways,
+// and an exhaustive match in each makes a variant added on one side a build error.
 /// The kind of a §7 subsidy payment.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "PaymentKind", rename_items = "SCREAMING_SNAKE_CASE")]
+#[graphql(
+    name = "PaymentKind",
+    rename_items = "SCREAMING_SNAKE_CASE",
+    remote = "crate::policy::reconciliation::PaymentKind"
+)]
 pub enum PaymentKindGql {
     /// Office rent subsidy (租房补助): a share of the rent actually paid in the recognition year.
     Rent,
     /// Office purchase subsidy (购房补助): a share of the price of the first purchase.
     Purchase,
-}
-
-impl From<PaymentKindGql> for PaymentKind {
-    fn from(k: PaymentKindGql) -> Self {
-        match k {
-            PaymentKindGql::Rent => PaymentKind::Rent,
-            PaymentKindGql::Purchase => PaymentKind::Purchase,
-        }
-    }
-}
-
-fn kind_from_row(text: &str) -> PaymentKindGql {
-    match PaymentKind::parse(text) {
-        Some(PaymentKind::Purchase) => PaymentKindGql::Purchase,
-        _ => PaymentKindGql::Rent,
-    }
 }
 
 /// One payment line as a district reports it.
@@ -116,15 +107,20 @@ impl PaymentLine {
     }
 }
 
-impl From<crate::services::records::PaymentLineRecord> for PaymentLine {
-    fn from(m: crate::services::records::PaymentLineRecord) -> Self {
-        PaymentLine {
+/// A stored line as the API shows it; a stored kind this build does not know is an internal
+/// error, never a default.
+impl TryFrom<crate::services::records::PaymentLineRecord> for PaymentLine {
+    type Error = AppError;
+
+    fn try_from(m: crate::services::records::PaymentLineRecord) -> Result<Self, AppError> {
+        let kind: PaymentKind = m.kind.parse().map_err(AppError::internal)?;
+        Ok(PaymentLine {
             id: m.id,
             seq: m.seq,
             district_code: m.district_code,
             fiscal_year: m.fiscal_year,
             credit_code: m.credit_code,
-            kind: kind_from_row(&m.kind),
+            kind: kind.into(),
             subsidy_year: m.subsidy_year,
             contract_no: m.contract_no,
             basis: Money::from_fen(m.basis_fen).into(),
@@ -134,7 +130,7 @@ impl From<crate::services::records::PaymentLineRecord> for PaymentLine {
             voucher_no: m.voucher_no,
             reported_at: m.reported_at,
             reported_by: m.reported_by,
-        }
+        })
     }
 }
 
@@ -258,7 +254,10 @@ async fn line_page(
         window.limit,
     )
     .await?;
-    let items = rows.into_iter().map(PaymentLine::from).collect();
+    let items = rows
+        .into_iter()
+        .map(PaymentLine::try_from)
+        .collect::<Result<_, _>>()?;
     Ok(pagination::connection(items, window, total))
 }
 
@@ -343,13 +342,14 @@ impl PaymentMutation {
             })
             .collect();
         let outcome = service::report(&state.db, actor, &code, fiscal_year, lines).await?;
+        let shape = |rows: Vec<_>| {
+            rows.into_iter()
+                .map(PaymentLine::try_from)
+                .collect::<Result<Vec<_>, AppError>>()
+        };
         Ok(ReportPaymentsResult {
-            created: outcome.created.into_iter().map(PaymentLine::from).collect(),
-            unchanged: outcome
-                .unchanged
-                .into_iter()
-                .map(PaymentLine::from)
-                .collect(),
+            created: shape(outcome.created)?,
+            unchanged: shape(outcome.unchanged)?,
         })
     }
 

@@ -11,7 +11,8 @@ use rust_decimal::Decimal;
 use crate::error::{AppError, AppResult};
 use crate::policy::dates;
 use crate::policy::money::exact_decimal;
-use crate::services::payments::{LineInput, PaymentKind};
+use crate::policy::reconciliation::PaymentKind;
+use crate::services::payments::LineInput;
 
 /// The columns of a payment line and the header names accepted for each (case-insensitive,
 /// spaces, underscores and hyphens ignored).

@@ -20,6 +20,7 @@ use crate::auth::{Actor, Role};
 use crate::error::{AppError, AppResult};
 use crate::policy::credit_code::CreditCode;
 use crate::policy::money::Money;
+use crate::policy::reconciliation::PaymentKind;
 use crate::policy::settlement::ClaimStatus;
 use crate::services::{audit, locks, tx};
 use entity::{claim_events, claims, districts, enterprises, payment_lines};
@@ -32,34 +33,6 @@ pub const MAX_LINES_PER_REPORT: usize = 200_000;
 
 /// Values per `IN (...)` list when looking rows up by key (SQLite binds at most 32,766).
 const LOOKUP_CHUNK: usize = 1_000;
-
-/// `RENT` or `PURCHASE` (§7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PaymentKind {
-    /// Office rent subsidy.
-    Rent,
-    /// Office purchase subsidy.
-    Purchase,
-}
-
-impl PaymentKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentKind::Rent => "RENT",
-            PaymentKind::Purchase => "PURCHASE",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "RENT" => Some(PaymentKind::Rent),
-            "PURCHASE" => Some(PaymentKind::Purchase),
-            _ => None,
-        }
-    }
-}
 
 /// One line as a district reports it (API values, not yet validated).
 #[derive(Debug, Clone)]
