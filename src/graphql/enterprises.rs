@@ -27,7 +27,7 @@ use crate::services::records::{
     Db, DistrictRecord, EnterpriseEventRecord, EnterpriseFactsRecord, EnterpriseRecord,
     FiguresRecord, PaymentLineRecord, RecognitionRecord, StarRatingRecord,
 };
-use crate::services::registry::read::{ListFilter, ListOrder};
+use crate::services::registry::read::ListFilter;
 use crate::services::registry::{self as service, ChangesInput, EventKind, read, write};
 
 // ---------------------------------------------------------------------------------------------
@@ -278,7 +278,10 @@ async fn district_by_code(ctx: &Context<'_>, code: Option<&str>) -> Result<Optio
 /// Ownership kinds (the registry's facts, §19); a subsidiary controlled by an SOE carries its
 /// controller's kind.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+#[graphql(
+    rename_items = "SCREAMING_SNAKE_CASE",
+    remote = "crate::policy::Ownership"
+)]
 pub enum Ownership {
     /// Privately owned.
     Private,
@@ -300,44 +303,12 @@ pub enum Ownership {
     Other,
 }
 
-impl Ownership {
-    const ALL: [Ownership; 9] = [
-        Ownership::Private,
-        Ownership::Foreign,
-        Ownership::Collective,
-        Ownership::CentralSoe,
-        Ownership::ProvincialSoe,
-        Ownership::MunicipalSoe,
-        Ownership::DistrictSoe,
-        Ownership::OtherSoe,
-        Ownership::Other,
-    ];
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Ownership::Private => "PRIVATE",
-            Ownership::Foreign => "FOREIGN",
-            Ownership::Collective => "COLLECTIVE",
-            Ownership::CentralSoe => "CENTRAL_SOE",
-            Ownership::ProvincialSoe => "PROVINCIAL_SOE",
-            Ownership::MunicipalSoe => "MUNICIPAL_SOE",
-            Ownership::DistrictSoe => "DISTRICT_SOE",
-            Ownership::OtherSoe => "OTHER_SOE",
-            Ownership::Other => "OTHER",
-        }
-    }
-
-    fn parse(code: &str) -> AppResult<Ownership> {
-        Ownership::ALL
-            .into_iter()
-            .find(|o| o.as_str() == code)
-            .ok_or_else(|| AppError::internal(format!("unknown stored ownership {code}")))
-    }
-}
-
 /// The kinds of events in an enterprise's history (§19, plus the registration).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+#[graphql(
+    rename_items = "SCREAMING_SNAKE_CASE",
+    remote = "crate::policy::registry::EventKind"
+)]
 pub enum EnterpriseEventKind {
     /// Entered into the registry with all initial facts (recorded by `registerEnterprise` only).
     Registered,
@@ -371,50 +342,6 @@ pub enum EnterpriseEventKind {
     FactsUpdated,
     /// Corrects any fact recorded wrongly.
     Corrected,
-}
-
-impl From<EnterpriseEventKind> for EventKind {
-    fn from(kind: EnterpriseEventKind) -> EventKind {
-        match kind {
-            EnterpriseEventKind::Registered => EventKind::Registered,
-            EnterpriseEventKind::Renamed => EventKind::Renamed,
-            EnterpriseEventKind::CapitalChanged => EventKind::CapitalChanged,
-            EnterpriseEventKind::Merged => EventKind::Merged,
-            EnterpriseEventKind::Split => EventKind::Split,
-            EnterpriseEventKind::Dissolved => EventKind::Dissolved,
-            EnterpriseEventKind::Liquidated => EventKind::Liquidated,
-            EnterpriseEventKind::EquityTransferred => EventKind::EquityTransferred,
-            EnterpriseEventKind::MovedIntoHangzhou => EventKind::MovedIntoHangzhou,
-            EnterpriseEventKind::MovedOutOfHangzhou => EventKind::MovedOutOfHangzhou,
-            EnterpriseEventKind::MovedDistrict => EventKind::MovedDistrict,
-            EnterpriseEventKind::OfficeAcquired => EventKind::OfficeAcquired,
-            EnterpriseEventKind::OfficeDisposed => EventKind::OfficeDisposed,
-            EnterpriseEventKind::FactsUpdated => EventKind::FactsUpdated,
-            EnterpriseEventKind::Corrected => EventKind::Corrected,
-        }
-    }
-}
-
-impl From<EventKind> for EnterpriseEventKind {
-    fn from(kind: EventKind) -> EnterpriseEventKind {
-        match kind {
-            EventKind::Registered => EnterpriseEventKind::Registered,
-            EventKind::Renamed => EnterpriseEventKind::Renamed,
-            EventKind::CapitalChanged => EnterpriseEventKind::CapitalChanged,
-            EventKind::Merged => EnterpriseEventKind::Merged,
-            EventKind::Split => EnterpriseEventKind::Split,
-            EventKind::Dissolved => EnterpriseEventKind::Dissolved,
-            EventKind::Liquidated => EnterpriseEventKind::Liquidated,
-            EventKind::EquityTransferred => EnterpriseEventKind::EquityTransferred,
-            EventKind::MovedIntoHangzhou => EnterpriseEventKind::MovedIntoHangzhou,
-            EventKind::MovedOutOfHangzhou => EnterpriseEventKind::MovedOutOfHangzhou,
-            EventKind::MovedDistrict => EnterpriseEventKind::MovedDistrict,
-            EventKind::OfficeAcquired => EnterpriseEventKind::OfficeAcquired,
-            EventKind::OfficeDisposed => EnterpriseEventKind::OfficeDisposed,
-            EventKind::FactsUpdated => EnterpriseEventKind::FactsUpdated,
-            EventKind::Corrected => EnterpriseEventKind::Corrected,
-        }
-    }
 }
 
 /// An enterprise of the registry, identified by its unified social credit code.
@@ -672,7 +599,11 @@ impl TryFrom<EnterpriseFactsRecord> for EnterpriseFacts {
         Ok(EnterpriseFacts {
             valid_from: Date(row.valid_from),
             valid_to: row.valid_to.map(Date),
-            ownership: Ownership::parse(&row.ownership)?,
+            ownership: row
+                .ownership
+                .parse::<crate::policy::Ownership>()
+                .map_err(AppError::internal)?
+                .into(),
             name: row.name,
             district_code: row.district_code,
             hangzhou_since: row.hangzhou_since.map(Date),
@@ -747,8 +678,7 @@ impl TryFrom<EnterpriseEventRecord> for EnterpriseEvent {
     type Error = AppError;
 
     fn try_from(row: EnterpriseEventRecord) -> AppResult<Self> {
-        let kind = EventKind::parse(&row.kind)
-            .ok_or_else(|| AppError::internal(format!("unknown stored event kind {}", row.kind)))?;
+        let kind: EventKind = row.kind.parse().map_err(AppError::internal)?;
         let changes = serde_json::from_str(&row.changes).map_err(AppError::internal)?;
         Ok(EnterpriseEvent {
             id: row.id,
@@ -812,7 +742,10 @@ pub struct EnterpriseFilter {
 
 /// Orders of `enterprises`; ties are broken by credit code.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+#[graphql(
+    rename_items = "SCREAMING_SNAKE_CASE",
+    remote = "crate::services::registry::read::ListOrder"
+)]
 pub enum EnterpriseOrderBy {
     /// By credit code.
     #[default]
@@ -823,17 +756,6 @@ pub enum EnterpriseOrderBy {
     HangzhouSince,
     /// Most recently entered into the service first.
     RecentlyRegistered,
-}
-
-impl From<EnterpriseOrderBy> for ListOrder {
-    fn from(order: EnterpriseOrderBy) -> ListOrder {
-        match order {
-            EnterpriseOrderBy::CreditCode => ListOrder::CreditCode,
-            EnterpriseOrderBy::Name => ListOrder::Name,
-            EnterpriseOrderBy::HangzhouSince => ListOrder::HangzhouSince,
-            EnterpriseOrderBy::RecentlyRegistered => ListOrder::RecentlyRegistered,
-        }
-    }
 }
 
 /// Registry queries.
@@ -1012,7 +934,9 @@ impl From<FactChangesInput> for ChangesInput {
             district_code: input.district_code.into(),
             hangzhou_since: input.hangzhou_since.map_value(Into::into).into(),
             industry_code: input.industry_code,
-            ownership: input.ownership.map(|o| o.as_str().to_string()),
+            ownership: input
+                .ownership
+                .map(|o| crate::policy::Ownership::from(o).as_str().to_owned()),
             industrial_guidance: input.industrial_guidance,
             independent_legal_person: input.independent_legal_person,
             deemed_legal_person: input.deemed_legal_person,
@@ -1107,7 +1031,9 @@ impl EnterpriseMutation {
             district_code: input.district_code,
             hangzhou_since: input.hangzhou_since.map(Into::into),
             industry_code: input.industry_code,
-            ownership: input.ownership.as_str().to_string(),
+            ownership: crate::policy::Ownership::from(input.ownership)
+                .as_str()
+                .to_owned(),
             industrial_guidance: input.industrial_guidance,
             independent_legal_person: input.independent_legal_person,
             deemed_legal_person: input.deemed_legal_person,

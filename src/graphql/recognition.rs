@@ -11,7 +11,7 @@ use super::scalars::{Date, Decimal};
 use crate::error::AppError;
 use crate::policy::{self, Gap, RecognitionVerdict as Verdict};
 use crate::services::recognition::published::{self, Progress};
-use crate::services::recognition::rewards::{self, RewardLine, RewardStatus};
+use crate::services::recognition::rewards::{self, RewardLine};
 use crate::services::recognition::{ratings, recognize, revocations};
 use crate::services::{districts as district_service, registry};
 
@@ -21,7 +21,11 @@ use crate::services::{districts as district_service, registry};
 
 /// A rule of the recognition table (docs/rules.md, "Recognition rules"), in table order.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "RuleId", rename_items = "SCREAMING_SNAKE_CASE")]
+#[graphql(
+    name = "RuleId",
+    rename_items = "SCREAMING_SNAKE_CASE",
+    remote = "crate::policy::RuleId"
+)]
 pub enum GqlRuleId {
     /// §22: the decision date is after the end of every ban.
     NotBanned,
@@ -59,34 +63,13 @@ pub enum GqlRuleId {
     ListedEntityInHangzhou,
 }
 
-impl From<policy::RuleId> for GqlRuleId {
-    fn from(rule: policy::RuleId) -> Self {
-        use policy::RuleId as R;
-        match rule {
-            R::NotBanned => GqlRuleId::NotBanned,
-            R::IndustrialGuidance => GqlRuleId::IndustrialGuidance,
-            R::LegalPerson => GqlRuleId::LegalPerson,
-            R::RegisteredInHangzhou => GqlRuleId::RegisteredInHangzhou,
-            R::Operating => GqlRuleId::Operating,
-            R::UnifiedAccounting => GqlRuleId::UnifiedAccounting,
-            R::OutsideUnits => GqlRuleId::OutsideUnits,
-            R::NotDishonest => GqlRuleId::NotDishonest,
-            R::IndustryNotExcluded => GqlRuleId::IndustryNotExcluded,
-            R::NotExcludedSoe => GqlRuleId::NotExcludedSoe,
-            R::RevenueThreshold => GqlRuleId::RevenueThreshold,
-            R::RdFacilities => GqlRuleId::RdFacilities,
-            R::RdStableFunding => GqlRuleId::RdStableFunding,
-            R::RdMinSpend => GqlRuleId::RdMinSpend,
-            R::RdMinRatio => GqlRuleId::RdMinRatio,
-            R::ListedOnAcceptedExchange => GqlRuleId::ListedOnAcceptedExchange,
-            R::ListedEntityInHangzhou => GqlRuleId::ListedEntityInHangzhou,
-        }
-    }
-}
-
 /// A route to recognition, tried in this order.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "RecognitionRoute", rename_items = "SCREAMING_SNAKE_CASE")]
+#[graphql(
+    name = "RecognitionRoute",
+    rename_items = "SCREAMING_SNAKE_CASE",
+    remote = "crate::policy::Route"
+)]
 pub enum GqlRoute {
     /// §3.1 + §3.2: the basic conditions and the revenue threshold.
     Standard,
@@ -96,24 +79,11 @@ pub enum GqlRoute {
     Listed,
 }
 
-impl From<policy::Route> for GqlRoute {
-    fn from(route: policy::Route) -> Self {
-        match route {
-            policy::Route::Standard => GqlRoute::Standard,
-            policy::Route::Rd => GqlRoute::Rd,
-            policy::Route::Listed => GqlRoute::Listed,
-        }
-    }
-}
-
 impl GqlRoute {
     /// The route of a stored recognition (`STANDARD`, `RD`, `LISTED`).
     fn parse(text: &str) -> Result<GqlRoute, AppError> {
-        policy::Route::ALL
-            .into_iter()
-            .find(|route| route.as_str() == text)
-            .map(GqlRoute::from)
-            .ok_or_else(|| AppError::internal(format!("stored route `{text}` is unknown")))
+        let route: policy::Route = text.parse().map_err(AppError::internal)?;
+        Ok(route.into())
     }
 }
 
@@ -297,7 +267,10 @@ pub struct StarRating {
 
 /// Where a rating's reward stands.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+#[graphql(
+    rename_items = "SCREAMING_SNAKE_CASE",
+    remote = "crate::services::recognition::rewards::RewardStatus"
+)]
 pub enum StarRewardStatus {
     /// Granted: a reward is recorded for the year.
     Granted,
@@ -307,17 +280,6 @@ pub enum StarRewardStatus {
     NothingDue,
     /// Nothing due: the title was revoked after the recognition, on or before the grant day (§22).
     Revoked,
-}
-
-impl From<RewardStatus> for StarRewardStatus {
-    fn from(status: RewardStatus) -> Self {
-        match status {
-            RewardStatus::Granted => StarRewardStatus::Granted,
-            RewardStatus::Due => StarRewardStatus::Due,
-            RewardStatus::NothingDue => StarRewardStatus::NothingDue,
-            RewardStatus::Revoked => StarRewardStatus::Revoked,
-        }
-    }
 }
 
 /// The §6 star reward of one rating (confidential).
@@ -434,7 +396,10 @@ pub struct PublishedHeadquarters {
 
 /// A §1 target for 2025.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+#[graphql(
+    rename_items = "SCREAMING_SNAKE_CASE",
+    remote = "crate::services::recognition::published::TargetMeasure"
+)]
 pub enum TargetMeasure {
     /// 总部企业数量新增100家以上: recognised(Y) − recognised(2023) ≥ 100 (以上 includes).
     IncreaseOverBaseline,
@@ -480,16 +445,6 @@ pub struct TargetProgress {
     pub target_year: i32,
     /// The three targets against this year's values.
     pub targets: Vec<TargetStatus>,
-}
-
-impl From<published::TargetMeasure> for TargetMeasure {
-    fn from(measure: published::TargetMeasure) -> Self {
-        match measure {
-            published::TargetMeasure::IncreaseOverBaseline => TargetMeasure::IncreaseOverBaseline,
-            published::TargetMeasure::TenBillionClass => TargetMeasure::TenBillionClass,
-            published::TargetMeasure::HundredBillionClass => TargetMeasure::HundredBillionClass,
-        }
-    }
 }
 
 impl From<Progress> for TargetProgress {
