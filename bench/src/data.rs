@@ -35,6 +35,7 @@ use hq_api::services::registry::{self, EventKind, FactChanges, Facts, FoldEvent,
 use hq_api::services::seed::{self, DISTRICTS, RULE_SET_2023};
 use hq_api::services::{parameters, payments};
 use policy::credit_code::{CreditCode, CreditCodeError};
+use policy::reconciliation::PaymentKind;
 use policy::settlement::ClaimStatus;
 use policy::{EnterpriseFacts, Figures, Money, Ownership, RecognitionParams, decide_recognition};
 
@@ -271,7 +272,10 @@ fn policy_facts(facts: &Facts) -> Result<EnterpriseFacts, BenchError> {
         district: facts.district_code.clone(),
         hangzhou_since: facts.hangzhou_since,
         industry_code: facts.industry_code.clone(),
-        ownership: Ownership::parse(&facts.ownership).map_err(BenchError::new)?,
+        ownership: facts
+            .ownership
+            .parse::<Ownership>()
+            .map_err(BenchError::new)?,
         industrial_guidance: facts.industrial_guidance,
         independent_legal_person: facts.independent_legal_person,
         deemed_legal_person: facts.deemed_legal_person,
@@ -408,7 +412,7 @@ pub async fn generate(
             events.push(enterprise_events::ActiveModel {
                 id: NotSet,
                 enterprise_id: Set(eid),
-                kind: Set("REGISTERED".into()),
+                kind: Set(EventKind::Registered.as_str().to_owned()),
                 effective_date: Set(facts.hangzhou_since.unwrap_or(NaiveDate::MIN)),
                 changes: Set(serde_json::to_string(&facts).map_err(BenchError::new)?),
                 note: Set(None),
@@ -663,7 +667,7 @@ fn district_lines(
                     let over = pick(n, 46, 10) == 0;
                     let amount = (price / 100 * if over { 6 } else { 5 }).min(1_200_000_000);
                     (
-                        "PURCHASE",
+                        PaymentKind::Purchase,
                         format!("P-{enterprise}"),
                         FISCAL_YEAR,
                         price,
@@ -683,7 +687,7 @@ fn district_lines(
                     let month = 1 + u32::try_from((j * 2 + pick(n, 50, 2)) % 12).unwrap_or(0);
                     let day = 1 + u32::try_from(pick(n, 51, 28)).unwrap_or(0);
                     (
-                        "RENT",
+                        PaymentKind::Rent,
                         format!("L-{enterprise}"),
                         year,
                         rent,
@@ -701,7 +705,7 @@ fn district_lines(
                 fiscal_year: FISCAL_YEAR,
                 enterprise_id: i64::try_from(enterprise).unwrap_or(0),
                 credit_code: code.clone(),
-                kind: kind.into(),
+                kind: kind.as_str().to_owned(),
                 subsidy_year,
                 contract_no: contract,
                 basis_fen: basis,
@@ -728,8 +732,7 @@ async fn check_registration_folds(db: &DatabaseConnection) -> Result<(), BenchEr
         .iter()
         .map(|row| {
             Ok(FoldEvent {
-                kind: EventKind::parse(&row.kind)
-                    .ok_or_else(|| BenchError::new(format!("unknown event kind {}", row.kind)))?,
+                kind: row.kind.parse::<EventKind>().map_err(BenchError::new)?,
                 effective_date: row.effective_date,
                 changes: serde_json::from_str::<FactChanges>(&row.changes)
                     .map_err(|e| BenchError::new(format!("event changes: {e}")))?,

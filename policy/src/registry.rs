@@ -129,11 +129,6 @@ const UPDATABLE_FACTS: &[Fact] = &[
 ];
 
 impl EventKind {
-    /// Parses a stored code.
-    pub fn parse(code: &str) -> Option<EventKind> {
-        EventKind::ALL.into_iter().find(|k| k.as_str() == code)
-    }
-
     /// The facts an input of this kind may name in its changes. Kinds with a fixed effect
     /// (dissolution, moving out, office changes) take no changes: the service writes the effect.
     pub fn may_change(self) -> &'static [Fact] {

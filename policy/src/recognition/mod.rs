@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::ban::ban_in_force;
-use super::code::{UnknownCode, code_enum};
+use super::code::code_enum;
 use super::money::Money;
 use super::params::ParameterSet;
 use super::{Clause, PolicyError};
@@ -45,17 +45,6 @@ code_enum! {
         OtherSoe = "OTHER_SOE",
         /// Anything else.
         Other = "OTHER",
-    }
-}
-
-impl Ownership {
-    /// Parses a code as written by [`Ownership::as_str`]: the same as `str::parse`.
-    ///
-    /// # Errors
-    ///
-    /// [`UnknownCode`] for any other text.
-    pub fn parse(code: &str) -> Result<Ownership, UnknownCode> {
-        code.parse()
     }
 }
 
@@ -157,7 +146,7 @@ impl RecognitionParams {
             excluded_industries: read.list("recognition.excluded_industries")?,
             review_industries: read.list("recognition.review_industries")?,
             excluded_ownership: read
-                .parsed_list("recognition.excluded_ownership", Ownership::parse)?,
+                .parsed_list("recognition.excluded_ownership", str::parse::<Ownership>)?,
             accepted_exchanges: read.list("recognition.accepted_exchanges")?,
             ban_years: read.count("recognition.ban_years")?,
             parameter_versions: Vec::new(),

@@ -750,13 +750,13 @@ fn the_params_come_from_the_versions_in_force_and_are_recorded() {
 #[test]
 fn ownership_codes_round_trip() {
     for kind in Ownership::ALL {
-        assert_eq!(Ownership::parse(kind.as_str()), Ok(kind));
+        assert_eq!(kind.as_str().parse::<Ownership>(), Ok(kind));
         assert_eq!(
             serde_json::to_string(&kind).expect("json"),
             format!("\"{}\"", kind.as_str())
         );
     }
-    assert!(Ownership::parse("central_soe").is_err());
+    assert!("central_soe".parse::<Ownership>().is_err());
 }
 
 #[test]

@@ -63,7 +63,10 @@ async fn lock<C: ConnectionTrait>(conn: &C, id: i64) -> AppResult<enterprises::M
 
 /// The registry's facts row as the facts the recognition rules read.
 fn policy_facts(row: &enterprise_facts::Model) -> AppResult<EnterpriseFacts> {
-    let ownership = Ownership::parse(&row.ownership).map_err(AppError::internal)?;
+    let ownership = row
+        .ownership
+        .parse::<Ownership>()
+        .map_err(AppError::internal)?;
     let outside_units = u32::try_from(row.outside_units).map_err(|_| {
         AppError::internal(format!(
             "enterprise {} has {} outside units on record",

@@ -14,6 +14,7 @@ use super::MAX_NAME_CHARS;
 use super::validate::parse_credit_code;
 use super::write::stored_events;
 use crate::error::{AppError, AppResult};
+use crate::policy::Route;
 use entity::{
     enterprise_events, enterprise_facts, enterprise_figures, enterprises, recognitions,
     star_ratings,
@@ -194,9 +195,6 @@ impl ListFilter {
     }
 }
 
-/// The recognition routes a list can be filtered by.
-pub const ROUTES: [&str; 3] = ["STANDARD", "RD", "LISTED"];
-
 /// Orders of the registry list; ties are broken by credit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ListOrder {
@@ -258,7 +256,7 @@ pub fn validate_filter(filter: &mut ListFilter) -> AppResult<()> {
         filter.name_contains = (!text.is_empty()).then(|| text.to_string());
     }
     if let Some(route) = &filter.route
-        && !ROUTES.contains(&route.as_str())
+        && route.parse::<Route>().is_err()
     {
         return Err(AppError::bad_input(
             "filter.route",

@@ -64,7 +64,8 @@ pub(super) fn validate_industry(field: &str, code: &str) -> AppResult<String> {
 }
 
 pub(super) fn validate_ownership(field: &str, code: &str) -> AppResult<String> {
-    Ownership::parse(code.trim())
+    code.trim()
+        .parse::<Ownership>()
         .map(|o| o.as_str().to_string())
         .map_err(|e| AppError::bad_input(field, e.to_string()))
 }

@@ -280,8 +280,7 @@ pub(super) async fn stored_events<C: ConnectionTrait>(
 }
 
 fn fold_event(row: &enterprise_events::Model) -> AppResult<FoldEvent> {
-    let kind = EventKind::parse(&row.kind)
-        .ok_or_else(|| AppError::internal(format!("unknown stored event kind {}", row.kind)))?;
+    let kind: EventKind = row.kind.parse().map_err(AppError::internal)?;
     Ok(FoldEvent {
         kind,
         effective_date: row.effective_date,
