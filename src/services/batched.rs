@@ -11,12 +11,36 @@ use sea_orm::{
 use super::records::{PaymentLineRecord, RecognitionRecord, StarRatingRecord};
 use crate::error::AppResult;
 
-fn group_by_enterprise<T>(rows: Vec<T>, id: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
-    let mut map: HashMap<i64, Vec<T>> = HashMap::new();
-    for row in rows {
-        map.entry(id(&row)).or_default().push(row);
+/// Ids per statement: well under SQLite's bind limit (32,766).
+const IDS_PER_STATEMENT: usize = 500;
+
+/// Every row of `E` whose `column` is one of `enterprise_ids`, ordered by `order` within each
+/// enterprise, grouped by enterprise: one statement per 500 ids.
+///
+/// # Errors
+/// Database errors.
+pub async fn rows_of_many<E, C>(
+    conn: &C,
+    enterprise_ids: &[i64],
+    column: E::Column,
+    order: &[E::Column],
+    enterprise_of: impl Fn(&E::Model) -> i64,
+) -> AppResult<HashMap<i64, Vec<E::Model>>>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let mut grouped: HashMap<i64, Vec<E::Model>> = HashMap::new();
+    for chunk in enterprise_ids.chunks(IDS_PER_STATEMENT) {
+        let mut query = E::find().filter(column.is_in(chunk.iter().copied()));
+        for by in order {
+            query = query.order_by_asc(*by);
+        }
+        for row in query.all(conn).await? {
+            grouped.entry(enterprise_of(&row)).or_default().push(row);
+        }
     }
-    map
+    Ok(grouped)
 }
 
 /// Every recognition of each enterprise of `ids`, by year.
@@ -27,12 +51,11 @@ pub async fn recognitions_of_many<C: ConnectionTrait>(
     conn: &C,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<RecognitionRecord>>> {
-    let rows = entity::recognitions::Entity::find()
-        .filter(entity::recognitions::Column::EnterpriseId.is_in(ids.iter().copied()))
-        .order_by_asc(entity::recognitions::Column::Year)
-        .all(conn)
-        .await?;
-    Ok(group_by_enterprise(rows, |r| r.enterprise_id))
+    use entity::recognitions::{Column, Entity};
+    rows_of_many::<Entity, _>(conn, ids, Column::EnterpriseId, &[Column::Year], |r| {
+        r.enterprise_id
+    })
+    .await
 }
 
 /// Every star rating of each enterprise of `ids`, by year.
@@ -43,12 +66,11 @@ pub async fn ratings_of_many<C: ConnectionTrait>(
     conn: &C,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<StarRatingRecord>>> {
-    let rows = entity::star_ratings::Entity::find()
-        .filter(entity::star_ratings::Column::EnterpriseId.is_in(ids.iter().copied()))
-        .order_by_asc(entity::star_ratings::Column::Year)
-        .all(conn)
-        .await?;
-    Ok(group_by_enterprise(rows, |r| r.enterprise_id))
+    use entity::star_ratings::{Column, Entity};
+    rows_of_many::<Entity, _>(conn, ids, Column::EnterpriseId, &[Column::Year], |r| {
+        r.enterprise_id
+    })
+    .await
 }
 
 /// The latest `limit` payment lines (payment date, then report order, newest first) of each
@@ -83,5 +105,9 @@ pub async fn latest_payments_of_many<C: ConnectionTrait>(
         PaymentLineRecord::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
             .all(conn)
             .await?;
-    Ok(group_by_enterprise(rows, |r| r.enterprise_id))
+    let mut grouped: HashMap<i64, Vec<PaymentLineRecord>> = HashMap::new();
+    for row in rows {
+        grouped.entry(row.enterprise_id).or_default().push(row);
+    }
+    Ok(grouped)
 }

@@ -15,6 +15,7 @@ use super::validate::parse_credit_code;
 use super::write::stored_events;
 use crate::error::{AppError, AppResult};
 use crate::policy::Route;
+use crate::services::batched::rows_of_many;
 use entity::{
     enterprise_events, enterprise_facts, enterprise_figures, enterprises, recognitions,
     star_ratings,
@@ -90,18 +91,15 @@ pub async fn figures_of_many<C: ConnectionTrait>(
     conn: &C,
     enterprise_ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<enterprise_figures::Model>>> {
-    let mut result: HashMap<i64, Vec<enterprise_figures::Model>> = HashMap::new();
-    for chunk in enterprise_ids.chunks(500) {
-        let rows = enterprise_figures::Entity::find()
-            .filter(enterprise_figures::Column::EnterpriseId.is_in(chunk.iter().copied()))
-            .order_by_asc(enterprise_figures::Column::Year)
-            .all(conn)
-            .await?;
-        for row in rows {
-            result.entry(row.enterprise_id).or_default().push(row);
-        }
-    }
-    Ok(result)
+    use enterprise_figures::{Column, Entity};
+    rows_of_many::<Entity, _>(
+        conn,
+        enterprise_ids,
+        Column::EnterpriseId,
+        &[Column::Year],
+        |r| r.enterprise_id,
+    )
+    .await
 }
 
 /// The figures of one enterprise, in year order (one year if `year` is given).
@@ -132,19 +130,12 @@ pub async fn events_of_many<C: ConnectionTrait>(
     conn: &C,
     enterprise_ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<enterprise_events::Model>>> {
-    let mut result: HashMap<i64, Vec<enterprise_events::Model>> = HashMap::new();
-    for chunk in enterprise_ids.chunks(500) {
-        let rows = enterprise_events::Entity::find()
-            .filter(enterprise_events::Column::EnterpriseId.is_in(chunk.iter().copied()))
-            .order_by_asc(enterprise_events::Column::EffectiveDate)
-            .order_by_asc(enterprise_events::Column::Id)
-            .all(conn)
-            .await?;
-        for row in rows {
-            result.entry(row.enterprise_id).or_default().push(row);
-        }
-    }
-    Ok(result)
+    use enterprise_events::{Column, Entity};
+    let order = [Column::EffectiveDate, Column::Id];
+    rows_of_many::<Entity, _>(conn, enterprise_ids, Column::EnterpriseId, &order, |r| {
+        r.enterprise_id
+    })
+    .await
 }
 
 /// The events of one enterprise, in (effective date, id) order.
