@@ -101,9 +101,7 @@ pub struct TokenArgs {
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
-    Role::parse(text).ok_or_else(|| {
-        format!("unknown role `{text}`; one of HQ_OFFICE, CITY_FINANCE, DISTRICT, VIEWER, AUDITOR")
-    })
+    text.parse::<Role>().map_err(|e| e.to_string())
 }
 
 /// Parses `90s`, `30m`, `8h`, `7d` (a positive whole number and a unit).

@@ -7,46 +7,29 @@
 
 use async_graphql::{ErrorExtensions, ServerError};
 use sea_orm::DbErr;
-use serde::Serialize;
 
-/// The stable codes a client finds in `extensions.code`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ErrorCode {
-    /// No valid token where one is needed, or a token that fails validation.
-    Unauthenticated,
-    /// The actor is known but its role or district may not do this.
-    Forbidden,
-    /// The input is malformed or fails validation; `extensions.field` names the culprit.
-    BadUserInput,
-    /// The named thing does not exist (or is not visible to the actor).
-    NotFound,
-    /// The write collides with existing data (duplicate key, different content under one key).
-    Conflict,
-    /// The fiscal year is approved; its figures can no longer change.
-    PeriodLocked,
-    /// The request is well-formed but the policy forbids it; `extensions.clause` cites the clause.
-    PolicyViolation,
-    /// The database is unreachable; retry later.
-    ServiceUnavailable,
-    /// A bug or an unexpected failure; details are in the server log only.
-    InternalServerError,
-}
-
-impl ErrorCode {
-    /// The code as it appears in `extensions.code`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
-            ErrorCode::Forbidden => "FORBIDDEN",
-            ErrorCode::BadUserInput => "BAD_USER_INPUT",
-            ErrorCode::NotFound => "NOT_FOUND",
-            ErrorCode::Conflict => "CONFLICT",
-            ErrorCode::PeriodLocked => "PERIOD_LOCKED",
-            ErrorCode::PolicyViolation => "POLICY_VIOLATION",
-            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
-            ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
-        }
+policy::code_enum! {
+    /// The stable codes a client finds in `extensions.code`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ErrorCode: "error code" {
+        /// No valid token where one is needed, or a token that fails validation.
+        Unauthenticated = "UNAUTHENTICATED",
+        /// The actor is known but its role or district may not do this.
+        Forbidden = "FORBIDDEN",
+        /// The input is malformed or fails validation; `extensions.field` names the culprit.
+        BadUserInput = "BAD_USER_INPUT",
+        /// The named thing does not exist (or is not visible to the actor).
+        NotFound = "NOT_FOUND",
+        /// The write collides with existing data (duplicate key, different content under one key).
+        Conflict = "CONFLICT",
+        /// The fiscal year is approved; its figures can no longer change.
+        PeriodLocked = "PERIOD_LOCKED",
+        /// The request is well-formed but the policy forbids it; `extensions.clause` cites the clause.
+        PolicyViolation = "POLICY_VIOLATION",
+        /// The database is unreachable; retry later.
+        ServiceUnavailable = "SERVICE_UNAVAILABLE",
+        /// A bug or an unexpected failure; details are in the server log only.
+        InternalServerError = "INTERNAL_SERVER_ERROR",
     }
 }
 

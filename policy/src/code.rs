@@ -79,7 +79,9 @@ where
 ///
 /// generates the enum and `PaymentKind::ALL` (declaration order), `PaymentKind::as_str`,
 /// `Display` (the code), `FromStr` (`Err = UnknownCode`) and `Serialize`/`Deserialize` (the code
-/// as a string). The enum must be `Copy` and must not derive serde itself.
+/// as a string). The enum must be `Copy` and must not derive serde itself. The crate that uses it
+/// must depend on `serde`.
+#[macro_export]
 macro_rules! code_enum {
     (
         $(#[$meta:meta])*
@@ -118,7 +120,7 @@ macro_rules! code_enum {
         }
 
         impl ::std::str::FromStr for $name {
-            type Err = $crate::code::UnknownCode;
+            type Err = $crate::UnknownCode;
 
             /// Parses a code as written by `as_str`.
             ///
@@ -130,7 +132,7 @@ macro_rules! code_enum {
                 $name::ALL
                     .into_iter()
                     .find(|value| value.as_str() == text)
-                    .ok_or_else(|| $crate::code::UnknownCode {
+                    .ok_or_else(|| $crate::UnknownCode {
                         what: $what,
                         code: text.to_owned(),
                         expected: CODES,
@@ -151,13 +153,11 @@ macro_rules! code_enum {
             fn deserialize<D: ::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> ::std::result::Result<Self, D::Error> {
-                $crate::code::deserialize_code(deserializer)
+                $crate::deserialize_code(deserializer)
             }
         }
     };
 }
-
-pub(crate) use code_enum;
 
 /// Test helpers for code enums.
 #[cfg(test)]

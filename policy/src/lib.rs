@@ -32,10 +32,10 @@ pub mod star_reward;
 
 use chrono::NaiveDate;
 
-use code::code_enum;
-
 pub use ban::{Ban, ban_end, ban_in_force, latest_ban, title_held_on};
 pub use code::UnknownCode;
+#[doc(hidden)]
+pub use code::deserialize_code;
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use money::{Money, MoneyError};
 pub use params::{

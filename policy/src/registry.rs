@@ -12,7 +12,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::code::code_enum;
+use crate::code_enum;
 use crate::money::Money;
 
 code_enum! {

@@ -17,11 +17,11 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::code::code_enum;
 use super::money::{Money, MoneyError};
 use super::params::ParameterSet;
 use super::reconciliation::{LineVerdict, ReasonCode};
 use super::{Clause, PolicyError};
+use crate::code_enum;
 
 /// Why a settlement or an adjustment could not be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -154,7 +154,7 @@ impl JwtKeys {
         if claims.sub.trim().is_empty() {
             return Err(TokenError::Invalid);
         }
-        let role = Role::parse(&claims.role).ok_or(TokenError::UnknownRole)?;
+        let role: Role = claims.role.parse().map_err(|_| TokenError::UnknownRole)?;
         let district = match (role, claims.district) {
             (Role::District, Some(code)) if known_districts.contains(&code) => Some(code),
             (Role::District, _) => return Err(TokenError::BadDistrict),

@@ -7,55 +7,23 @@ mod jwt;
 pub use jwt::{AUDIENCE, Claims, ISSUER, JwtKeys, TokenError};
 
 use async_graphql::Enum;
-use serde::{Deserialize, Serialize};
 
-/// The roles of the policy's actors (README, "Roles and tokens").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
-pub enum Role {
-    /// 市总部经济发展工作领导小组办公室: registry, recognition, star ratings, rewards, revocations.
-    HqOffice,
-    /// 市财政局: reconciles claims, settles and approves each fiscal year.
-    CityFinance,
-    /// A district's finance/commerce bureau, scoped to one district.
-    District,
-    /// Front-end teams: non-confidential data of every district.
-    Viewer,
-    /// Audit and third parties (§22): reads everything, writes nothing.
-    Auditor,
-}
-
-impl Role {
-    /// Every role, in the order of the access table.
-    pub const ALL: [Role; 5] = [
-        Role::HqOffice,
-        Role::CityFinance,
-        Role::District,
-        Role::Viewer,
-        Role::Auditor,
-    ];
-
-    /// The role's name as in tokens and `extensions`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::HqOffice => "HQ_OFFICE",
-            Role::CityFinance => "CITY_FINANCE",
-            Role::District => "DISTRICT",
-            Role::Viewer => "VIEWER",
-            Role::Auditor => "AUDITOR",
-        }
-    }
-
-    /// Parses a role name exactly as written in tokens (`HQ_OFFICE`, ...).
-    pub fn parse(text: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|role| role.as_str() == text)
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+policy::code_enum! {
+    /// The roles of the policy's actors (README, "Roles and tokens"); `ALL` is in the order of the
+    /// access table.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
+    #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+    pub enum Role: "role" {
+        /// 市总部经济发展工作领导小组办公室: registry, recognition, star ratings, rewards, revocations.
+        HqOffice = "HQ_OFFICE",
+        /// 市财政局: reconciles claims, settles and approves each fiscal year.
+        CityFinance = "CITY_FINANCE",
+        /// A district's finance/commerce bureau, scoped to one district.
+        District = "DISTRICT",
+        /// Front-end teams: non-confidential data of every district.
+        Viewer = "VIEWER",
+        /// Audit and third parties (§22): reads everything, writes nothing.
+        Auditor = "AUDITOR",
     }
 }
 

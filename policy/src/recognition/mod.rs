@@ -15,10 +15,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::ban::ban_in_force;
-use super::code::code_enum;
 use super::money::Money;
 use super::params::ParameterSet;
 use super::{Clause, PolicyError};
+use crate::code_enum;
 
 use rules::{Context, not_banned};
 

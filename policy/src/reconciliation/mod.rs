@@ -28,10 +28,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::code::code_enum;
 use super::money::{Money, MoneyError};
 use super::params::ParameterSet;
 use super::{Clause, PolicyError};
+use crate::code_enum;
 
 use ratio_cap::cap_groups;
 use whole_line::Rules;
