@@ -288,25 +288,6 @@ fn fold_event(row: &enterprise_events::Model) -> AppResult<FoldEvent> {
     })
 }
 
-/// Rebuilds the enterprise's fact rows from all of its events.
-///
-/// # Errors
-/// Internal error if the stored history does not fold (a bug: writes are checked before they
-/// are stored); database errors.
-pub async fn rebuild_facts<C: ConnectionTrait>(conn: &C, enterprise_id: i64) -> AppResult<()> {
-    let events = stored_events(conn, enterprise_id)
-        .await?
-        .iter()
-        .map(fold_event)
-        .collect::<AppResult<Vec<_>>>()?;
-    let periods = fold(&events).map_err(|e| {
-        AppError::internal(format!(
-            "the stored history of enterprise {enterprise_id} does not fold: {e:?}"
-        ))
-    })?;
-    write_periods(conn, enterprise_id, &periods).await
-}
-
 /// Records a §19 event and rebuilds the enterprise's facts (one transaction, audited with the
 /// facts before and after on the effective date).
 ///
