@@ -5,8 +5,12 @@
 use hq_api::auth::{AUDIENCE, Claims, ISSUER, JwtKeys, Role};
 use hq_api::config::{Secret, Settings};
 use hq_api::startup::Application;
-use rand::Rng;
 use serde_json::{Value, json};
+
+#[path = "../support/database.rs"]
+mod database;
+
+use database::{TestDatabase, fresh_database, random_suffix};
 
 /// A running service and what a test needs to talk to it.
 pub struct TestApp {
@@ -21,92 +25,6 @@ pub struct TestApp {
     /// The server's signing secret.
     pub secret: String,
     _db: TestDatabase,
-}
-
-enum TestDatabase {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if let TestDatabase::Postgres { admin_url, name } = self {
-            let admin_url = admin_url.clone();
-            let name = name.clone();
-            // Drop runs inside the test's runtime: do the async cleanup on a thread of its own.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("cleanup runtime");
-                runtime.block_on(async move {
-                    use sea_orm::ConnectionTrait;
-                    if let Ok(admin) = sea_orm::Database::connect(&admin_url).await {
-                        let _ = admin
-                            .execute_unprepared(&format!(
-                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                            ))
-                            .await;
-                        let _ = admin.close().await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
-
-fn random_suffix() -> String {
-    let mut rng = rand::thread_rng();
-    (0..12)
-        .map(|_| char::from(b'a' + rng.gen_range(0..26u8)))
-        .collect()
-}
-
-/// Replaces the database name of a PostgreSQL URL.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
-async fn fresh_database() -> (String, TestDatabase) {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) if url.starts_with("postgres") => {
-            use sea_orm::ConnectionTrait;
-            let name = format!("hq_test_{}", random_suffix());
-            let admin = sea_orm::Database::connect(&url)
-                .await
-                .expect("TEST_DATABASE_URL must be reachable");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create test database");
-            admin.close().await.expect("close admin connection");
-            (
-                with_database(&url, &name),
-                TestDatabase::Postgres {
-                    admin_url: url,
-                    name,
-                },
-            )
-        }
-        _ => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}", dir.path().join("hq.db").display());
-            (url, TestDatabase::Sqlite(dir))
-        }
-    }
 }
 
 /// The settings a test server runs with, on `database_url`.
@@ -131,7 +49,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the service on a fresh database with adjusted settings.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let (database_url, db) = fresh_database().await;
+    let (database_url, db) = fresh_database("hq_test").await;
     let secret = format!("test-secret-{}-{}", random_suffix(), random_suffix());
     let mut settings = test_settings(&database_url, &secret);
     adjust(&mut settings);
