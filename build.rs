@@ -31,8 +31,25 @@ fn comment(line: &str) -> Option<&str> {
     Some(rest.trim())
 }
 
+/// The commit being built (`git rev-parse --short=12 HEAD`), or `unknown` outside a checkout;
+/// shown by the `hq_build_info` metric.
+fn git_hash(root: &Path) -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(root)
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map(|text| text.trim().to_string())
+        .filter(|hash| !hash.is_empty() && hash.chars().all(|c| c.is_ascii_hexdigit()))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    println!("cargo:rerun-if-changed=.git/HEAD");
+    println!("cargo:rustc-env=HQ_GIT_HASH={}", git_hash(&root));
     let mut files = Vec::new();
     for dir in ["src", "policy/src"] {
         println!("cargo:rerun-if-changed={dir}");

@@ -44,6 +44,8 @@ pub const DEFAULT_MAX_IMPORT_BYTES: usize = 64 * 1_048_576;
 pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 /// Default log filter.
 pub const DEFAULT_LOG: &str = "info";
+/// Default log format.
+pub const DEFAULT_LOG_FORMAT: LogFormat = LogFormat::Text;
 
 /// `hq-api`: the system of record of Hangzhou's headquarters-economy policy (杭政办〔2023〕3号).
 #[derive(Debug, Parser)]
@@ -246,6 +248,13 @@ pub struct Settings {
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `hq_api=debug,sea_orm=warn`.
     #[arg(long, env = "HQ_LOG", default_value = DEFAULT_LOG, global = true)]
     pub log: String,
+    /// Log format: `text` (colours only on a terminal) or `json` (one object a line).
+    #[arg(long, env = "HQ_LOG_FORMAT", value_enum, default_value_t = DEFAULT_LOG_FORMAT, global = true)]
+    pub log_format: LogFormat,
+    /// Address of the Prometheus metrics listener (`GET /metrics`), e.g. `127.0.0.1:9464`; unset =
+    /// no metrics listener.
+    #[arg(long, env = "HQ_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<String>,
 }
 
 impl Default for Settings {
@@ -276,8 +285,19 @@ impl Default for Settings {
             migrate: true,
             shutdown_timeout_secs: DEFAULT_SHUTDOWN_TIMEOUT_SECS,
             log: DEFAULT_LOG.into(),
+            log_format: DEFAULT_LOG_FORMAT,
+            metrics_bind: None,
         }
     }
+}
+
+/// How log lines are written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event; ANSI colours only when standard error is a terminal.
+    Text,
+    /// One JSON object per line: timestamp, level, target, message, fields and the spans' fields.
+    Json,
 }
 
 /// Who may run introspection queries (`__schema`, `__type`).
@@ -504,6 +524,10 @@ mod tests {
             d.shutdown_timeout_secs.to_string()
         );
         assert_eq!(row("HQ_LOG"), d.log);
+        assert_eq!(row("HQ_LOG_FORMAT"), "text");
+        assert_eq!(d.log_format, LogFormat::Text);
+        assert_eq!(row("HQ_METRICS_BIND"), "—");
+        assert_eq!(d.metrics_bind, None);
     }
 
     #[test]

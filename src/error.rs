@@ -181,6 +181,12 @@ impl AppError {
         // No source position: these errors are about the request or a whole field.
         let mut error = ServerError::new(self.public_message(), None);
         error.extensions = self.to_graphql().extensions;
+        if let Some(id) = crate::telemetry::request_id() {
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("requestId", id);
+        }
         error
     }
 
@@ -361,6 +367,9 @@ impl From<DbErr> for AppError {
                     crate::policy::Money::MAX_INPUT.format_yuan()
                 ),
             );
+        }
+        if matches!(err, DbErr::ConnectionAcquire(_)) {
+            crate::metrics::acquire_timed_out();
         }
         if is_connection_error(&err) {
             return AppError::Unavailable(err);

@@ -13,6 +13,8 @@ pub mod demo;
 pub mod error;
 /// The GraphQL schema: thin resolvers per domain.
 pub mod graphql;
+/// Prometheus metrics: names, bounded labels and the `/metrics` listener.
+pub mod metrics;
 /// Pure policy rules: verdicts with the clause that decided them. No I/O. The `policy` crate,
 /// re-exported so that `crate::policy::…` reads as before.
 pub use policy;
@@ -24,5 +26,5 @@ pub mod rules;
 pub mod services;
 /// Building and running the server.
 pub mod startup;
-/// Logging.
+/// Logging: text or JSON lines to standard error.
 pub mod telemetry;

@@ -13,7 +13,7 @@ use hq_api::{db, demo, graphql, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(&cli.settings.log);
+    telemetry::init(&cli.settings.log, cli.settings.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.settings).await,
         Command::Token(args) => token(&cli.settings, &args),

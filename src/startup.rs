@@ -42,6 +42,8 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
+    /// The Prometheus listener and its port, when `HQ_METRICS_BIND` is set.
+    metrics: Option<(actix_web::dev::Server, u16)>,
 }
 
 impl Application {
@@ -115,13 +117,20 @@ impl Application {
                 source,
             })?
             .port();
+        let metrics = match &settings.metrics_bind {
+            Some(bind) => Some(
+                crate::metrics::listener(bind, state.api.db.clone(), settings.db_max_connections)
+                    .map_err(StartupError::Settings)?,
+            ),
+            None => None,
+        };
         let max_body = settings.max_body_bytes;
         let data = web::Data::new(state);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(max_body))
-                .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("hq_api::http"))
+                .wrap(actix_web::middleware::from_fn(http::observe::observe))
                 .configure(http::configure)
         })
         .on_connect(http::remember_socket)
@@ -137,7 +146,11 @@ impl Application {
                 source,
             })?
             .run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            metrics,
+        })
     }
 
     /// A handle that stops the server (gracefully with `stop(true)`).
@@ -155,7 +168,21 @@ impl Application {
     /// # Errors
     /// I/O errors of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((metrics, _)) = self.metrics else {
+            return self.server.await;
+        };
+        // The metrics listener answers until the API has drained, then stops with it.
+        let metrics_handle = metrics.handle();
+        let metrics_task = tokio::spawn(metrics);
+        let result = self.server.await;
+        metrics_handle.stop(true).await;
+        let _ = metrics_task.await;
+        result
+    }
+
+    /// The bound port of the metrics listener, if there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
     }
 }
 

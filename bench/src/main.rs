@@ -51,7 +51,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    hq_api::telemetry::init("warn");
+    hq_api::telemetry::init("warn", hq_api::config::LogFormat::Text);
     let options = Options {
         runs: args.runs,
         warmup: args.warmup,

@@ -8,9 +8,9 @@ pub use jwt::{AUDIENCE, Claims, ISSUER, JwtKeys, TokenError};
 
 use async_graphql::Enum;
 
+// `Role::ALL` is in the order of the access table.
 policy::code_enum! {
-    /// The roles of the policy's actors (README, "Roles and tokens"); `ALL` is in the order of the
-    /// access table.
+    /// The roles of the policy's actors (README, "Roles and tokens").
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
     #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
     pub enum Role: "role" {

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 
 use super::budget::within_budget;
-use super::{HttpError, HttpResult, HttpState, caller_of, has_content_type};
+use super::{HttpError, HttpResult, HttpState, caller_of, has_content_type, observe};
 use crate::auth::{Actor, Caller};
 use crate::error::AppError;
 use crate::graphql::guard;
@@ -48,6 +48,9 @@ async fn run(state: &HttpState, req: &HttpRequest, body: web::Bytes) -> HttpResu
     let mutation = match request.parsed_query() {
         Ok(document) => {
             guard::check_document(document, state.limits)?;
+            if let Some((kind, name)) = operation_of(document, operation_name.as_deref()) {
+                observe::note_operation(req, kind, name);
+            }
             mutation_name(document, operation_name.as_deref())
         }
         Err(_) => None,
@@ -73,6 +76,7 @@ async fn run(state: &HttpState, req: &HttpRequest, body: web::Bytes) -> HttpResu
             .await?;
             match begun {
                 idempotency::Begin::Replay(stored) => {
+                    crate::metrics::idempotent_replay();
                     return Ok(HttpResponse::Ok()
                         .insert_header((header::CACHE_CONTROL, "no-store"))
                         .insert_header(("Idempotent-Replayed", "true"))
@@ -83,7 +87,8 @@ async fn run(state: &HttpState, req: &HttpRequest, body: web::Bytes) -> HttpResu
             }
         }
     };
-    let response = state.schema.execute(request.data(caller)).await;
+    let mut response = state.schema.execute(request.data(caller)).await;
+    observe::finish_graphql(req, &mut response);
     let text = serde_json::to_string(&response)
         .map_err(|_| AppError::internal("response not serialisable"))?;
     // An answer with errors frees the key (the reservation's drop): a retry executes again.
@@ -99,14 +104,22 @@ async fn run(state: &HttpState, req: &HttpRequest, body: web::Bytes) -> HttpResu
         .body(text))
 }
 
-/// The operation a document runs, if it is a mutation: its name, or `mutation`.
-fn mutation_name(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<String> {
-    let (name, operation) = document
+/// The type and name of the operation a document runs (the named one, or the first).
+fn operation_of<'a>(
+    document: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<(OperationType, Option<&'a str>)> {
+    document
         .operations
         .iter()
-        .find(|(name, _)| operation_name.is_none() || name.map(|n| n.as_str()) == operation_name)?;
-    (operation.node.ty == OperationType::Mutation)
-        .then(|| name.map_or_else(|| "mutation".to_string(), |n| n.to_string()))
+        .find(|(name, _)| operation_name.is_none() || name.map(|n| n.as_str()) == operation_name)
+        .map(|(name, operation)| (operation.node.ty, name.map(|n| n.as_str())))
+}
+
+/// The operation a document runs, if it is a mutation: its name, or `mutation`.
+fn mutation_name(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<String> {
+    let (kind, name) = operation_of(document, operation_name)?;
+    (kind == OperationType::Mutation).then(|| name.unwrap_or("mutation").to_string())
 }
 
 /// A mutation sent by an actor with an `Idempotency-Key`.

@@ -6,6 +6,7 @@ mod budget;
 mod files;
 mod graphql;
 mod health;
+pub mod observe;
 
 use std::time::Duration;
 
@@ -67,6 +68,11 @@ pub struct HttpError {
 }
 
 impl HttpError {
+    /// The `extensions.code` the client sees.
+    pub fn code(&self) -> crate::error::ErrorCode {
+        self.error.code()
+    }
+
     /// `error` answered with `status` instead of the status of its code.
     pub fn with_status(status: StatusCode, error: AppError) -> Self {
         HttpError {
@@ -131,9 +137,11 @@ pub fn caller_of(req: &HttpRequest, keys: &JwtKeys, api: &ApiState) -> Result<Ca
             let text = value
                 .to_str()
                 .map_err(|_| AppError::Unauthenticated("invalid Authorization header".into()))?;
-            keys.verify_header(text, &api.districts)
-                .map(Caller::Actor)
-                .map_err(|err| AppError::Unauthenticated(err.to_string()))
+            let actor = keys
+                .verify_header(text, &api.districts)
+                .map_err(|err| AppError::Unauthenticated(err.to_string()))?;
+            observe::note_actor(req, &actor);
+            Ok(Caller::Actor(actor))
         }
     }
 }

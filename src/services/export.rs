@@ -62,6 +62,7 @@ fn ensure_reader(actor: &Actor) -> AppResult<()> {
 ///
 /// # Errors
 /// `FORBIDDEN` for roles without access; `NOT_FOUND` before the first draft.
+#[tracing::instrument(name = "settlement.export", skip_all, fields(role = %actor.role, fiscal_year))]
 pub async fn settlement_export<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,

@@ -184,6 +184,7 @@ pub async fn record_finding_in<C: ConnectionTrait>(
 ///
 /// # Errors
 /// As [`record_finding_in`]; `BAD_USER_INPUT` for an empty reason.
+#[tracing::instrument(name = "finding.record", skip_all, fields(role = %actor.role, lines = line_ids.len()))]
 pub async fn record_finding(
     db: &DatabaseConnection,
     actor: &Actor,

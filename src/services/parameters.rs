@@ -295,6 +295,7 @@ pub struct NewVersion {
 /// `BAD_USER_INPUT` for an unknown name, a value of the wrong kind, `validTo` before `validFrom`,
 /// an unknown district, a district version of a city-wide parameter or an empty reference;
 /// `CONFLICT` when a version of the same name and district from the same day exists.
+#[tracing::instrument(name = "parameters.add_version", skip_all, fields(role = %actor.role, name = %input.name))]
 pub async fn add_version(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -229,6 +229,7 @@ pub async fn check_district<C: ConnectionTrait>(
 /// other content, a PURCHASE contract the district reported with another price or date, or a
 /// submitted claim;
 /// `PERIOD_LOCKED` for an approved year; `FORBIDDEN` for another district.
+#[tracing::instrument(name = "payments.report", skip_all, fields(role = %actor.role, district = %district_code, fiscal_year, lines = lines.len()))]
 pub async fn report(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -636,6 +637,7 @@ async fn add_event<C: ConnectionTrait>(
 /// # Errors
 /// `BAD_USER_INPUT` when no lines were reported; `CONFLICT` when the claim is already reconciled;
 /// `PERIOD_LOCKED` for an approved year; `FORBIDDEN` for another district.
+#[tracing::instrument(name = "claim.submit", skip_all, fields(role = %actor.role, district = %district_code, fiscal_year))]
 pub async fn submit_claim(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -747,6 +749,7 @@ pub async fn submit_claim(
 /// # Errors
 /// `BAD_USER_INPUT` for an empty reason; `NOT_FOUND` without a claim; `CONFLICT` for a claim that
 /// is not submitted or reconciled; `PERIOD_LOCKED` for an approved year.
+#[tracing::instrument(name = "claim.return", skip_all, fields(role = %actor.role, district = %district_code, fiscal_year))]
 pub async fn return_claim(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -261,6 +261,7 @@ pub struct Reconciled {
 /// # Errors
 /// `NOT_FOUND` without a claim; `CONFLICT` for a claim that is not submitted or reconciled, or
 /// whose lines no longer match their submitted hash; `PERIOD_LOCKED` for an approved year.
+#[tracing::instrument(name = "claim.reconcile", skip_all, fields(role = %actor.role, district = %district_code, fiscal_year))]
 pub async fn reconcile_claim(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -218,6 +218,7 @@ fn settlement_summary(s: &settlements::Model) -> serde_json::Value {
 /// # Errors
 /// `POLICY_VIOLATION` (§20) for a rate outside 0..=cap; `BAD_USER_INPUT` for a bad budget;
 /// `PERIOD_LOCKED` once approved.
+#[tracing::instrument(name = "settlement.draft", skip_all, fields(role = %actor.role, fiscal_year))]
 pub async fn draft(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -485,6 +486,7 @@ async fn ensure_verdicts_current<C: ConnectionTrait>(conn: &C, fiscal_year: i32)
 /// `NOT_FOUND` without a draft; `CONFLICT` when already approved, when a reconciled claim's
 /// verdicts no longer follow from the facts (reconcile again), or when any figure of the draft
 /// changed since (draft again).
+#[tracing::instrument(name = "settlement.approve", skip_all, fields(role = %actor.role, fiscal_year))]
 pub async fn approve(
     db: &DatabaseConnection,
     actor: &Actor,

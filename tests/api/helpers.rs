@@ -24,6 +24,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The server's signing secret.
     pub secret: String,
+    /// `http://127.0.0.1:PORT` of the metrics listener, when the settings ask for one.
+    pub metrics_address: Option<String>,
     _db: TestDatabase,
 }
 
@@ -55,6 +57,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     adjust(&mut settings);
     let app = Application::build(settings).await.expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -62,6 +67,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         keys: JwtKeys::hs256(&Secret::new(secret.clone())),
         database_url,
         secret,
+        metrics_address,
         _db: db,
     }
 }

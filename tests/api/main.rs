@@ -15,6 +15,7 @@ mod helpers;
 mod hostile;
 mod idempotency;
 mod money_bounds;
+mod observability;
 mod outage;
 mod payments;
 mod recognition;

@@ -36,6 +36,7 @@ pub struct Rating {
 /// `BAD_USER_INPUT` for stars outside 1..=5; `NOT_FOUND` for an unknown enterprise;
 /// `POLICY_VIOLATION` (`§5`) when it is not recognised for `year`; `CONFLICT` when a star reward
 /// depends on the rating.
+#[tracing::instrument(name = "recognition.rate_stars", skip_all, fields(role = %actor.role, credit_code = %credit_code, year))]
 pub async fn rate_stars(
     db: &DatabaseConnection,
     actor: &Actor,

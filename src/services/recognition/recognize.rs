@@ -32,6 +32,7 @@ pub struct Evaluation {
 /// `NOT_FOUND` for an unknown enterprise; `FORBIDDEN` for a district actor and an enterprise
 /// registered elsewhere today; `BAD_USER_INPUT` when the enterprise is not in the registry on the
 /// decision date; `POLICY_VIOLATION` (`§final`) for a year outside the policy's rounds.
+#[tracing::instrument(name = "recognition.evaluate", skip_all, fields(role = %actor.role, credit_code = %credit_code, year))]
 pub async fn evaluate(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -66,6 +67,7 @@ pub struct Recognition {
 /// `CONFLICT` when the enterprise is already recognised for `year`; `POLICY_VIOLATION` when it is
 /// not eligible, citing the clause of the first failed rule, with the failed rule ids in
 /// `extensions.details`; as [`evaluate`] otherwise.
+#[tracing::instrument(name = "recognition.recognize", skip_all, fields(role = %actor.role, credit_code = %credit_code, year))]
 pub async fn recognize(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -35,6 +35,7 @@ pub struct Revocation {
 /// `BAD_USER_INPUT` for an empty reason or approval reference; `NOT_FOUND` for an unknown
 /// enterprise; `POLICY_VIOLATION` (`§22`) when it held no title on that date; `CONFLICT` when a
 /// revocation of the enterprise on that date is already recorded.
+#[tracing::instrument(name = "recognition.revoke", skip_all, fields(role = %actor.role, credit_code = %credit_code))]
 pub async fn revoke_title(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -322,6 +322,7 @@ impl Grant {
 ///
 /// # Errors
 /// `BAD_USER_INPUT` for a grant day before 1 January of `year`; database errors.
+#[tracing::instrument(name = "recognition.grant_star_rewards", skip_all, fields(role = %actor.role, year))]
 pub async fn grant_star_rewards(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -60,6 +60,7 @@ async fn lock_enterprise<C: ConnectionTrait>(
 /// # Errors
 /// `BAD_USER_INPUT` naming the field for invalid input (nothing is written), `CONFLICT` when the
 /// credit code is already registered, database errors.
+#[tracing::instrument(name = "registry.register", skip_all, fields(role = %actor.role, credit_code = %input.credit_code))]
 pub async fn register(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -294,6 +295,7 @@ fn fold_event(row: &enterprise_events::Model) -> AppResult<FoldEvent> {
 /// # Errors
 /// `BAD_USER_INPUT` naming the field (`creditCode`, `kind`, `effectiveDate`, `changes.<fact>`),
 /// `NOT_FOUND` for an unknown enterprise, database errors.
+#[tracing::instrument(name = "registry.record_event", skip_all, fields(role = %actor.role, credit_code = %input.credit_code))]
 pub async fn record_event(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -412,6 +414,7 @@ pub async fn record_event_in<C: ConnectionTrait>(
 /// # Errors
 /// `BAD_USER_INPUT` naming `creditCode`, `year`, `revenue` or `rdSpend` (more than 2 decimals,
 /// negative, out of range), `NOT_FOUND` for an unknown enterprise, database errors.
+#[tracing::instrument(name = "registry.record_figures", skip_all, fields(role = %actor.role, credit_code = %credit_code, year))]
 pub async fn record_figures(
     db: &DatabaseConnection,
     actor: &Actor,
