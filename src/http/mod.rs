@@ -3,6 +3,7 @@
 //! to an HTTP response.
 
 mod budget;
+mod cors;
 mod files;
 mod graphql;
 mod health;
@@ -18,6 +19,7 @@ use crate::graphql::guard::DocumentLimits;
 use crate::graphql::{ApiState, AppSchema};
 
 pub use budget::{PeerSocket, remember_socket};
+pub use cors::cors;
 
 /// Shared state of the HTTP layer.
 #[derive(Clone)]
@@ -28,6 +30,8 @@ pub struct HttpState {
     pub keys: JwtKeys,
     /// Service state, for readiness.
     pub api: ApiState,
+    /// Origins allowed to call the API from a browser.
+    pub cors_origins: crate::config::CorsOrigins,
     /// Whether `GET /graphql` serves GraphiQL.
     pub graphiql: bool,
     /// Largest CSV import body.

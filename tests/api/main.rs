@@ -4,6 +4,7 @@ mod access;
 mod auth;
 mod concurrency;
 mod confidentiality;
+mod cors;
 mod crash;
 mod demo;
 mod districts;
