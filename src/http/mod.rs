@@ -5,6 +5,7 @@
 mod budget;
 mod cors;
 mod files;
+mod graphiql;
 mod graphql;
 mod health;
 
@@ -45,7 +46,8 @@ pub struct HttpState {
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql::execute))
-        .route("/graphql", web::get().to(graphql::graphiql))
+        .route("/graphql", web::get().to(graphql::get))
+        .route("/graphiql/{file}", web::get().to(graphiql::asset))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route(

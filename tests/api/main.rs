@@ -2,6 +2,7 @@
 
 mod access;
 mod auth;
+mod browser;
 mod concurrency;
 mod confidentiality;
 mod cors;
@@ -11,6 +12,7 @@ mod districts;
 mod enterprises;
 mod exports;
 mod fuzz;
+mod graphiql;
 mod health;
 mod helpers;
 mod hostile;
