@@ -46,6 +46,8 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_LOG: &str = "info";
 /// Default log format.
 pub const DEFAULT_LOG_FORMAT: LogFormat = LogFormat::Text;
+/// Default origins allowed to call the API from a browser (CORS): none.
+pub const DEFAULT_CORS_ORIGINS: &str = "";
 
 /// `hq-api`: the system of record of Hangzhou's headquarters-economy policy (杭政办〔2023〕3号).
 #[derive(Debug, Parser)]
@@ -232,6 +234,10 @@ pub struct Settings {
     /// Largest CSV import body in bytes (`POST /imports/payments/...`).
     #[arg(long, env = "HQ_MAX_IMPORT_BYTES", default_value_t = DEFAULT_MAX_IMPORT_BYTES, global = true)]
     pub max_import_bytes: usize,
+    /// Origins whose web pages may call the API (CORS), comma-separated, e.g.
+    /// `https://hq.example.gov.cn,http://localhost:5173`; empty: none.
+    #[arg(long, env = "HQ_CORS_ORIGINS", default_value = DEFAULT_CORS_ORIGINS, global = true)]
+    pub cors_origins: CorsOrigins,
     /// Serve the GraphiQL page on `GET /graphql`.
     #[arg(long, env = "HQ_GRAPHIQL", default_value_t = true, action = ArgAction::Set, global = true)]
     pub graphiql: bool,
@@ -280,6 +286,7 @@ impl Default for Settings {
             max_page_size: DEFAULT_MAX_PAGE_SIZE,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_import_bytes: DEFAULT_MAX_IMPORT_BYTES,
+            cors_origins: CorsOrigins::default(),
             graphiql: true,
             introspection: Introspection::All,
             migrate: true,
@@ -311,6 +318,59 @@ pub enum Introspection {
     Staff,
     /// Nobody.
     Off,
+}
+
+/// The origins allowed to call the API from a browser: each `scheme://host[:port]` exactly as
+/// a browser sends it in `Origin` (lower case, no path, no trailing slash). No wildcard: every
+/// origin is named.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CorsOrigins(Vec<String>);
+
+impl CorsOrigins {
+    /// Whether `origin` (an `Origin` header's value) is allowed.
+    pub fn allows(&self, origin: &str) -> bool {
+        self.0.iter().any(|allowed| allowed == origin)
+    }
+
+    /// Whether no origin is allowed (CORS is off).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::str::FromStr for CorsOrigins {
+    type Err = String;
+
+    /// Parses a comma-separated list; blanks around commas are ignored, an empty list is none.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut origins = Vec::new();
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let origin = item.to_ascii_lowercase();
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"))
+                .ok_or_else(|| {
+                    format!("CORS origin `{item}` must start with http:// or https://")
+                })?;
+            let host = rest.split(':').next().unwrap_or("");
+            let port_ok = rest
+                .split_once(':')
+                .is_none_or(|(_, port)| port.parse::<u16>().is_ok_and(|p| p > 0));
+            let host_ok = !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+            if !host_ok || !port_ok {
+                return Err(format!(
+                    "CORS origin `{item}` must be scheme://host[:port], with no path, wildcard or trailing slash"
+                ));
+            }
+            if !origins.contains(&origin) {
+                origins.push(origin);
+            }
+        }
+        Ok(CorsOrigins(origins))
+    }
 }
 
 /// A secret string that never appears in logs or `Debug` output.
@@ -517,6 +577,8 @@ mod tests {
         assert_eq!(row("HQ_MAX_BODY_BYTES"), d.max_body_bytes.to_string());
         assert_eq!(row("HQ_MAX_IMPORT_BYTES"), d.max_import_bytes.to_string());
         assert_eq!(row("HQ_GRAPHIQL"), d.graphiql.to_string());
+        assert_eq!(row("HQ_CORS_ORIGINS"), "—");
+        assert!(d.cors_origins.is_empty() && DEFAULT_CORS_ORIGINS.is_empty());
         assert_eq!(row("HQ_INTROSPECTION"), "all");
         assert_eq!(row("HQ_MIGRATE"), d.migrate.to_string());
         assert_eq!(
@@ -538,6 +600,33 @@ mod tests {
         assert_eq!(parse_budget("2m"), Ok(Duration::from_secs(120)));
         for bad in ["0s", "30", "s", "-1s", "1h", "1.5s", ""] {
             assert!(parse_budget(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn cors_origins_are_a_comma_list_of_exact_origins() {
+        let origins: CorsOrigins = " https://HQ.example.gov.cn , http://localhost:5173,"
+            .parse()
+            .unwrap();
+        assert!(origins.allows("https://hq.example.gov.cn"));
+        assert!(origins.allows("http://localhost:5173"));
+        assert!(!origins.allows("http://localhost:5174"));
+        assert!(!origins.allows("https://hq.example.gov.cn.evil.example"));
+        assert!("".parse::<CorsOrigins>().unwrap().is_empty());
+        for bad in [
+            "*",
+            "hq.example.gov.cn",
+            "https://hq.example.gov.cn/",
+            "https://hq.example.gov.cn/app",
+            "https://*.example.gov.cn",
+            "http://localhost:0",
+            "http://localhost:99999",
+            "ftp://example.org",
+        ] {
+            assert!(
+                bad.parse::<CorsOrigins>().is_err(),
+                "{bad} should be refused"
+            );
         }
     }
 

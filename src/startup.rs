@@ -97,6 +97,7 @@ impl Application {
             schema: graphql::schema(Some(api.clone()), limits),
             keys,
             api,
+            cors_origins: settings.cors_origins.clone(),
             graphiql: settings.graphiql,
             max_import_bytes: settings.max_import_bytes,
             limits: DocumentLimits {
@@ -130,6 +131,7 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(max_body))
+                .wrap(actix_web::middleware::from_fn(http::cors))
                 .wrap(actix_web::middleware::from_fn(http::observe::observe))
                 .configure(http::configure)
         })

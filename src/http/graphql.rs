@@ -166,15 +166,6 @@ fn idempotency_of(
 }
 
 /// `GET /graphql`: the GraphiQL page for front-end teams (if enabled).
-pub(super) async fn graphiql(state: web::Data<HttpState>) -> HttpResponse {
-    if !state.graphiql {
-        return HttpResponse::NotFound().finish();
-    }
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            async_graphql::http::GraphiQLSource::build()
-                .endpoint("/graphql")
-                .finish(),
-        )
+pub(super) async fn get(state: web::Data<HttpState>) -> HttpResponse {
+    super::graphiql::page(&state)
 }

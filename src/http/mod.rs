@@ -3,7 +3,9 @@
 //! to an HTTP response.
 
 mod budget;
+mod cors;
 mod files;
+mod graphiql;
 mod graphql;
 mod health;
 pub mod observe;
@@ -19,6 +21,7 @@ use crate::graphql::guard::DocumentLimits;
 use crate::graphql::{ApiState, AppSchema};
 
 pub use budget::{PeerSocket, remember_socket};
+pub use cors::cors;
 
 /// Shared state of the HTTP layer.
 #[derive(Clone)]
@@ -29,6 +32,8 @@ pub struct HttpState {
     pub keys: JwtKeys,
     /// Service state, for readiness.
     pub api: ApiState,
+    /// Origins allowed to call the API from a browser.
+    pub cors_origins: crate::config::CorsOrigins,
     /// Whether `GET /graphql` serves GraphiQL.
     pub graphiql: bool,
     /// Largest CSV import body.
@@ -42,7 +47,8 @@ pub struct HttpState {
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql::execute))
-        .route("/graphql", web::get().to(graphql::graphiql))
+        .route("/graphql", web::get().to(graphql::get))
+        .route("/graphiql/{file}", web::get().to(graphiql::asset))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route(

@@ -2,14 +2,17 @@
 
 mod access;
 mod auth;
+mod browser;
 mod concurrency;
 mod confidentiality;
+mod cors;
 mod crash;
 mod demo;
 mod districts;
 mod enterprises;
 mod exports;
 mod fuzz;
+mod graphiql;
 mod health;
 mod helpers;
 mod hostile;
