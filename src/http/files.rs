@@ -1,14 +1,15 @@
 //! Files: `POST /imports/payments/{district}/{year}` (a district's CSV of payment lines) and
 //! `GET /exports/settlements/…` (the settlement as CSV or XLSX).
 
+use std::collections::HashMap;
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::budget::within_budget;
 use super::{HttpError, HttpResult, HttpState, caller_of, has_content_type};
-use crate::auth::{Actor, Caller, Role};
+use crate::auth::{Actor, Caller};
 use crate::error::AppError;
-use crate::policy::money::Money;
 use crate::services::{csv_import, export, payments};
 
 fn too_large() -> HttpError {
@@ -33,8 +34,24 @@ fn actor_of(req: &HttpRequest, state: &HttpState) -> Result<Actor, AppError> {
     }
 }
 
-/// `POST /imports/payments/{district}/{year}`: a district's CSV file of payment lines
-/// (`text/csv`), imported through the same path as `reportPayments`, all or nothing.
+/// The media types an import accepts: what a browser or a client sends for a CSV or a
+/// workbook, and an HTML form. The bytes, not the label, decide how the file is read.
+const IMPORT_TYPES: [&str; 6] = [
+    "text/csv",
+    "application/csv",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/octet-stream",
+    "multipart/form-data",
+];
+
+const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// `POST /imports/payments/{district}/{year}[?dryRun=true][&sheet=NAME]`: a district's file of
+/// payment lines (CSV in UTF-8, GB18030/GBK or UTF-16; XLSX or XLS; or either as the file of an
+/// HTML form), imported through the same path as `reportPayments`, all or nothing. Every row
+/// error is answered at once; a dry run answers what would be created, unchanged or refused
+/// and writes nothing.
 pub(super) async fn import_payments(
     state: web::Data<HttpState>,
     req: HttpRequest,
@@ -42,6 +59,82 @@ pub(super) async fn import_payments(
     payload: web::Payload,
 ) -> HttpResult {
     within_budget(&state, &req, import(&state, &req, path, payload)).await
+}
+
+/// The options of an import, from its query string.
+struct ImportOptions {
+    dry_run: bool,
+    sheet: Option<String>,
+}
+
+fn import_options(req: &HttpRequest) -> Result<ImportOptions, AppError> {
+    let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map_err(|_| AppError::bad_input("query", "the query string cannot be read"))?;
+    let dry_run = match query.get("dryRun").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(AppError::bad_input("dryRun", "must be true or false")),
+    };
+    Ok(ImportOptions {
+        dry_run,
+        sheet: query.get("sheet").cloned(),
+    })
+}
+
+/// The file of a `multipart/form-data` body: its first part that carries a file name (an
+/// `<input type="file">`), or else its only part.
+async fn form_file(req: &HttpRequest, body: web::Bytes) -> Result<Vec<u8>, AppError> {
+    use futures_util::StreamExt;
+    let unreadable = || AppError::bad_input("body", "the form cannot be read");
+    let stream =
+        futures_util::stream::once(async move { Ok::<_, actix_web::error::PayloadError>(body) });
+    let mut form = actix_multipart::Multipart::new(req.headers(), stream);
+    let mut first: Option<Vec<u8>> = None;
+    let mut parts = 0usize;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|_| unreadable())?;
+        parts += 1;
+        let is_file = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .is_some();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            bytes.extend_from_slice(&chunk.map_err(|_| unreadable())?);
+        }
+        if is_file {
+            return Ok(bytes);
+        }
+        first.get_or_insert(bytes);
+    }
+    match (first, parts) {
+        (Some(only), 1) => Ok(only),
+        _ => Err(AppError::bad_input(
+            "file",
+            "the form has no file (an <input type=\"file\"> part)",
+        )),
+    }
+}
+
+/// Row errors as the import answers them: one GraphQL-shaped error per refused cell or row,
+/// the message in Chinese, the English code in `extensions.reason`.
+fn row_errors(errors: &[csv_import::RowError]) -> Vec<serde_json::Value> {
+    errors
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "message": e.message_zh,
+                "extensions": {
+                    "code": if e.conflict { "CONFLICT" } else { "BAD_USER_INPUT" },
+                    "field": e.field(),
+                    "row": e.row,
+                    "column": e.column,
+                    "reason": e.reason,
+                    "messageEn": e.message,
+                },
+            })
+        })
+        .collect()
 }
 
 async fn import(
@@ -52,20 +145,10 @@ async fn import(
 ) -> HttpResult {
     use futures_util::StreamExt;
     let actor = actor_of(req, state)?;
-    // Authorise from the headers, before a byte of the body is read: only the district itself
-    // reports its payments (§20 step 1), and a declared length over the limit is refused at once.
+    // Authorise from the headers, before a byte of the body is read (the one check, shared
+    // with `reportPayments`), and refuse a declared length over the limit at once.
     let (district, year) = path.into_inner();
-    if actor.role != Role::District {
-        return Err(AppError::Forbidden("only a district reports its payments".into()).into());
-    }
-    if let Some(own) = actor.district_scope()
-        && own != district
-    {
-        return Err(AppError::Forbidden(format!(
-            "a district actor may act only for its own district ({own})"
-        ))
-        .into());
-    }
+    payments::authorize_report(&actor, &district)?;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -74,12 +157,17 @@ async fn import(
     if declared.is_some_and(|length| length > state.max_import_bytes as u64) {
         return Err(too_large());
     }
-    if !has_content_type(req, "text/csv") {
+    if !IMPORT_TYPES.iter().any(|t| has_content_type(req, t)) {
         return Err(HttpError::with_status(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::bad_input("Content-Type", "send the file as text/csv"),
+            AppError::bad_input(
+                "Content-Type",
+                "send the file as text/csv, an Excel type or multipart/form-data",
+            ),
         ));
     }
+    let options = import_options(req)?;
+    let year = fiscal_year(&year)?;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| AppError::bad_input("body", "the upload was interrupted"))?;
@@ -88,19 +176,94 @@ async fn import(
         }
         body.extend_from_slice(&chunk);
     }
-    let year = fiscal_year(&year)?;
-    let lines = csv_import::parse(&body)?;
-    let outcome = payments::report(&state.api.db, &actor, &district, year, lines)
-        .await
-        .map_err(csv_import::name_rows)?;
-    // Checked like the service's own total, which refuses a batch beyond the range.
-    let created_amount = Money::checked_sum_fen(outcome.created.iter().map(|l| l.amount_fen))
-        .ok_or_else(|| AppError::internal("the created amount overflows"))?;
+    let file = if has_content_type(req, "multipart/form-data") {
+        form_file(req, body.freeze()).await?
+    } else {
+        body.to_vec()
+    };
+    let grid = csv_import::read_file(&file, options.sheet.as_deref())?;
+    let mut parsed = csv_import::read_lines(&grid)?;
+    let outcome = if parsed.lines.is_empty() {
+        payments::BatchOutcome::default()
+    } else {
+        // With a row already refused nothing is written, but every line is still checked.
+        let check_only = options.dry_run || !parsed.errors.is_empty();
+        payments::check_report(
+            &state.api.db,
+            &actor,
+            &district,
+            year,
+            &parsed.lines,
+            check_only,
+        )
+        .await?
+    };
+    parsed.merge(outcome.refused);
+    let rows_of = |at: &[usize]| -> Vec<usize> {
+        at.iter()
+            .filter_map(|&i| parsed.rows.get(i).copied())
+            .collect()
+    };
+    let mut refused_rows: Vec<usize> = parsed.errors.iter().map(|e| e.row).collect();
+    refused_rows.dedup();
+    if options.dry_run {
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(serde_json::json!({
+                "dryRun": true,
+                "encoding": grid.encoding,
+                "created": outcome.created.len(),
+                "unchanged": outcome.unchanged.len(),
+                "refused": refused_rows.len(),
+                "createdAmount": outcome.created_amount.to_string(),
+                "rows": {
+                    "created": rows_of(&outcome.created),
+                    "unchanged": rows_of(&outcome.unchanged),
+                    "refused": refused_rows,
+                },
+                "errors": row_errors(&parsed.errors),
+                "truncated": parsed.truncated,
+            })));
+    }
+    if !parsed.errors.is_empty() {
+        let status = if parsed.errors.iter().all(|e| e.conflict) {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        return Ok(HttpResponse::build(status)
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(serde_json::json!({
+                "errors": row_errors(&parsed.errors),
+                "refused": refused_rows.len(),
+                "truncated": parsed.truncated,
+            })));
+    }
     Ok(HttpResponse::Ok().json(serde_json::json!({
+        "encoding": grid.encoding,
         "created": outcome.created.len(),
         "unchanged": outcome.unchanged.len(),
-        "createdAmount": created_amount.to_string(),
+        "createdAmount": outcome.created_amount.to_string(),
     })))
+}
+
+/// `GET /imports/payments/template.csv` or `template.xlsx`: the import template (Chinese
+/// headers, an example row; in the workbook a dropdown for 补助类型). It holds no data, so it
+/// needs no token: a link on a district's intranet page can point at it.
+pub(super) async fn import_template(file: web::Path<String>) -> HttpResult {
+    match file.as_str() {
+        "template.csv" => Ok(attachment(
+            "text/csv; charset=utf-8",
+            "payment-import-template.csv",
+            csv_import::template_csv(),
+        )),
+        "template.xlsx" => Ok(attachment(
+            XLSX_TYPE,
+            "payment-import-template.xlsx",
+            csv_import::template_xlsx()?,
+        )),
+        _ => Err(AppError::NotFound("templates are template.csv or template.xlsx".into()).into()),
+    }
 }
 
 fn attachment(content_type: &str, name: &str, body: Vec<u8>) -> HttpResponse {
@@ -138,7 +301,7 @@ async fn settlement(state: &HttpState, req: &HttpRequest, file: String) -> HttpR
             export::to_csv(&settlement.districts)?,
         )),
         "xlsx" => Ok(attachment(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            XLSX_TYPE,
             &format!("settlement-{year}.xlsx"),
             export::to_xlsx(&settlement)?,
         )),

@@ -56,6 +56,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(files::import_payments),
         )
         .route(
+            "/imports/payments/{file}",
+            web::get().to(files::import_template),
+        )
+        .route(
             "/exports/settlements/{year}/lines.csv",
             web::get().to(files::export_settlement_lines),
         )

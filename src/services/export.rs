@@ -36,6 +36,9 @@ pub struct Table {
     pub header: Vec<String>,
     /// Rows.
     pub rows: Vec<Vec<String>>,
+    /// Columns of digits that are not numbers (credit codes), which a spreadsheet must keep as
+    /// text.
+    pub text_columns: Vec<usize>,
 }
 
 /// Both tables of a settlement export, as the actor may see them.
@@ -190,8 +193,15 @@ fn district_table(
         ]);
         rows.push(total);
     }
-    Ok(Table { header, rows })
+    Ok(Table {
+        header,
+        rows,
+        text_columns: Vec::new(),
+    })
 }
+
+/// The position of `credit_code` in the line table.
+const CREDIT_CODE_COLUMN: usize = 3;
 
 async fn line_table<C: ConnectionTrait>(
     conn: &C,
@@ -234,7 +244,11 @@ async fn line_table<C: ConnectionTrait>(
         .collect();
     let mut rows = Vec::new();
     if claimed.is_empty() {
-        return Ok(Table { header, rows });
+        return Ok(Table {
+            header,
+            rows,
+            text_columns: vec![CREDIT_CODE_COLUMN],
+        });
     }
     let lines = payment_lines::Entity::find()
         .filter(payment_lines::Column::FiscalYear.eq(fiscal_year))
@@ -279,20 +293,43 @@ async fn line_table<C: ConnectionTrait>(
                 .unwrap_or_default(),
         ]);
     }
-    Ok(Table { header, rows })
+    Ok(Table {
+        header,
+        rows,
+        text_columns: vec![CREDIT_CODE_COLUMN],
+    })
 }
 
-/// A table as CSV (UTF-8 with a byte-order mark, so spreadsheets read the Chinese names).
+/// A table as CSV as spreadsheets on Chinese Windows read it: UTF-8 with a byte-order mark (so
+/// Excel and WPS read the Chinese names), CRLF line ends, and the cells of its text columns
+/// (credit codes) after a tab.
+///
+/// Excel reads an 18-digit credit code as a number (`9.13301E+17`) and saves it back with its
+/// last digits lost; a code such as `…1E12` it would even read as an exponent. A leading tab
+/// makes Excel, WPS and LibreOffice keep the cell as text, shows nothing, and is trimmed by any
+/// import (this service's among them). It is not a formula: `="…"` would be one (and is shown
+/// literally by a spreadsheet that does not evaluate formulas on import), and an apostrophe is
+/// shown literally by Excel when it opens a CSV. Cells a district typed keep their own
+/// neutralisation (a leading apostrophe before `=`, `+`, `-`, `@`, tab, carriage return).
 ///
 /// # Errors
 /// Internal error if writing fails.
 pub fn to_csv(table: &Table) -> AppResult<Vec<u8>> {
-    let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(b"\xEF\xBB\xBF".to_vec());
     writer
         .write_record(&table.header)
         .map_err(AppError::internal)?;
     for row in &table.rows {
-        writer.write_record(row).map_err(AppError::internal)?;
+        let cells = row.iter().enumerate().map(|(i, cell)| {
+            if table.text_columns.contains(&i) && !cell.is_empty() {
+                format!("\t{cell}")
+            } else {
+                cell.clone()
+            }
+        });
+        writer.write_record(cells).map_err(AppError::internal)?;
     }
     writer.into_inner().map_err(AppError::internal)
 }
@@ -337,4 +374,30 @@ pub fn to_xlsx(export: &SettlementExport) -> AppResult<Vec<u8>> {
         }
     }
     workbook.save_to_buffer().map_err(AppError::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_csv_export_has_a_bom_crlf_credit_codes_kept_as_text_and_no_live_formula() {
+        let table = Table {
+            header: vec!["credit_code".into(), "voucher_no".into()],
+            rows: vec![
+                vec!["913301007161058123".into(), text_cell("=HYPERLINK(\"x\")")],
+                vec!["91330100716105852F".into(), text_cell("记-001")],
+            ],
+            text_columns: vec![0],
+        };
+        let bytes = to_csv(&table).unwrap();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert_eq!(
+            text,
+            "\u{feff}credit_code,voucher_no\r\n\
+             \t913301007161058123,\"'=HYPERLINK(\"\"x\"\")\"\r\n\
+             \t91330100716105852F,记-001\r\n"
+        );
+        assert!(!text.replace("\r\n", "").contains('\n'), "no bare LF");
+    }
 }

@@ -87,7 +87,7 @@ impl ValidLine {
 }
 
 /// What a report did, line by line.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ReportOutcome {
     /// Lines written now, in batch order.
     pub created: Vec<payment_lines::Model>,
@@ -99,89 +99,194 @@ fn line_field(index: usize, field: &str) -> String {
     format!("lines[{index}].{field}")
 }
 
+/// Why one line of a report is refused: its field, a stable English code, and the message in
+/// English (as `reportPayments` answers it) and in Chinese (as an import answers a clerk).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    /// The line's position in the batch.
+    pub index: usize,
+    /// The field (API name: `amount`, `voucherNo`, …).
+    pub field: &'static str,
+    /// Stable English code of the refusal (`AMOUNT_NOT_POSITIVE`, `VOUCHER_CONFLICT`, …).
+    pub reason: &'static str,
+    /// The message in English.
+    pub message: String,
+    /// The message in Chinese.
+    pub message_zh: String,
+    /// Whether the line conflicts with what was already reported (`CONFLICT`) rather than
+    /// being bad input (`BAD_USER_INPUT`).
+    pub conflict: bool,
+}
+
+impl LineError {
+    fn bad(
+        index: usize,
+        field: &'static str,
+        reason: &'static str,
+        message: impl Into<String>,
+        message_zh: impl Into<String>,
+    ) -> Self {
+        LineError {
+            index,
+            field,
+            reason,
+            message: message.into(),
+            message_zh: message_zh.into(),
+            conflict: false,
+        }
+    }
+
+    fn conflict(
+        index: usize,
+        field: &'static str,
+        reason: &'static str,
+        message: impl Into<String>,
+        message_zh: impl Into<String>,
+    ) -> Self {
+        LineError {
+            conflict: true,
+            ..LineError::bad(index, field, reason, message, message_zh)
+        }
+    }
+
+    /// The error `reportPayments` answers for this line: `BAD_USER_INPUT` naming
+    /// `lines[i].field`, or `CONFLICT` starting with `lines[i]:`.
+    pub fn into_app_error(self) -> AppError {
+        if self.conflict {
+            AppError::Conflict(format!("lines[{}]: {}", self.index, self.message))
+        } else {
+            AppError::bad_input(line_field(self.index, self.field), self.message)
+        }
+    }
+}
+
 const MAX_TEXT: usize = 100;
 
-fn clean_text(index: usize, field: &str, value: &str) -> AppResult<String> {
+fn clean_text(index: usize, field: &'static str, value: &str) -> Result<String, LineError> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(AppError::bad_input(
-            line_field(index, field),
+        return Err(LineError::bad(
+            index,
+            field,
+            "EMPTY",
             "must not be empty",
+            "不能为空",
         ));
     }
     if value.chars().count() > MAX_TEXT || value.chars().any(char::is_control) {
-        return Err(AppError::bad_input(
-            line_field(index, field),
+        return Err(LineError::bad(
+            index,
+            field,
+            "TEXT_TOO_LONG",
             format!("at most {MAX_TEXT} printable characters"),
+            format!("最多 {MAX_TEXT} 个可打印字符"),
         ));
     }
     Ok(value.to_string())
 }
 
-fn positive_money(index: usize, field: &str, value: &Decimal) -> AppResult<Money> {
-    let money = Money::parse_decimal(value)
-        .map_err(|e| AppError::bad_input(line_field(index, field), e.to_string()))?;
+fn positive_money(index: usize, field: &'static str, value: &Decimal) -> Result<Money, LineError> {
+    let money = Money::parse_decimal(value).map_err(|e| {
+        LineError::bad(
+            index,
+            field,
+            "BAD_AMOUNT",
+            e.to_string(),
+            "金额须以元为单位、至多两位小数，且不超过 1,000,000,000,000.00 元",
+        )
+    })?;
     if money.fen() <= 0 {
-        return Err(AppError::bad_input(
-            line_field(index, field),
+        return Err(LineError::bad(
+            index,
+            field,
+            "AMOUNT_NOT_POSITIVE",
             "must be greater than 0",
+            "必须大于 0",
         ));
     }
     Ok(money)
 }
 
+/// A line's own fields, checked: code, amount, basis, contract and voucher.
+type Shape = (CreditCode, Money, Money, String, String);
+
 /// Validates one line's own fields (§20 step 1), without the database.
-fn validate_shape(
-    index: usize,
-    fiscal_year: i32,
-    line: &LineInput,
-) -> AppResult<(CreditCode, Money, Money, String, String)> {
-    let code = CreditCode::parse(&line.credit_code)
-        .map_err(|e| AppError::bad_input(line_field(index, "creditCode"), e.to_string()))?;
+fn validate_shape(index: usize, fiscal_year: i32, line: &LineInput) -> Result<Shape, LineError> {
+    let code = CreditCode::parse(&line.credit_code).map_err(|e| {
+        LineError::bad(
+            index,
+            "creditCode",
+            "INVALID_CREDIT_CODE",
+            e.to_string(),
+            format!("不是有效的统一社会信用代码（18位，校验位正确）：{e}"),
+        )
+    })?;
     let amount = positive_money(index, "amount", &line.amount)?;
     let basis = positive_money(index, "basis", &line.basis)?;
     if basis < amount {
-        return Err(AppError::bad_input(
-            line_field(index, "basis"),
+        return Err(LineError::bad(
+            index,
+            "basis",
+            "BASIS_BELOW_AMOUNT",
             format!(
                 "the basis {} is less than the amount paid {}",
+                basis.format_yuan(),
+                amount.format_yuan()
+            ),
+            format!(
+                "计算基数 {} 小于补助金额 {}",
                 basis.format_yuan(),
                 amount.format_yuan()
             ),
         ));
     }
     if line.payment_date.year() != fiscal_year {
-        return Err(AppError::bad_input(
-            line_field(index, "paymentDate"),
+        return Err(LineError::bad(
+            index,
+            "paymentDate",
+            "PAYMENT_OUTSIDE_YEAR",
             format!("the payment date is outside fiscal year {fiscal_year}"),
+            format!("拨付日期不在 {fiscal_year} 财政年度内"),
         ));
     }
     if !(2000..=2100).contains(&line.subsidy_year) {
-        return Err(AppError::bad_input(
-            line_field(index, "subsidyYear"),
+        return Err(LineError::bad(
+            index,
+            "subsidyYear",
+            "IMPLAUSIBLE_YEAR",
             "not a plausible recognition year",
+            "不是合理的认定年度（2000–2100）",
         ));
     }
     match (line.kind, line.transaction_date) {
         (PaymentKind::Purchase, None) => {
-            return Err(AppError::bad_input(
-                line_field(index, "transactionDate"),
+            return Err(LineError::bad(
+                index,
+                "transactionDate",
+                "PURCHASE_WITHOUT_DATE",
                 "a PURCHASE line needs its transaction date",
+                "购房补助须填写成交日期",
             ));
         }
         (PaymentKind::Purchase, Some(date)) if date.year() != line.subsidy_year => {
-            return Err(AppError::bad_input(
-                line_field(index, "subsidyYear"),
+            return Err(LineError::bad(
+                index,
+                "subsidyYear",
+                "PURCHASE_YEAR_MISMATCH",
                 format!(
                     "a PURCHASE line's subsidy year must be the year of its transaction date ({})",
                     date.year()
                 ),
+                format!("购房补助的补助年度须为成交日期所在年度（{}）", date.year()),
             ));
         }
         (PaymentKind::Rent, Some(_)) => {
-            return Err(AppError::bad_input(
-                line_field(index, "transactionDate"),
+            return Err(LineError::bad(
+                index,
+                "transactionDate",
+                "RENT_WITH_DATE",
                 "a RENT line has no transaction date",
+                "租房补助不填成交日期",
             ));
         }
         _ => {}
@@ -222,12 +327,51 @@ pub async fn check_district<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The one check of who may report a district's payments, made before anything else is read
+/// (by `reportPayments` and by the file import, before a byte of the file): a district, for
+/// itself only (§20 step 1).
+///
+/// # Errors
+/// `FORBIDDEN` for any other role, or for a district acting for another district.
+pub fn authorize_report(actor: &Actor, district_code: &str) -> AppResult<()> {
+    if actor.role != Role::District {
+        return Err(AppError::Forbidden(
+            "only a district reports its payments".into(),
+        ));
+    }
+    if let Some(own) = actor.district_scope()
+        && own != district_code
+    {
+        return Err(AppError::Forbidden(format!(
+            "a district actor may act only for its own district ({own})"
+        )));
+    }
+    Ok(())
+}
+
+/// What a checked batch did or would do, line by line.
+#[derive(Debug, Clone, Default)]
+pub struct BatchOutcome {
+    /// Positions of the lines written now (or, in a dry run, that would be), in batch order.
+    pub created: Vec<usize>,
+    /// Positions of the lines already reported with the same content (or repeated within the
+    /// batch), in batch order.
+    pub unchanged: Vec<usize>,
+    /// Every refused line, in the order of the checks (own fields, then enterprises, then
+    /// vouchers, then purchase contracts); when any line is refused nothing is written.
+    pub refused: Vec<LineError>,
+    /// The total amount of the created lines.
+    pub created_amount: Money,
+    /// The rows written and found, when the batch was written.
+    pub rows: ReportOutcome,
+}
+
 /// Reports a batch of §7 payments of `district_code` for `fiscal_year` (§20 step 1).
 ///
 /// # Errors
 /// `BAD_USER_INPUT` naming the line and field; `CONFLICT` for a voucher already reported with
-/// other content, a PURCHASE contract the district reported with another price or date, or a
-/// submitted claim;
+/// other content (naming the fields that differ), a PURCHASE contract the district reported with
+/// another price or date, or a submitted claim;
 /// `PERIOD_LOCKED` for an approved year; `FORBIDDEN` for another district.
 #[tracing::instrument(name = "payments.report", skip_all, fields(role = %actor.role, district = %district_code, fiscal_year, lines = lines.len()))]
 pub async fn report(
@@ -237,11 +381,29 @@ pub async fn report(
     fiscal_year: i32,
     lines: Vec<LineInput>,
 ) -> AppResult<ReportOutcome> {
-    if actor.role != Role::District {
-        return Err(AppError::Forbidden(
-            "only a district reports its payments".into(),
-        ));
+    let outcome = check_report(db, actor, district_code, fiscal_year, &lines, false).await?;
+    match outcome.refused.into_iter().next() {
+        Some(first) => Err(first.into_app_error()),
+        None => Ok(outcome.rows),
     }
+}
+
+/// Checks every line of a batch and, unless a line is refused or `dry_run` is set, writes it
+/// (one transaction, audited). Unlike [`report`], every refused line is answered, not only the
+/// first.
+///
+/// # Errors
+/// What concerns the whole batch: `FORBIDDEN`, an empty or oversized batch, an unknown
+/// district, `PERIOD_LOCKED`, a submitted claim (`CONFLICT`).
+pub async fn check_report(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    district_code: &str,
+    fiscal_year: i32,
+    lines: &[LineInput],
+    dry_run: bool,
+) -> AppResult<BatchOutcome> {
+    authorize_report(actor, district_code)?;
     if lines.is_empty() {
         return Err(AppError::bad_input("lines", "the batch has no lines"));
     }
@@ -257,11 +419,18 @@ pub async fn report(
             "not a plausible fiscal year",
         ));
     }
-    let shapes = lines
+    let mut refused = Vec::new();
+    let shapes: Vec<Option<Shape>> = lines
         .iter()
         .enumerate()
-        .map(|(i, line)| validate_shape(i, fiscal_year, line))
-        .collect::<AppResult<Vec<_>>>()?;
+        .map(|(i, line)| match validate_shape(i, fiscal_year, line) {
+            Ok(shape) => Some(shape),
+            Err(e) => {
+                refused.push(e);
+                None
+            }
+        })
+        .collect();
 
     let txn = tx::begin_write(db).await?;
     check_district(&txn, actor, district_code).await?;
@@ -270,6 +439,7 @@ pub async fn report(
     // Resolve enterprises by credit code.
     let codes: Vec<String> = shapes
         .iter()
+        .flatten()
         .map(|s| s.0.as_str().to_string())
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
@@ -284,32 +454,41 @@ pub async fn report(
             known.insert(e.credit_code, e.id);
         }
     }
-    let mut valid = Vec::with_capacity(lines.len());
-    for (i, ((code, amount, basis, contract, voucher), line)) in
-        shapes.into_iter().zip(&lines).enumerate()
-    {
-        let Some(&enterprise_id) = known.get(code.as_str()) else {
-            return Err(AppError::bad_input(
-                line_field(i, "creditCode"),
-                "no enterprise with this credit code is registered",
-            ));
+    let mut valid: Vec<(usize, ValidLine)> = Vec::with_capacity(lines.len());
+    for (i, (shape, line)) in shapes.into_iter().zip(lines).enumerate() {
+        let Some((code, amount, basis, contract, voucher)) = shape else {
+            continue;
         };
-        valid.push(ValidLine {
-            enterprise_id,
-            credit_code: code.as_str().to_string(),
-            kind: line.kind,
-            subsidy_year: line.subsidy_year,
-            contract_no: contract,
-            basis,
-            transaction_date: line.transaction_date,
-            amount,
-            payment_date: line.payment_date,
-            voucher_no: voucher,
-        });
+        let Some(&enterprise_id) = known.get(code.as_str()) else {
+            refused.push(LineError::bad(
+                i,
+                "creditCode",
+                "UNREGISTERED_ENTERPRISE",
+                "no enterprise with this credit code is registered",
+                "该统一社会信用代码未在企业名录中登记",
+            ));
+            continue;
+        };
+        valid.push((
+            i,
+            ValidLine {
+                enterprise_id,
+                credit_code: code.as_str().to_string(),
+                kind: line.kind,
+                subsidy_year: line.subsidy_year,
+                contract_no: contract,
+                basis,
+                transaction_date: line.transaction_date,
+                amount,
+                payment_date: line.payment_date,
+                voucher_no: voucher,
+            },
+        ));
     }
 
-    // Vouchers: the same content again is a no-op; other content is a conflict.
-    let vouchers: Vec<String> = valid.iter().map(|l| l.voucher_no.clone()).collect();
+    // Vouchers: the same content again is a no-op; other content is a conflict that names the
+    // fields that differ (only ever the district's own line: vouchers are looked up in it).
+    let vouchers: Vec<String> = valid.iter().map(|(_, l)| l.voucher_no.clone()).collect();
     let mut existing: HashMap<String, payment_lines::Model> = HashMap::new();
     for chunk in vouchers.chunks(LOOKUP_CHUNK) {
         for l in payment_lines::Entity::find()
@@ -324,27 +503,58 @@ pub async fn report(
     let mut in_batch: HashMap<&str, usize> = HashMap::new();
     let mut to_create: Vec<(usize, &ValidLine)> = Vec::new();
     let mut unchanged = Vec::new();
-    for (i, line) in valid.iter().enumerate() {
+    let mut unchanged_at = Vec::new();
+    for (position, (i, line)) in valid.iter().enumerate() {
+        let i = *i;
         if let Some(row) = existing.get(&line.voucher_no) {
             if line.same_content(row) {
                 unchanged.push(row.clone());
+                unchanged_at.push(i);
                 continue;
             }
-            return Err(AppError::Conflict(format!(
-                "lines[{i}]: voucher {} was already reported with different content",
-                line.voucher_no
-            )));
+            let differ = stored_differences(line, row);
+            refused.push(LineError::conflict(
+                i,
+                "voucherNo",
+                "VOUCHER_CONFLICT",
+                format!(
+                    "voucher {} was already reported with different content ({})",
+                    line.voucher_no,
+                    describe(&differ, false)
+                ),
+                format!(
+                    "凭证号 {} 已报送过且内容不同（{}）；如需更正，请先撤回原明细",
+                    line.voucher_no,
+                    describe(&differ, true)
+                ),
+            ));
+            continue;
         }
         if let Some(&first) = in_batch.get(line.voucher_no.as_str()) {
-            if valid[first] == *line {
+            let earlier = &valid[first].1;
+            if earlier == line {
+                unchanged_at.push(i);
                 continue;
             }
-            return Err(AppError::Conflict(format!(
-                "lines[{i}]: voucher {} appears twice in the batch with different content",
-                line.voucher_no
-            )));
+            let differ = batch_differences(line, earlier);
+            refused.push(LineError::conflict(
+                i,
+                "voucherNo",
+                "VOUCHER_TWICE",
+                format!(
+                    "voucher {} appears twice in the batch with different content ({})",
+                    line.voucher_no,
+                    describe(&differ, false)
+                ),
+                format!(
+                    "凭证号 {} 在本批中出现两次且内容不同（{}）",
+                    line.voucher_no,
+                    describe(&differ, true)
+                ),
+            ));
+            continue;
         }
-        in_batch.insert(&line.voucher_no, i);
+        in_batch.insert(&line.voucher_no, position);
         to_create.push((i, line));
     }
 
@@ -364,7 +574,35 @@ pub async fn report(
             }
         }
     }
-    check_purchase_contracts(&txn, district_code, &to_create).await?;
+    check_purchase_contracts(&txn, district_code, &to_create, &mut refused).await?;
+
+    let created_at: Vec<usize> = to_create.iter().map(|(i, _)| *i).collect();
+    // Each amount is within `Money::MAX_INPUT`, but 200,000 of them need not fit in `i64`:
+    // such a batch is refused (and rolled back), never wrapped.
+    let created_amount = Money::checked_sum_fen(to_create.iter().map(|(_, l)| l.amount.fen()))
+        .ok_or_else(|| {
+            AppError::bad_input(
+                "lines",
+                "the lines' total is beyond the range of amounts; report them in smaller batches",
+            )
+        })?;
+    if !refused.is_empty() || dry_run {
+        // Nothing is written: the transaction rolls back when dropped.
+        return Ok(BatchOutcome {
+            created: if dry_run { created_at } else { Vec::new() },
+            unchanged: unchanged_at,
+            refused,
+            created_amount: if dry_run {
+                created_amount
+            } else {
+                Money::from_fen(0)
+            },
+            rows: ReportOutcome {
+                created: Vec::new(),
+                unchanged,
+            },
+        });
+    }
 
     let mut next_seq = payment_lines::Entity::find()
         .select_only()
@@ -416,16 +654,6 @@ pub async fn report(
             .await?;
     }
     if !created.is_empty() {
-        // Each amount is within `Money::MAX_INPUT`, but 200,000 of them need not fit in `i64`:
-        // such a batch is refused (and rolled back), never wrapped.
-        let total = Money::checked_sum_fen(created.iter().map(|l| l.amount_fen))
-            .ok_or_else(|| {
-                AppError::bad_input(
-                    "lines",
-                    "the lines' total is beyond the range of amounts; report them in smaller batches",
-                )
-            })?
-            .fen();
         audit::record(
             &txn,
             actor,
@@ -440,14 +668,158 @@ pub async fn report(
                         "creditCode": l.credit_code, "kind": l.kind,
                         "amountFen": l.amount_fen,
                     })).collect::<Vec<_>>(),
-                    "amountFen": total,
+                    "amountFen": created_amount.fen(),
                 })),
             },
         )
         .await?;
     }
     txn.commit().await?;
-    Ok(ReportOutcome { created, unchanged })
+    Ok(BatchOutcome {
+        created: created_at,
+        unchanged: unchanged_at,
+        refused,
+        created_amount,
+        rows: ReportOutcome { created, unchanged },
+    })
+}
+
+/// A field of a line that differs from what was reported, with both values.
+struct Difference {
+    field: &'static str,
+    field_zh: &'static str,
+    before: String,
+    after: String,
+}
+
+fn date_text(date: Option<NaiveDate>) -> String {
+    date.map(|d| d.to_string()).unwrap_or_else(|| "—".into())
+}
+
+/// The content of a line that a voucher identifies, as compared for a conflict.
+struct Content<'a> {
+    credit_code: &'a str,
+    kind: &'a str,
+    subsidy_year: i32,
+    contract_no: &'a str,
+    basis: Money,
+    transaction_date: Option<NaiveDate>,
+    amount: Money,
+    payment_date: NaiveDate,
+}
+
+impl<'a> Content<'a> {
+    fn of_line(line: &'a ValidLine) -> Self {
+        Content {
+            credit_code: &line.credit_code,
+            kind: line.kind.as_str(),
+            subsidy_year: line.subsidy_year,
+            contract_no: &line.contract_no,
+            basis: line.basis,
+            transaction_date: line.transaction_date,
+            amount: line.amount,
+            payment_date: line.payment_date,
+        }
+    }
+
+    fn of_row(row: &'a payment_lines::Model) -> Self {
+        Content {
+            credit_code: &row.credit_code,
+            kind: &row.kind,
+            subsidy_year: row.subsidy_year,
+            contract_no: &row.contract_no,
+            basis: Money::from_fen(row.basis_fen),
+            transaction_date: row.transaction_date,
+            amount: Money::from_fen(row.amount_fen),
+            payment_date: row.payment_date,
+        }
+    }
+}
+
+/// The fields in which `after` differs from `before`, with both values.
+fn differences(before: &Content<'_>, after: &Content<'_>) -> Vec<Difference> {
+    let pairs: [(&'static str, &'static str, String, String); 8] = [
+        (
+            "creditCode",
+            "统一社会信用代码",
+            before.credit_code.to_string(),
+            after.credit_code.to_string(),
+        ),
+        (
+            "kind",
+            "补助类型",
+            before.kind.to_string(),
+            after.kind.to_string(),
+        ),
+        (
+            "subsidyYear",
+            "补助年度",
+            before.subsidy_year.to_string(),
+            after.subsidy_year.to_string(),
+        ),
+        (
+            "contractNo",
+            "合同编号",
+            before.contract_no.to_string(),
+            after.contract_no.to_string(),
+        ),
+        (
+            "basis",
+            "计算基数",
+            before.basis.format_yuan(),
+            after.basis.format_yuan(),
+        ),
+        (
+            "transactionDate",
+            "成交日期",
+            date_text(before.transaction_date),
+            date_text(after.transaction_date),
+        ),
+        (
+            "amount",
+            "补助金额",
+            before.amount.format_yuan(),
+            after.amount.format_yuan(),
+        ),
+        (
+            "paymentDate",
+            "拨付日期",
+            before.payment_date.to_string(),
+            after.payment_date.to_string(),
+        ),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(_, _, b, a)| b != a)
+        .map(|(field, field_zh, before, after)| Difference {
+            field,
+            field_zh,
+            before,
+            after,
+        })
+        .collect()
+}
+
+/// How `line` differs from the district's stored `row` of the same voucher.
+fn stored_differences(line: &ValidLine, row: &payment_lines::Model) -> Vec<Difference> {
+    differences(&Content::of_row(row), &Content::of_line(line))
+}
+
+/// How `line` differs from an earlier line of the batch with the same voucher.
+fn batch_differences(line: &ValidLine, earlier: &ValidLine) -> Vec<Difference> {
+    differences(&Content::of_line(earlier), &Content::of_line(line))
+}
+
+/// `amount: 300000.00 → 300001.00; paymentDate: …` (or the Chinese field names).
+fn describe(differ: &[Difference], chinese: bool) -> String {
+    differ
+        .iter()
+        .map(|d| {
+            let name = if chinese { d.field_zh } else { d.field };
+            format!("{name}: {} → {}", d.before, d.after)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Refuses a PURCHASE line whose price or transaction date differs from the reporting district's
@@ -477,6 +849,7 @@ async fn check_purchase_contracts<C: ConnectionTrait>(
     conn: &C,
     district_code: &str,
     lines: &[(usize, &ValidLine)],
+    refused: &mut Vec<LineError>,
 ) -> AppResult<()> {
     let mut seen: HashMap<(i64, &str), (Money, Option<NaiveDate>)> = HashMap::new();
     for (i, line) in lines {
@@ -500,12 +873,24 @@ async fn check_purchase_contracts<C: ConnectionTrait>(
             && (price != line.basis || date != line.transaction_date)
         {
             // The district's own figures: it may read them.
-            return Err(AppError::Conflict(format!(
-                "lines[{i}]: purchase contract {} was reported with price {} on {}; a contract has one price and one transaction date",
-                line.contract_no,
-                price.format_yuan(),
-                date.map(|d| d.to_string()).unwrap_or_default()
-            )));
+            refused.push(LineError::conflict(
+                *i,
+                "basis",
+                "PURCHASE_CONTRACT_CONFLICT",
+                format!(
+                    "purchase contract {} was reported with price {} on {}; a contract has one price and one transaction date",
+                    line.contract_no,
+                    price.format_yuan(),
+                    date.map(|d| d.to_string()).unwrap_or_default()
+                ),
+                format!(
+                    "购房合同 {} 已按成交价 {}、成交日期 {} 报送；同一合同只有一个成交价和成交日期",
+                    line.contract_no,
+                    price.format_yuan(),
+                    date.map(|d| d.to_string()).unwrap_or_default()
+                ),
+            ));
+            continue;
         }
         seen.insert(key, (line.basis, line.transaction_date));
     }
@@ -860,8 +1245,8 @@ mod tests {
         }
     }
 
-    fn field_of(result: AppResult<impl std::fmt::Debug>) -> String {
-        match result {
+    fn field_of(result: Result<impl std::fmt::Debug, LineError>) -> String {
+        match result.map_err(LineError::into_app_error) {
             Err(AppError::BadInput { field, .. }) => field,
             other => panic!("expected BAD_USER_INPUT, got {other:?}"),
         }

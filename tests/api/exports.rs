@@ -66,6 +66,10 @@ async fn a_district_token_exports_its_own_district_only() {
     let finance = app.token_for(Role::CityFinance);
     let (status, body) = download(&app, Some(&finance), "/exports/settlements/2024.csv").await;
     assert_eq!(status, 200);
+    assert!(body.starts_with(b"\xEF\xBB\xBF"), "a byte-order mark");
+    let text = std::str::from_utf8(&body).unwrap();
+    assert_eq!(text.matches("\r\n").count(), 15, "CRLF line ends");
+    assert_eq!(text.matches('\n').count(), 15, "no bare LF");
     let rows = csv_rows(&body);
     assert_eq!(rows.len(), 14, "13 districts and the city total");
     assert_eq!(rows[13][2], "TOTAL");

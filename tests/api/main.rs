@@ -17,6 +17,7 @@ mod health;
 mod helpers;
 mod hostile;
 mod idempotency;
+mod imports;
 mod money_bounds;
 mod observability;
 mod outage;

@@ -88,6 +88,11 @@ async fn a_voucher_reported_again_with_other_content_is_a_conflict() {
         .data();
     let res = report_as(&app, "330106", json!([rent("V-1", "100.01")])).await;
     assert_eq!(res.error_code(), Some("CONFLICT"));
+    let message = res.body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("(amount: 100.00 → 100.01)"),
+        "names the one field that differs: {message}"
+    );
     assert_eq!(count_lines(&app, "330106").await, 1);
 }
 

@@ -89,9 +89,8 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
             created = 0;
             while !rest.is_empty() {
                 let tail = rest.split_off(rest.len().min(limit));
-                let done = payments::report(&db, &district, IMPORT_DISTRICT, IMPORT_YEAR, rest)
-                    .await
-                    .map_err(csv_import::name_rows)?;
+                let done =
+                    payments::report(&db, &district, IMPORT_DISTRICT, IMPORT_YEAR, rest).await?;
                 created += done.created.len();
                 rest = tail;
             }
