@@ -20,5 +20,6 @@ mod payments;
 mod recognition;
 mod schema;
 mod settlement;
+mod startup_errors;
 mod strict_inputs;
 mod transport;
