@@ -248,6 +248,10 @@ pub struct Settings {
     /// Run migrations and the idempotent seed at start-up.
     #[arg(long, env = "HQ_MIGRATE", default_value_t = true, action = ArgAction::Set, global = true)]
     pub migrate: bool,
+    /// Create the PostgreSQL database when it does not exist (through the server's `postgres`
+    /// maintenance database, as the configured role, which needs `CREATEDB`).
+    #[arg(long, env = "HQ_CREATE_DATABASE", default_value_t = false, action = ArgAction::Set, global = true)]
+    pub create_database: bool,
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(long, env = "HQ_SHUTDOWN_TIMEOUT", default_value_t = DEFAULT_SHUTDOWN_TIMEOUT_SECS, global = true)]
     pub shutdown_timeout_secs: u64,
@@ -290,6 +294,7 @@ impl Default for Settings {
             graphiql: true,
             introspection: Introspection::All,
             migrate: true,
+            create_database: false,
             shutdown_timeout_secs: DEFAULT_SHUTDOWN_TIMEOUT_SECS,
             log: DEFAULT_LOG.into(),
             log_format: DEFAULT_LOG_FORMAT,
@@ -581,6 +586,7 @@ mod tests {
         assert!(d.cors_origins.is_empty() && DEFAULT_CORS_ORIGINS.is_empty());
         assert_eq!(row("HQ_INTROSPECTION"), "all");
         assert_eq!(row("HQ_MIGRATE"), d.migrate.to_string());
+        assert_eq!(row("HQ_CREATE_DATABASE"), d.create_database.to_string());
         assert_eq!(
             row("HQ_SHUTDOWN_TIMEOUT"),
             d.shutdown_timeout_secs.to_string()

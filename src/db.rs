@@ -1,10 +1,19 @@
 //! Database connections: SQLite (embedded default, WAL, busy timeout) or PostgreSQL, the
 //! migrations, and the seed.
+//!
+//! Connecting is where an operator's mistakes show first (a database not yet created, a server
+//! not yet up, a wrong password, a typo in the URL), so every way it can fail is one
+//! [`ConnectError`] whose text names the database and says what to do, on one line, without the
+//! password. The mapping from the driver's errors lives here and nowhere else.
 
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
+use sea_orm::sqlx::{self, ConnectOptions as _, Connection as _};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr};
 
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
@@ -13,17 +22,453 @@ use crate::services;
 /// How long a SQLite writer waits for the lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Connects to the configured database.
+/// The database `HQ_CREATE_DATABASE` connects to in order to create the configured one: every
+/// PostgreSQL cluster has `postgres`, and `template1` where an administrator removed it.
+const MAINTENANCE_DATABASES: [&str; 2] = ["postgres", "template1"];
+
+/// Why the configured database could not be opened. Each text is one line, names the database
+/// (never the password) and says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    /// `HQ_DATABASE_URL` cannot be understood.
+    #[error(
+        "HQ_DATABASE_URL `{url}` is not a database URL ({reason}); use sqlite://FILE or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+    )]
+    Malformed {
+        /// The URL with its password replaced by `***`.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The PostgreSQL server answers but the database has not been created.
+    #[error(
+        "PostgreSQL database `{database}` does not exist on {host}:{port}; create it with `createdb -h {host} -p {port} -U {user} {database_arg}`, or start with HQ_CREATE_DATABASE=true to let hq-api create it"
+    )]
+    DatabaseMissing {
+        /// Server host.
+        host: String,
+        /// Server port.
+        port: u16,
+        /// The role connecting.
+        user: String,
+        /// The database's name.
+        database: String,
+        /// The name as one shell word.
+        database_arg: String,
+    },
+    /// Nothing accepts connections at the address (refused, unknown host, no answer, the server
+    /// starting up or full).
+    #[error(
+        "PostgreSQL at {host}:{port} is not accepting connections ({cause}); check that the server runs and that HQ_DATABASE_URL names its host and port"
+    )]
+    Unreachable {
+        /// Server host.
+        host: String,
+        /// Server port.
+        port: u16,
+        /// What the network or the server said.
+        cause: String,
+    },
+    /// The server refused the role: wrong password, unknown role, or no `pg_hba.conf` entry.
+    #[error(
+        "PostgreSQL at {host}:{port} refused role `{user}` ({cause}); check the user and password in HQ_DATABASE_URL and the server's pg_hba.conf"
+    )]
+    AuthenticationFailed {
+        /// Server host.
+        host: String,
+        /// Server port.
+        port: u16,
+        /// The role connecting.
+        user: String,
+        /// The server's message.
+        cause: String,
+    },
+    /// `HQ_CREATE_DATABASE=true`, but the role may not create databases.
+    #[error(
+        "role `{user}` may not create database `{database}` on {host}:{port} ({cause}); create it with `createdb -h {host} -p {port} -U ROLE {database_arg}` as a role that may, or grant CREATEDB"
+    )]
+    CreateRefused {
+        /// Server host.
+        host: String,
+        /// Server port.
+        port: u16,
+        /// The role connecting.
+        user: String,
+        /// The database's name.
+        database: String,
+        /// The name as one shell word.
+        database_arg: String,
+        /// The server's message.
+        cause: String,
+    },
+    /// The SQLite file or its directory cannot be written.
+    #[error(
+        "SQLite database `{path}` cannot be opened for writing ({cause}); create its directory and give the service's user write access to it"
+    )]
+    SqliteNotWritable {
+        /// The file.
+        path: String,
+        /// What the file system or SQLite said.
+        cause: String,
+    },
+    /// Anything else, with the database named and the driver's one-line text.
+    #[error("{database}: {cause}")]
+    Other {
+        /// `PostgreSQL database `hq` on HOST:PORT` or `SQLite database `FILE``.
+        database: String,
+        /// The driver's text, password removed.
+        cause: String,
+    },
+}
+
+impl ConnectError {
+    /// Whether `serve` should start anyway and keep trying: the server is not up yet, or the
+    /// database is not created yet (an orchestrator may start the service before either).
+    /// A URL, a password or a file system that is wrong stays wrong until someone changes it:
+    /// those stop the start.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ConnectError::Unreachable { .. } | ConnectError::DatabaseMissing { .. }
+        )
+    }
+
+    /// A short reason for `/readyz`: what kind of failure, without hosts, names or paths.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            ConnectError::Malformed { .. } => "database URL malformed",
+            ConnectError::DatabaseMissing { .. } => "database does not exist",
+            ConnectError::Unreachable { .. } => "database unreachable",
+            ConnectError::AuthenticationFailed { .. } => "database authentication failed",
+            ConnectError::CreateRefused { .. } => "database cannot be created",
+            ConnectError::SqliteNotWritable { .. } => "database file not writable",
+            ConnectError::Other { .. } => "database unavailable",
+        }
+    }
+}
+
+/// The configured database, parsed: where it is and how to reach it.
+enum Target {
+    /// A SQLite file (`None`: in memory).
+    Sqlite(Option<PathBuf>),
+    /// A PostgreSQL database.
+    Postgres(Box<PgTarget>),
+}
+
+/// A PostgreSQL database named by a URL.
+struct PgTarget {
+    /// The parsed options (they hold the password: never printed).
+    options: PgConnectOptions,
+    host: String,
+    port: u16,
+    user: String,
+    database: String,
+}
+
+impl PgTarget {
+    fn missing(&self) -> ConnectError {
+        ConnectError::DatabaseMissing {
+            host: self.host.clone(),
+            port: self.port,
+            user: self.user.clone(),
+            database: self.database.clone(),
+            database_arg: shell_word(&self.database),
+        }
+    }
+
+    /// The one mapping of a driver error met while connecting to PostgreSQL.
+    fn classify(&self, err: &sqlx::Error) -> ConnectError {
+        let unreachable = |cause: String| ConnectError::Unreachable {
+            host: self.host.clone(),
+            port: self.port,
+            cause,
+        };
+        match err {
+            sqlx::Error::Database(db) => match db.code().as_deref() {
+                // invalid_catalog_name
+                Some("3D000") => self.missing(),
+                // invalid_password, invalid_authorization_specification
+                Some("28P01" | "28000") => ConnectError::AuthenticationFailed {
+                    host: self.host.clone(),
+                    port: self.port,
+                    user: self.user.clone(),
+                    cause: one_line(db.message()),
+                },
+                // cannot_connect_now (starting up), too_many_connections, admin_shutdown,
+                // crash_shutdown: the server is there but not taking us now.
+                Some("57P03" | "53300" | "57P01" | "57P02") => unreachable(one_line(db.message())),
+                _ => self.other(db.message()),
+            },
+            sqlx::Error::Io(io) => unreachable(one_line(&io.to_string())),
+            sqlx::Error::PoolTimedOut => unreachable("no connection within the timeout".into()),
+            sqlx::Error::Configuration(reason) => ConnectError::Malformed {
+                url: format!(
+                    "postgres://{}@{}:{}/{}",
+                    self.user, self.host, self.port, self.database
+                ),
+                reason: one_line(&reason.to_string()),
+            },
+            other => self.other(&other.to_string()),
+        }
+    }
+
+    fn other(&self, cause: &str) -> ConnectError {
+        ConnectError::Other {
+            database: format!(
+                "PostgreSQL database `{}` on {}:{}",
+                self.database, self.host, self.port
+            ),
+            cause: one_line(cause),
+        }
+    }
+
+    /// One connection, opened and closed: the precise reason when it fails (a pool retries a
+    /// refused connection until its timeout and then says only that it timed out).
+    async fn probe(&self, timeout: Duration) -> Result<(), ConnectError> {
+        let conn = self.open_one(&self.options, timeout).await?;
+        let _ = conn.close().await;
+        Ok(())
+    }
+
+    async fn open_one(
+        &self,
+        options: &PgConnectOptions,
+        timeout: Duration,
+    ) -> Result<PgConnection, ConnectError> {
+        match tokio::time::timeout(timeout, options.connect()).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(err)) => Err(self.classify(&err)),
+            Err(_) => Err(ConnectError::Unreachable {
+                host: self.host.clone(),
+                port: self.port,
+                cause: format!("no answer within {}s", timeout.as_secs()),
+            }),
+        }
+    }
+
+    /// `CREATE DATABASE` through a maintenance database of the same server, as the same role.
+    /// A database created meanwhile by another instance is success.
+    async fn create(&self, timeout: Duration) -> Result<(), ConnectError> {
+        let mut last = None;
+        for maintenance in MAINTENANCE_DATABASES {
+            let options = self.options.clone().database(maintenance);
+            let mut conn = match self.open_one(&options, timeout).await {
+                Ok(conn) => conn,
+                // The maintenance database itself is missing: try the next one.
+                Err(ConnectError::DatabaseMissing { .. }) => continue,
+                Err(err) => return Err(err),
+            };
+            let sql = format!("CREATE DATABASE {}", quote_identifier(&self.database));
+            let created = sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(sql)).await;
+            let _ = conn.close().await;
+            match created {
+                Ok(_) => {
+                    tracing::info!(database = %self.database, host = %self.host, port = self.port,
+                        "created the PostgreSQL database (HQ_CREATE_DATABASE=true)");
+                    return Ok(());
+                }
+                Err(sqlx::Error::Database(db))
+                    // duplicate_database; unique_violation when two CREATE DATABASE race
+                    if matches!(db.code().as_deref(), Some("42P04" | "23505")) =>
+                {
+                    return Ok(());
+                }
+                Err(sqlx::Error::Database(db))
+                    if db.code().as_deref() == Some("42501") =>
+                {
+                    return Err(ConnectError::CreateRefused {
+                        host: self.host.clone(),
+                        port: self.port,
+                        user: self.user.clone(),
+                        database: self.database.clone(),
+                        database_arg: shell_word(&self.database),
+                        cause: one_line(db.message()),
+                    });
+                }
+                Err(err) => last = Some(self.classify(&err)),
+            }
+            break;
+        }
+        Err(last.unwrap_or_else(|| self.missing()))
+    }
+}
+
+impl Target {
+    /// Parses the database URL (as [`Settings::effective_database_url`] gives it).
+    fn parse(url: &str) -> Result<Target, ConnectError> {
+        let (redacted, password) = redact_url(url);
+        let malformed = |reason: String| ConnectError::Malformed {
+            url: redacted.clone(),
+            reason: scrub(
+                &one_line(&reason.replace("error with configuration: ", "")),
+                password.as_deref(),
+            ),
+        };
+        let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
+        match scheme {
+            "sqlite" => {
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                    .map_err(|e| malformed(e.to_string()))?;
+                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+                Ok(Target::Sqlite(
+                    (!in_memory).then(|| options.get_filename().to_path_buf()),
+                ))
+            }
+            "postgres" | "postgresql" => {
+                if !url.contains("://") {
+                    return Err(malformed("no `//` after the scheme".into()));
+                }
+                let options =
+                    PgConnectOptions::from_str(url).map_err(|e| malformed(e.to_string()))?;
+                let user = options.get_username().to_string();
+                // PostgreSQL's own default: the database named like the role.
+                let database = options.get_database().unwrap_or(&user).to_string();
+                Ok(Target::Postgres(Box::new(PgTarget {
+                    host: options.get_host().to_string(),
+                    port: options.get_port(),
+                    user,
+                    database,
+                    options,
+                })))
+            }
+            "" => Err(malformed("no scheme".into())),
+            other => Err(malformed(format!(
+                "the scheme `{}` is not supported",
+                scrub(other, password.as_deref())
+            ))),
+        }
+    }
+
+    /// A driver error met while opening the pool, mapped like the probe's.
+    fn classify_db_err(&self, err: &DbErr) -> ConnectError {
+        let sqlx_error = match err {
+            DbErr::Conn(RuntimeErr::SqlxError(e))
+            | DbErr::Exec(RuntimeErr::SqlxError(e))
+            | DbErr::Query(RuntimeErr::SqlxError(e)) => Some(&**e),
+            _ => None,
+        };
+        match (self, sqlx_error) {
+            (Target::Postgres(pg), Some(e)) => pg.classify(e),
+            (Target::Postgres(pg), None) => pg.other(&err.to_string()),
+            (Target::Sqlite(path), _) => sqlite_error(path.as_deref(), err, sqlx_error),
+        }
+    }
+}
+
+/// SQLite's own errors: "unable to open database file" (14) and "attempt to write a readonly
+/// database" (8) say the file cannot be written; anything else is passed on.
+fn sqlite_error(
+    path: Option<&Path>,
+    err: &DbErr,
+    sqlx_error: Option<&sqlx::Error>,
+) -> ConnectError {
+    let shown = path.map_or_else(|| ":memory:".to_string(), |p| p.display().to_string());
+    if let Some(sqlx::Error::Database(db)) = sqlx_error
+        && matches!(db.code().as_deref(), Some("14" | "8"))
+    {
+        return ConnectError::SqliteNotWritable {
+            path: shown,
+            cause: one_line(db.message()),
+        };
+    }
+    ConnectError::Other {
+        database: format!("SQLite database `{shown}`"),
+        cause: one_line(&sqlx_error.map_or_else(|| err.to_string(), ToString::to_string)),
+    }
+}
+
+/// Checks that a SQLite file can be opened for writing (creating it, as the driver would), so
+/// that a missing or read-only directory is named before the driver's terse "unable to open
+/// database file".
+fn check_sqlite_file(path: &Path) -> Result<(), ConnectError> {
+    let not_writable = |cause: String| ConnectError::SqliteNotWritable {
+        path: path.display().to_string(),
+        cause,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        match std::fs::metadata(dir) {
+            Ok(meta) if !meta.is_dir() => {
+                return Err(not_writable(format!(
+                    "{} is not a directory",
+                    dir.display()
+                )));
+            }
+            Ok(_) => {}
+            Err(err) => {
+                return Err(not_writable(format!("directory {}: {err}", dir.display())));
+            }
+        }
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map(drop)
+        .map_err(|err| not_writable(err.to_string()))
+}
+
+/// Makes sure the configured database can be opened: the URL parses; a SQLite file can be
+/// written; a PostgreSQL database answers one connection — created first when it is missing
+/// and `HQ_CREATE_DATABASE=true`.
 ///
 /// # Errors
-/// `SERVICE_UNAVAILABLE` if the database cannot be reached or opened.
-pub async fn connect(settings: &Settings) -> AppResult<DatabaseConnection> {
-    let mut options = ConnectOptions::new(settings.effective_database_url());
+/// See [`ConnectError`].
+pub async fn prepare(settings: &Settings) -> Result<(), ConnectError> {
+    let url = settings.effective_database_url();
+    match Target::parse(&url)? {
+        Target::Sqlite(None) => Ok(()),
+        Target::Sqlite(Some(path)) => {
+            if url.contains("mode=ro") {
+                return Ok(());
+            }
+            check_sqlite_file(&path)
+        }
+        Target::Postgres(pg) => {
+            let timeout = connect_timeout(settings);
+            match pg.probe(timeout).await {
+                Err(ConnectError::DatabaseMissing { .. }) if settings.create_database => {
+                    pg.create(timeout).await?;
+                    pg.probe(timeout).await
+                }
+                other => other,
+            }
+        }
+    }
+}
+
+/// Connects to the configured database: [`prepare`], then the pool.
+///
+/// # Errors
+/// See [`ConnectError`].
+pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, ConnectError> {
+    prepare(settings).await?;
+    open_pool(settings, false).await
+}
+
+/// A pool that connects on first use: for `serve` while the database is not up yet.
+///
+/// # Errors
+/// A malformed URL.
+pub async fn connect_lazy(settings: &Settings) -> Result<DatabaseConnection, ConnectError> {
+    open_pool(settings, true).await
+}
+
+fn connect_timeout(settings: &Settings) -> Duration {
+    Duration::from_secs(settings.db_acquire_timeout_secs.max(1))
+}
+
+async fn open_pool(settings: &Settings, lazy: bool) -> Result<DatabaseConnection, ConnectError> {
+    let url = settings.effective_database_url();
+    let target = Target::parse(&url)?;
+    let mut options = ConnectOptions::new(url);
     options
         .max_connections(settings.db_max_connections.max(1))
         .min_connections(0)
-        .connect_timeout(Duration::from_secs(settings.db_acquire_timeout_secs.max(1)))
-        .acquire_timeout(Duration::from_secs(settings.db_acquire_timeout_secs.max(1)))
+        .connect_timeout(connect_timeout(settings))
+        .acquire_timeout(connect_timeout(settings))
+        .connect_lazy(lazy)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
@@ -33,7 +478,7 @@ pub async fn connect(settings: &Settings) -> AppResult<DatabaseConnection> {
         });
     Database::connect(options)
         .await
-        .map_err(AppError::Unavailable)
+        .map_err(|err| target.classify_db_err(&err))
 }
 
 /// Applies pending migrations, then the idempotent seed.
@@ -43,4 +488,298 @@ pub async fn connect(settings: &Settings) -> AppResult<DatabaseConnection> {
 pub async fn migrate_and_seed(db: &DatabaseConnection) -> AppResult<()> {
     Migrator::up(db, None).await?;
     services::seed::run(db).await
+}
+
+/// One line for an operator about a failed migration, seed or read at start-up: the database's
+/// own text, which a client never sees.
+pub fn describe(err: &AppError) -> String {
+    match err {
+        AppError::Unavailable(cause) => one_line(&cause.to_string()),
+        other => one_line(&other.to_string()),
+    }
+}
+
+/// `url` with the password (between the user's `:` and the last `@`) replaced by `***`, and the
+/// password, if there was one.
+fn redact_url(url: &str) -> (String, Option<String>) {
+    // Without `//` (a malformed URL), the user-info may start right at the beginning.
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[scheme_end..];
+    // The last `@`: a password may hold `@`, `/` or `?` that its writer did not escape.
+    let Some(at) = rest.rfind('@') else {
+        return (url.to_string(), None);
+    };
+    let Some(colon) = rest[..at].find(':') else {
+        return (url.to_string(), None);
+    };
+    let password = &rest[colon + 1..at];
+    let redacted = format!(
+        "{}{}:***{}",
+        &url[..scheme_end],
+        &rest[..colon],
+        &rest[at..]
+    );
+    (
+        redacted,
+        (!password.is_empty()).then(|| password.to_string()),
+    )
+}
+
+/// `text` with every occurrence of the password replaced by `***`.
+fn scrub(text: &str, password: Option<&str>) -> String {
+    match password {
+        Some(p) => text.replace(p, "***"),
+        None => text.to_string(),
+    }
+}
+
+/// Folds a multi-line message onto one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A PostgreSQL identifier in double quotes, inner quotes doubled: safe for any name.
+fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `text` as one POSIX shell word: bare when it is plain, else in single quotes.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::error::Error as StdError;
+
+    use sea_orm::sqlx::error::{DatabaseError, ErrorKind};
+
+    use super::*;
+
+    /// A server error with a SQLSTATE, as the driver hands it over.
+    #[derive(Debug)]
+    struct ServerSays {
+        code: &'static str,
+        message: &'static str,
+    }
+
+    impl std::fmt::Display for ServerSays {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.message)
+        }
+    }
+
+    impl StdError for ServerSays {}
+
+    impl DatabaseError for ServerSays {
+        fn message(&self) -> &str {
+            self.message
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.code))
+        }
+        fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn StdError + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Other
+        }
+    }
+
+    fn server(code: &'static str, message: &'static str) -> sqlx::Error {
+        sqlx::Error::Database(Box::new(ServerSays { code, message }))
+    }
+
+    fn pg(url: &str) -> PgTarget {
+        match Target::parse(url) {
+            Ok(Target::Postgres(pg)) => *pg,
+            _ => panic!("{url} is a PostgreSQL URL"),
+        }
+    }
+
+    #[test]
+    fn a_missing_database_is_named_with_the_createdb_command() {
+        let target = pg("postgres://hq:pw@db.internal:5433/hq_prod");
+        let err = target.classify(&server("3D000", r#"database "hq_prod" does not exist"#));
+        assert!(err.is_retryable());
+        assert_eq!(err.summary(), "database does not exist");
+        let text = err.to_string();
+        assert!(
+            text.contains("`hq_prod` does not exist on db.internal:5433"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`createdb -h db.internal -p 5433 -U hq hq_prod`"),
+            "{text}"
+        );
+        assert!(text.contains("HQ_CREATE_DATABASE=true"), "{text}");
+        assert!(!text.contains("pw"), "{text}");
+    }
+
+    #[test]
+    fn a_database_name_that_is_not_a_plain_word_is_quoted_for_the_shell() {
+        let target = pg("postgres://hq@localhost/it's%20mine");
+        let text = target.classify(&server("3D000", "no")).to_string();
+        assert!(text.contains(r"hq 'it'\''s mine'`"), "{text}");
+    }
+
+    #[test]
+    fn a_wrong_password_or_unknown_role_is_an_authentication_failure_that_stops_the_start() {
+        let target = pg("postgres://hq:secret@127.0.0.1:5432/hq");
+        for (code, message) in [
+            ("28P01", r#"password authentication failed for user "hq""#),
+            ("28000", r#"role "hq" does not exist"#),
+        ] {
+            let err = target.classify(&server(code, message));
+            assert!(
+                matches!(err, ConnectError::AuthenticationFailed { .. }),
+                "{code}"
+            );
+            assert!(!err.is_retryable());
+            let text = err.to_string();
+            assert!(
+                text.contains("refused role `hq`") && text.contains(message),
+                "{text}"
+            );
+            assert!(!text.contains("secret"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_refused_connection_or_a_server_starting_up_is_unreachable_and_retried() {
+        let target = pg("postgres://hq@127.0.0.1:1/hq");
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for err in [
+            target.classify(&sqlx::Error::Io(refused)),
+            target.classify(&server("57P03", "the database system is starting up")),
+            target.classify(&sqlx::Error::PoolTimedOut),
+        ] {
+            assert!(matches!(err, ConnectError::Unreachable { .. }), "{err}");
+            assert!(err.is_retryable());
+            assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+        }
+    }
+
+    #[test]
+    fn any_other_server_error_names_the_database_and_is_not_retried() {
+        let err = pg("postgres://hq@h/db").classify(&server("XX000", "boom\nsecond line"));
+        assert_eq!(
+            err.to_string(),
+            "PostgreSQL database `db` on h:5432: boom second line"
+        );
+        assert!(!err.is_retryable());
+    }
+
+    #[test]
+    fn a_malformed_url_is_refused_without_its_password() {
+        for url in [
+            "postgres://hq:s3cr3t@host:notaport/db",
+            "postgres://hq:s3cr3t@host/db?sslmode=sometimes",
+            "mysql://hq:s3cr3t@host/db",
+            "hq:s3cr3t@host/db",
+            "postgres:hq:s3cr3t@host/db",
+        ] {
+            let err = match Target::parse(url) {
+                Err(err) => err,
+                Ok(_) => panic!("{url} parsed"),
+            };
+            assert!(matches!(err, ConnectError::Malformed { .. }), "{url}");
+            assert!(!err.is_retryable());
+            let text = err.to_string();
+            assert!(!text.contains("s3cr3t"), "{text}");
+            assert!(text.starts_with("HQ_DATABASE_URL `"), "{text}");
+        }
+    }
+
+    #[test]
+    fn redaction_hides_everything_between_the_users_colon_and_the_last_at() {
+        assert_eq!(
+            redact_url("postgres://hq:p@ss/w?rd@host:5432/db"),
+            (
+                "postgres://hq:***@host:5432/db".to_string(),
+                Some("p@ss/w?rd".to_string())
+            )
+        );
+        assert_eq!(
+            redact_url("postgres://hq@host/db"),
+            ("postgres://hq@host/db".to_string(), None)
+        );
+        assert_eq!(
+            redact_url("hq:s3cr3t@host/db"),
+            ("hq:***@host/db".to_string(), Some("s3cr3t".to_string()))
+        );
+        assert_eq!(
+            redact_url("sqlite://hq.db"),
+            ("sqlite://hq.db".to_string(), None)
+        );
+    }
+
+    #[test]
+    fn an_identifier_is_quoted_with_inner_quotes_doubled() {
+        assert_eq!(quote_identifier("hq"), r#""hq""#);
+        assert_eq!(
+            quote_identifier(r#"a"; DROP DATABASE x; --"#),
+            r#""a""; DROP DATABASE x; --""#
+        );
+    }
+
+    #[test]
+    fn a_sqlite_file_in_a_missing_directory_is_not_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent").join("hq.db");
+        let err = check_sqlite_file(&path).unwrap_err();
+        assert_eq!(err.summary(), "database file not writable");
+        let text = err.to_string();
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(text.contains("absent"), "{text}");
+        assert!(!err.is_retryable());
+    }
+
+    #[test]
+    fn a_sqlite_file_under_a_regular_file_is_not_writable() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let path = file.path().join("hq.db");
+        let err = check_sqlite_file(&path).unwrap_err();
+        assert!(err.to_string().contains("is not a directory"), "{err}");
+    }
+
+    #[test]
+    fn a_sqlite_file_in_a_writable_directory_passes_the_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hq.db");
+        check_sqlite_file(&path).unwrap();
+        assert!(path.exists());
+    }
+
+    #[test]
+    fn sqlite_cannot_open_is_not_writable_and_other_sqlite_errors_pass_through() {
+        let path = PathBuf::from("/data/hq.db");
+        let cannot_open = server("14", "unable to open database file");
+        let err = sqlite_error(Some(&path), &DbErr::Custom("x".into()), Some(&cannot_open));
+        assert!(
+            matches!(err, ConnectError::SqliteNotWritable { .. }),
+            "{err}"
+        );
+        let corrupt = server("26", "file is not a database");
+        let err = sqlite_error(Some(&path), &DbErr::Custom("x".into()), Some(&corrupt));
+        assert_eq!(
+            err.to_string(),
+            "SQLite database `/data/hq.db`: error returned from database: file is not a database"
+        );
+    }
 }

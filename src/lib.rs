@@ -20,6 +20,8 @@ pub mod metrics;
 pub use policy;
 /// The HTTP edge: routes, time budgets, idempotency keys, file imports and exports.
 pub mod http;
+/// Whether the database is up yet: the district codes once it is, `/readyz` and a 503 until then.
+pub mod readiness;
 /// The rule book printed from the code (`hq-api rules --markdown`, `docs/rules.md`).
 pub mod rules;
 /// Transactions: load facts, call the policy, persist, audit.

@@ -70,21 +70,17 @@ fn token(settings: &Settings, args: &TokenArgs) -> Result<(), String> {
 }
 
 async fn migrate(settings: &Settings) -> Result<(), String> {
-    let conn = db::connect(settings)
-        .await
-        .map_err(|e| e.public_message())?;
+    let conn = db::connect(settings).await.map_err(|e| e.to_string())?;
     db::migrate_and_seed(&conn)
         .await
-        .map_err(|e| format!("{e}"))
+        .map_err(|e| format!("migrating the database failed: {}", db::describe(&e)))
 }
 
 async fn demo_data(settings: &Settings) -> Result<(), String> {
-    let conn = db::connect(settings)
-        .await
-        .map_err(|e| e.public_message())?;
+    let conn = db::connect(settings).await.map_err(|e| e.to_string())?;
     db::migrate_and_seed(&conn)
         .await
-        .map_err(|e| format!("{e}"))?;
+        .map_err(|e| format!("migrating the database failed: {}", db::describe(&e)))?;
     let summary = demo::load(&conn).await.map_err(|e| format!("{e}"))?;
     println!("{summary}");
     Ok(())

@@ -1,5 +1,6 @@
 //! Building and running the HTTP server.
 
+use std::collections::HashSet;
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -8,22 +9,32 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::JwtKeys;
 use crate::config::Settings;
-use crate::db;
-use crate::error::AppError;
+use crate::db::{self, ConnectError};
+use crate::error::AppResult;
 use crate::graphql::guard::DocumentLimits;
 use crate::graphql::{self, ApiState, SchemaLimits, pagination::PageLimits};
 use crate::http::{self, HttpState};
+use crate::readiness::{self, KnownDistricts};
 use crate::services;
 
-/// Why the service could not start.
+/// The first wait before `serve` tries its database again; each later wait doubles it.
+pub const RETRY_FIRST: Duration = Duration::from_secs(1);
+/// The longest wait between two tries.
+pub const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Why the service could not start. Each text is one line an operator can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     /// The signing secret is missing or unusable.
     #[error(transparent)]
     Secret(#[from] crate::config::SecretError),
-    /// The database could not be reached, migrated or seeded.
-    #[error("database: {0:?}")]
-    Database(AppError),
+    /// The database could not be opened, for a reason only a change of settings or of the
+    /// machine fixes (a database merely down or not yet created does not stop `serve`).
+    #[error(transparent)]
+    Database(Box<ConnectError>),
+    /// The database was opened but could not be migrated, seeded or read.
+    #[error("database opened, but migrating, seeding or reading it failed: {0}")]
+    Migrate(String),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -38,6 +49,12 @@ pub enum StartupError {
     Settings(String),
 }
 
+impl From<ConnectError> for StartupError {
+    fn from(err: ConnectError) -> Self {
+        StartupError::Database(Box::new(err))
+    }
+}
+
 /// A built, bound, not yet running service.
 pub struct Application {
     port: u16,
@@ -49,14 +66,30 @@ pub struct Application {
 impl Application {
     /// Connects, migrates and seeds (if configured), binds the address and builds the server.
     ///
+    /// A database that is down or not yet created does not stop the start: the server binds,
+    /// `/readyz` answers 503 with the reason, requests get `SERVICE_UNAVAILABLE`, and a task
+    /// tries again after [`RETRY_FIRST`], doubling the wait up to [`RETRY_MAX`], until it has
+    /// connected, migrated, seeded and read the districts.
+    ///
     /// # Errors
     /// See [`StartupError`].
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         check_settings(&settings)?;
-        let db = db::connect(&settings)
-            .await
-            .map_err(StartupError::Database)?;
-        Self::build_on(settings, db).await
+        match db::connect(&settings).await {
+            Ok(db) => Self::build_on(settings, db).await,
+            Err(err) if err.is_retryable() => {
+                tracing::warn!(
+                    retry_in_secs = RETRY_FIRST.as_secs(),
+                    "{err}; serving anyway: /readyz answers 503 until the database is ready"
+                );
+                let db = db::connect_lazy(&settings).await?;
+                let districts = KnownDistricts::waiting(err.summary());
+                let app = Self::serve(&settings, db.clone(), districts.clone())?;
+                tokio::spawn(bring_up(settings, db, districts));
+                Ok(app)
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// As [`Application::build`], on a connection the caller opened (the benchmark harness
@@ -68,18 +101,20 @@ impl Application {
         settings: Settings,
         db: DatabaseConnection,
     ) -> Result<Self, StartupError> {
-        let keys = check_settings(&settings)?;
-        if settings.migrate {
-            db::migrate_and_seed(&db)
-                .await
-                .map_err(StartupError::Database)?;
-        }
-        let districts = services::districts::list(&db)
+        check_settings(&settings)?;
+        let codes = load(&settings, &db)
             .await
-            .map_err(StartupError::Database)?
-            .into_iter()
-            .map(|d| d.code)
-            .collect();
+            .map_err(|err| StartupError::Migrate(db::describe(&err)))?;
+        Self::serve(&settings, db, KnownDistricts::loaded(codes))
+    }
+
+    /// Binds the address and builds the server on `db`, ready or not.
+    fn serve(
+        settings: &Settings,
+        db: DatabaseConnection,
+        districts: KnownDistricts,
+    ) -> Result<Self, StartupError> {
+        let keys = check_settings(settings)?;
         let api = ApiState {
             db,
             pages: PageLimits {
@@ -129,6 +164,7 @@ impl Application {
         let data = web::Data::new(state);
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(readiness::gate))
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .wrap(actix_web::middleware::from_fn(http::cors))
@@ -188,6 +224,50 @@ impl Application {
     }
 }
 
+/// Migrates and seeds (if configured) and reads the district codes.
+async fn load(settings: &Settings, db: &DatabaseConnection) -> AppResult<HashSet<String>> {
+    if settings.migrate {
+        db::migrate_and_seed(db).await?;
+    }
+    Ok(services::districts::list(db)
+        .await?
+        .into_iter()
+        .map(|d| d.code)
+        .collect())
+}
+
+/// Tries the database until it is ready, waiting [`RETRY_FIRST`], then twice as long each
+/// time up to [`RETRY_MAX`]; fills `districts` when it is, which makes the service ready.
+async fn bring_up(settings: Settings, db: DatabaseConnection, districts: KnownDistricts) {
+    let mut wait = RETRY_FIRST;
+    loop {
+        tokio::time::sleep(wait).await;
+        wait = next_wait(wait);
+        let attempt = match db::prepare(&settings).await {
+            Err(err) => Err((err.summary(), err.to_string())),
+            Ok(()) => load(&settings, &db)
+                .await
+                .map_err(|err| ("database not migrated", db::describe(&err))),
+        };
+        match attempt {
+            Ok(codes) => {
+                districts.fill(codes);
+                tracing::info!("database ready: serving requests");
+                return;
+            }
+            Err((reason, message)) => {
+                districts.still_waiting(reason);
+                tracing::warn!(retry_in_secs = wait.as_secs(), "{message}");
+            }
+        }
+    }
+}
+
+/// The wait after `wait`: twice as long, at most [`RETRY_MAX`].
+fn next_wait(wait: Duration) -> Duration {
+    wait.saturating_mul(2).min(RETRY_MAX)
+}
+
 /// Checks the settings that need no I/O; returns the token keys.
 fn check_settings(settings: &Settings) -> Result<JwtKeys, StartupError> {
     if settings.default_page_size == 0 || settings.default_page_size > settings.max_page_size {
@@ -201,4 +281,19 @@ fn check_settings(settings: &Settings) -> Result<JwtKeys, StartupError> {
         ));
     }
     Ok(JwtKeys::hs256(&settings.signing_secret()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_wait_doubles_from_one_second_up_to_thirty() {
+        let mut waits = vec![RETRY_FIRST];
+        for _ in 0..7 {
+            waits.push(next_wait(*waits.last().unwrap()));
+        }
+        let secs: Vec<u64> = waits.iter().map(Duration::as_secs).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
+    }
 }

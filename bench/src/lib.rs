@@ -157,6 +157,12 @@ impl From<policy::PolicyError> for BenchError {
     }
 }
 
+impl From<hq_api::db::ConnectError> for BenchError {
+    fn from(err: hq_api::db::ConnectError) -> Self {
+        BenchError(format!("database: {err}"))
+    }
+}
+
 impl From<hq_api::startup::StartupError> for BenchError {
     fn from(err: hq_api::startup::StartupError) -> Self {
         BenchError(format!("start-up: {err}"))

@@ -16,8 +16,6 @@ mod scalars;
 mod settlement;
 mod verdicts;
 
-use std::collections::HashSet;
-
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 
 pub use access::AccessControl;
@@ -60,8 +58,9 @@ pub struct ApiState {
     pub db: crate::services::records::Db,
     /// Page sizes of connections.
     pub pages: PageLimits,
-    /// District codes known to the database (for validating district arguments).
-    pub districts: HashSet<String>,
+    /// District codes known to the database (for validating district arguments and district
+    /// tokens); none until the database has answered.
+    pub districts: crate::readiness::KnownDistricts,
 }
 
 /// Execution limits of the schema.

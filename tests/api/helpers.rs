@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 #[path = "../support/database.rs"]
 mod database;
 
-use database::{TestDatabase, fresh_database, random_suffix};
+use database::fresh_database;
+pub use database::{TestDatabase, random_suffix};
 
 /// A running service and what a test needs to talk to it.
 pub struct TestApp {

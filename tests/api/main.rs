@@ -25,5 +25,6 @@ mod payments;
 mod recognition;
 mod schema;
 mod settlement;
+mod startup_errors;
 mod strict_inputs;
 mod transport;
