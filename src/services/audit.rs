@@ -487,3 +487,86 @@ pub async fn list<C: ConnectionTrait>(
         .all(conn)
         .await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use migration::{ChainFields, GENESIS_HASH, chain_hash};
+
+    /// The canonical form is a contract with every chain already stored: these hashes were
+    /// computed outside the service from the form README ("Audit log") documents, and a change
+    /// to the encoding fails here before it breaks a deployed log.
+    #[test]
+    fn the_chain_hash_follows_the_documented_canonical_form() {
+        let at = Utc
+            .with_ymd_and_hms(2024, 3, 1, 8, 30, 0)
+            .unwrap()
+            .checked_add_signed(chrono::Duration::nanoseconds(123_456_789))
+            .unwrap();
+        let first = chain_hash(
+            GENESIS_HASH,
+            &ChainFields {
+                id: 7,
+                at: &at,
+                actor_role: "DISTRICT",
+                actor_sub: "district:330106",
+                actor_district: Some("330106"),
+                operation: "reportPayments",
+                target_type: "payment_lines",
+                target_id: Some("330106/2024"),
+                before: None,
+                after: Some(r#"{"amountFen":100}"#),
+            },
+        );
+        assert_eq!(
+            first,
+            "ef9ba679130ba8f84c2d51c0282250fae506901e3ef6ca560a6109429a91efa9"
+        );
+        let at = Utc.with_ymd_and_hms(2024, 3, 1, 8, 30, 1).unwrap();
+        let second = chain_hash(
+            &first,
+            &ChainFields {
+                id: 8,
+                at: &at,
+                actor_role: "CITY_FINANCE",
+                actor_sub: "cli:city_finance",
+                actor_district: None,
+                operation: "approveSettlement",
+                target_type: "settlement",
+                target_id: Some("2024"),
+                before: Some(r#"{"status":"DRAFT"}"#),
+                after: Some(r#"{"status":"APPROVED"}"#),
+            },
+        );
+        assert_eq!(
+            second,
+            "235fc4762bf2a8eaac3a5efebe1053c5938ffc96429645d840bc4e5907456825"
+        );
+    }
+
+    /// Length prefixes keep field boundaries: moving text from one field to the next, or a
+    /// null to an empty string, changes the hash.
+    #[test]
+    fn moving_text_between_fields_changes_the_hash() {
+        let at = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let entry = |sub: &'static str, district: Option<&'static str>| ChainFields {
+            id: 1,
+            at: &at,
+            actor_role: "DISTRICT",
+            actor_sub: sub,
+            actor_district: district,
+            operation: "op",
+            target_type: "t",
+            target_id: None,
+            before: None,
+            after: None,
+        };
+        let a = chain_hash(GENESIS_HASH, &entry("ab", Some("c")));
+        let b = chain_hash(GENESIS_HASH, &entry("a", Some("bc")));
+        let c = chain_hash(GENESIS_HASH, &entry("abc", None));
+        let d = chain_hash(GENESIS_HASH, &entry("abc", Some("")));
+        assert_ne!(a, b);
+        assert_ne!(c, d);
+        assert_ne!(a, c);
+    }
+}
