@@ -78,12 +78,33 @@ pub enum Command {
     },
     /// Run the database migrations and the idempotent seed, then exit.
     Migrate,
+    /// Work with the audit log.
+    Audit {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
     /// Print the rule book from the code: clauses, recognition rules, reconciliation reasons,
     /// shipped parameters and every interpretation taken (as committed in `docs/rules.md`).
     Rules {
         /// Markdown (the only format; the flag is accepted for clarity in scripts).
         #[arg(long)]
         markdown: bool,
+    },
+}
+
+/// The subcommands of `hq-api audit`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the audit log's hash chain and name the first entry whose content, order or link is
+    /// wrong, or say it is intact with the chain head hash; exits non-zero when it is not.
+    Verify {
+        /// The first entry id to check (default: the first entry).
+        #[arg(long)]
+        from: Option<i64>,
+        /// The last entry id to check (default: the last entry).
+        #[arg(long)]
+        to: Option<i64>,
     },
 }
 

@@ -1,12 +1,13 @@
-//! `hq-api`: serve (default), mint a token, load demo data, export the schema, migrate.
+//! `hq-api`: serve (default), mint a token, load demo data, export the schema, migrate, verify
+//! the audit log.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use hq_api::auth::{JwtKeys, Role};
-use hq_api::config::{Cli, Command, Settings, TokenArgs};
-use hq_api::services::seed;
+use hq_api::config::{AuditCommand, Cli, Command, Settings, TokenArgs};
+use hq_api::services::{audit, seed};
 use hq_api::startup::Application;
 use hq_api::{db, demo, graphql, telemetry};
 
@@ -20,6 +21,9 @@ async fn main() -> ExitCode {
         Command::DemoData => demo_data(&cli.settings).await,
         Command::ExportSchema { out } => export_schema(out),
         Command::Migrate => migrate(&cli.settings).await,
+        Command::Audit {
+            action: AuditCommand::Verify { from, to },
+        } => audit_verify(&cli.settings, from, to).await,
         Command::Rules { markdown: _ } => {
             print!("{}", hq_api::rules::markdown());
             Ok(())
@@ -74,6 +78,45 @@ async fn migrate(settings: &Settings) -> Result<(), String> {
     db::migrate_and_seed(&conn)
         .await
         .map_err(|e| format!("migrating the database failed: {}", db::describe(&e)))
+}
+
+async fn audit_verify(
+    settings: &Settings,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> Result<(), String> {
+    let conn = db::connect(settings)
+        .await
+        .map_err(|e| e.public_message())?;
+    db::migrate_and_seed(&conn)
+        .await
+        .map_err(|e| format!("{e}"))?;
+    let report = audit::verify(&conn, from, to)
+        .await
+        .map_err(|e| e.public_message())?;
+    let range = match (report.first_id, report.last_id) {
+        (Some(first), Some(last)) => format!("entries {first} to {last}"),
+        _ => "no entries".to_owned(),
+    };
+    match report.broken {
+        None => {
+            println!(
+                "intact: {} checked ({range}); chain head: entry {}, {} entries, hash {}",
+                report.entries_checked,
+                report
+                    .head
+                    .last_id
+                    .map_or_else(|| "none".to_owned(), |id| id.to_string()),
+                report.head.entries,
+                report.head.hash
+            );
+            Ok(())
+        }
+        Some(fault) => Err(format!(
+            "audit log broken at entry {} ({:?}): {}",
+            fault.entry_id, fault.fault, fault.detail
+        )),
+    }
 }
 
 async fn demo_data(settings: &Settings) -> Result<(), String> {

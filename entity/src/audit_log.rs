@@ -27,6 +27,12 @@ pub struct Model {
     /// JSON.
     #[sea_orm(column_type = "Text", nullable)]
     pub after: Option<String>,
+    /// The `hash` of the entry before (64 zeros for the first).
+    #[sea_orm(column_type = "Text")]
+    pub prev_hash: String,
+    /// SHA-256 of `prev_hash` and the entry's canonical bytes (`migration::canonical_bytes`).
+    #[sea_orm(column_type = "Text")]
+    pub hash: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,6 +7,8 @@ pub mod prelude;
 
 /// `adjustments`: amounts carried into a later settlement (§20 step 6).
 pub mod adjustments;
+/// `audit_chain_head`: the one-row head of the audit log's hash chain.
+pub mod audit_chain_head;
 /// `audit_log`: append-only audit trail of every write.
 pub mod audit_log;
 /// `claim_events`: append-only history of a claim (submitted, returned, reconciled, approved).

@@ -1,6 +1,7 @@
 //! `use entity::prelude::*;` brings every entity into scope under its table's name.
 
 pub use super::adjustments::Entity as Adjustments;
+pub use super::audit_chain_head::Entity as AuditChainHead;
 pub use super::audit_log::Entity as AuditLog;
 pub use super::claim_events::Entity as ClaimEvents;
 pub use super::claims::Entity as Claims;

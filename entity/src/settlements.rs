@@ -35,6 +35,9 @@ pub struct Model {
     pub approved_by: Option<String>,
     /// Optimistic-lock counter.
     pub lock_version: i32,
+    /// The audit chain's head hash when the approval was recorded (its own entry included).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub audit_head_at_approval: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,10 @@ mod m20260101_000002_settlement;
 mod m20260101_000003_audit;
 /// The ±1,000,000,000,000.00 yuan bound on the money columns users fill (CHECK / triggers).
 mod m20260102_000001_money_bounds;
+/// The hash chain of the audit log, its head, and the head an approved settlement pins.
+mod m20260201_000001_audit_chain;
+
+pub use m20260201_000001_audit_chain::{ChainFields, GENESIS_HASH, canonical_bytes, chain_hash};
 
 pub use m20260102_000001_money_bounds::{BOUNDED_COLUMNS, MONEY_BOUND_FEN, bound_name};
 
@@ -31,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000002_settlement::Migration),
             Box::new(m20260101_000003_audit::Migration),
             Box::new(m20260102_000001_money_bounds::Migration),
+            Box::new(m20260201_000001_audit_chain::Migration),
         ]
     }
 }

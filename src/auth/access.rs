@@ -70,6 +70,11 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
         district_scope: DistrictScope::None,
     },
     FieldRule {
+        field: "Query.verifyAuditLog",
+        audience: Audience::Roles(AUDIT_READERS),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
         field: "Query.district",
         audience: Audience::Authenticated,
         district_scope: DistrictScope::None,

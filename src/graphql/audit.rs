@@ -1,11 +1,12 @@
-//! `auditLog`: the append-only record of every write (CITY_FINANCE and AUDITOR only).
+//! `auditLog`: the append-only record of every write, and `verifyAuditLog`: the check of its
+//! hash chain (CITY_FINANCE and AUDITOR only).
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::pagination::{self, ConnectionTotals, PageArgs};
-use crate::services::audit::{self as audit_service, AuditFilter};
+use crate::services::audit::{self as audit_service, AuditFilter, ChainFault, Verification};
 
 /// One audited write.
 #[derive(SimpleObject, Debug, Clone)]
@@ -30,6 +31,10 @@ pub struct AuditEntry {
     pub before: Option<Json<serde_json::Value>>,
     /// Summary of the state after the write.
     pub after: Option<Json<serde_json::Value>>,
+    /// The hash of the entry before it in the chain (64 zeros for the first entry).
+    pub prev_hash: String,
+    /// SHA-256 of `prevHash` and the entry's canonical bytes (README, "Audit log").
+    pub hash: String,
 }
 
 fn parse_json(text: Option<String>) -> Option<Json<serde_json::Value>> {
@@ -49,6 +54,8 @@ impl From<crate::services::records::AuditRecord> for AuditEntry {
             target_id: m.target_id,
             before: parse_json(m.before),
             after: parse_json(m.after),
+            prev_hash: m.prev_hash,
+            hash: m.hash,
         }
     }
 }
@@ -64,6 +71,90 @@ pub struct AuditLogFilter {
     pub target_id: Option<String>,
     /// Only writes by this token subject.
     pub actor_sub: Option<String>,
+}
+
+/// What is wrong with an audit entry.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditChainFaultKind {
+    /// Its hash does not match its content: a column was changed after it was written, or it
+    /// was written outside the service.
+    Content,
+    /// It links to no stored entry: the entry before it was deleted.
+    Link,
+    /// It links to another entry than the one before it: entries were moved.
+    Order,
+    /// It is not part of the chain (it comes after the chain head, or the entry after it links
+    /// past it): it was written outside the service.
+    Inserted,
+    /// The log ends before the recorded chain head: the last entries were deleted.
+    Head,
+}
+
+impl From<ChainFault> for AuditChainFaultKind {
+    fn from(fault: ChainFault) -> Self {
+        match fault {
+            ChainFault::Content => AuditChainFaultKind::Content,
+            ChainFault::Link => AuditChainFaultKind::Link,
+            ChainFault::Order => AuditChainFaultKind::Order,
+            ChainFault::Inserted => AuditChainFaultKind::Inserted,
+            ChainFault::Head => AuditChainFaultKind::Head,
+        }
+    }
+}
+
+/// The first wrong entry of the audit chain.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct AuditChainFault {
+    /// The entry's id.
+    pub entry_id: i64,
+    /// What is wrong.
+    pub kind: AuditChainFaultKind,
+    /// A sentence saying what is wrong, naming the entries involved.
+    pub message: String,
+}
+
+/// The outcome of walking the audit chain.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct AuditVerification {
+    /// Whether every entry checked is intact (and, when the walk reached the end of the log, the
+    /// log ends at the recorded chain head).
+    pub intact: bool,
+    /// How many entries were checked (up to and including the wrong one).
+    pub entries_checked: i64,
+    /// The first entry checked.
+    pub first_id: Option<i64>,
+    /// The last entry checked.
+    pub last_id: Option<i64>,
+    /// The hash of the last entry checked.
+    pub last_hash: Option<String>,
+    /// The id of the last entry as the chain head records it.
+    pub head_id: Option<i64>,
+    /// The chain head hash (what an approved settlement's `auditHeadAtApproval` is compared with).
+    pub head_hash: String,
+    /// How many entries the chain head records.
+    pub head_entries: i64,
+    /// The first wrong entry, when not intact.
+    pub fault: Option<AuditChainFault>,
+}
+
+impl From<Verification> for AuditVerification {
+    fn from(v: Verification) -> Self {
+        AuditVerification {
+            intact: v.broken.is_none(),
+            entries_checked: i64::try_from(v.entries_checked).unwrap_or(i64::MAX),
+            first_id: v.first_id,
+            last_id: v.last_id,
+            last_hash: v.last_hash,
+            head_id: v.head.last_id,
+            head_hash: v.head.hash,
+            head_entries: v.head.entries,
+            fault: v.broken.map(|b| AuditChainFault {
+                entry_id: b.entry_id,
+                kind: b.fault.into(),
+                message: b.detail,
+            }),
+        }
+    }
 }
 
 /// The audit log query.
@@ -102,5 +193,21 @@ impl AuditQuery {
         let rows = audit_service::list(&state.db, &filter, window.offset, window.limit).await?;
         let items = rows.into_iter().map(AuditEntry::from).collect();
         Ok(pagination::connection(items, window, total))
+    }
+
+    /// Walks the audit log's hash chain in id order from entry `from` to entry `to` (default:
+    /// the whole log) and names the first entry whose content, order or link is wrong, or says
+    /// it is intact with the chain head. A range starting after the first entry is anchored on
+    /// the stored hash of the entry before it.
+    async fn verify_audit_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The first entry id to check (default: the first entry).")] from: Option<
+            i64,
+        >,
+        #[graphql(desc = "The last entry id to check (default: the last entry).")] to: Option<i64>,
+    ) -> Result<AuditVerification> {
+        let state = super::state(ctx)?;
+        Ok(audit_service::verify(&state.db, from, to).await?.into())
     }
 }

@@ -193,6 +193,9 @@ pub struct Settlement {
     pub approved_at: Option<DateTime<Utc>>,
     /// Who approved it.
     pub approved_by: Option<String>,
+    /// The audit log's chain head hash when it was approved (the approval's own entry
+    /// included); `verifyAuditLog` reports the head to compare it with.
+    pub audit_head_at_approval: Option<String>,
     /// The district lines the caller may see, in code order (a district sees its own only).
     pub districts: Vec<SettlementDistrict>,
     #[graphql(skip)]
@@ -270,6 +273,7 @@ pub fn shape(
         drafted_by: s.drafted_by,
         approved_at: s.approved_at,
         approved_by: s.approved_by,
+        audit_head_at_approval: s.audit_head_at_approval,
         districts,
         totals: SettlementTotals {
             reported: money(s.reported_fen),

@@ -1,17 +1,30 @@
 //! The append-only audit log: every write records who, when, what, and before/after, in the
 //! transaction of the write itself.
+//!
+//! The entries form a hash chain: each stores `prev_hash`, the hash of the entry before it (64
+//! zeros for the first), and `hash = SHA-256(prev_hash ‖ canonical bytes)`, where the canonical
+//! bytes (`migration::canonical_bytes`) encode id, time, actor, operation, target and the stored
+//! before/after text, each length-prefixed. Appending locks the one-row chain head first
+//! (`SELECT … FOR UPDATE` on PostgreSQL; SQLite write transactions are serial), so concurrent
+//! writers on any number of instances extend one chain in one order, and the head moves in the
+//! same transaction as the write. [`verify`] walks the chain in id order, a page at a time.
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use sea_orm::{
+    AccessMode,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IsolationLevel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::Value;
 
 use crate::auth::Actor;
-use crate::error::AppResult;
-use entity::audit_log;
+use crate::error::{AppError, AppResult};
+use entity::{audit_chain_head, audit_log};
+use migration::{ChainFields, GENESIS_HASH, chain_hash};
+
+/// Entries read per page while verifying: memory stays bounded whatever the log's length.
+pub const VERIFY_PAGE: u64 = 1_000;
 
 /// What one write did.
 #[derive(Debug, Clone)]
@@ -32,25 +45,391 @@ pub struct AuditEntry {
 ///
 /// # Errors
 /// Database errors.
+/// Appends `entry` for `actor` using `conn` (pass the write's transaction) and returns the new
+/// chain head hash (the entry's own hash). Locks the chain head until the transaction ends.
+///
+/// # Errors
+/// Database errors; internal error when the chain head row is missing.
 pub async fn record<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     entry: AuditEntry,
-) -> AppResult<()> {
+) -> AppResult<String> {
+    let head = lock_head(conn).await?;
+    // Microseconds: what both databases keep, so the hashed time is the stored time.
+    let at = Utc::now().trunc_subsecs(6);
+    let before = entry.before.map(|v| v.to_string());
+    let after = entry.after.map(|v| v.to_string());
     let row = audit_log::ActiveModel {
         id: NotSet,
-        at: Set(Utc::now()),
+        at: Set(at),
         actor_sub: Set(actor.sub.clone()),
         actor_role: Set(actor.role.as_str().to_string()),
         actor_district: Set(actor.district.clone()),
         operation: Set(entry.operation.to_string()),
         target_type: Set(entry.target_type.to_string()),
-        target_id: Set(entry.target_id),
-        before: Set(entry.before.map(|v| v.to_string())),
-        after: Set(entry.after.map(|v| v.to_string())),
+        target_id: Set(entry.target_id.clone()),
+        before: Set(before.clone()),
+        after: Set(after.clone()),
+        prev_hash: Set(head.hash.clone()),
+        // The id is the database's; the hash covers it, so it is set once the id is known.
+        hash: Set(String::new()),
     };
-    audit_log::Entity::insert(row).exec(conn).await?;
-    Ok(())
+    let id = audit_log::Entity::insert(row)
+        .exec(conn)
+        .await?
+        .last_insert_id;
+    let hash = chain_hash(
+        &head.hash,
+        &ChainFields {
+            id,
+            at: &at,
+            actor_role: actor.role.as_str(),
+            actor_sub: &actor.sub,
+            actor_district: actor.district.as_deref(),
+            operation: entry.operation,
+            target_type: entry.target_type,
+            target_id: entry.target_id.as_deref(),
+            before: before.as_deref(),
+            after: after.as_deref(),
+        },
+    );
+    audit_log::Entity::update_many()
+        .col_expr(
+            audit_log::Column::Hash,
+            sea_orm::sea_query::Expr::value(hash.clone()),
+        )
+        .filter(audit_log::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    audit_chain_head::Entity::update_many()
+        .col_expr(
+            audit_chain_head::Column::LastId,
+            sea_orm::sea_query::Expr::value(id),
+        )
+        .col_expr(
+            audit_chain_head::Column::Hash,
+            sea_orm::sea_query::Expr::value(hash.clone()),
+        )
+        .col_expr(
+            audit_chain_head::Column::Entries,
+            sea_orm::sea_query::Expr::value(head.entries + 1),
+        )
+        .filter(audit_chain_head::Column::Id.eq(HEAD_ID))
+        .exec(conn)
+        .await?;
+    Ok(hash)
+}
+
+/// The id of the chain head's one row.
+const HEAD_ID: i64 = 1;
+
+/// Reads the chain head, locking it for the rest of the transaction on PostgreSQL (on SQLite the
+/// write transaction holds the database).
+async fn lock_head<C: ConnectionTrait>(conn: &C) -> AppResult<audit_chain_head::Model> {
+    let mut query = audit_chain_head::Entity::find_by_id(HEAD_ID);
+    if conn.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    query
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::internal("the audit chain head row is missing"))
+}
+
+/// The chain head as recorded: the last entry's id and hash, and the count of entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    /// The last entry's id; `None` while the log is empty.
+    pub last_id: Option<i64>,
+    /// The last entry's hash (64 zeros while the log is empty).
+    pub hash: String,
+    /// How many entries the chain holds.
+    pub entries: i64,
+}
+
+/// What is wrong with an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainFault {
+    /// Its stored hash does not match its content: a column was changed after it was written,
+    /// or it was written outside the service.
+    Content,
+    /// Its `prev_hash` is no stored entry's hash: the entry before it was deleted.
+    Link,
+    /// Its `prev_hash` is the hash of another entry than its predecessor: entries were moved.
+    Order,
+    /// It is not part of the chain: it comes after the recorded chain head, or the entry after
+    /// it links past it. It was written outside the service.
+    Inserted,
+    /// The log ends before the recorded chain head: the last entries were deleted.
+    Head,
+}
+
+/// The first wrong entry found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    /// The entry's id.
+    pub entry_id: i64,
+    /// What is wrong.
+    pub fault: ChainFault,
+    /// A sentence saying what is wrong, naming the entries involved.
+    pub detail: String,
+}
+
+/// The outcome of [`verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// Entries checked (up to and including a wrong one).
+    pub entries_checked: u64,
+    /// The first entry checked.
+    pub first_id: Option<i64>,
+    /// The last entry checked.
+    pub last_id: Option<i64>,
+    /// The hash of the last entry checked.
+    pub last_hash: Option<String>,
+    /// The chain head as recorded when the walk began.
+    pub head: ChainHead,
+    /// The first wrong entry, if any.
+    pub broken: Option<ChainBreak>,
+}
+
+fn fields(row: &audit_log::Model) -> ChainFields<'_> {
+    ChainFields {
+        id: row.id,
+        at: &row.at,
+        actor_role: &row.actor_role,
+        actor_sub: &row.actor_sub,
+        actor_district: row.actor_district.as_deref(),
+        operation: &row.operation,
+        target_type: &row.target_type,
+        target_id: row.target_id.as_deref(),
+        before: row.before.as_deref(),
+        after: row.after.as_deref(),
+    }
+}
+
+/// Walks the chain in id order from entry `from` to entry `to` (inclusive; default the whole
+/// log), [`VERIFY_PAGE`] entries at a time, in one consistent snapshot, and returns the first
+/// entry whose link, order or content is wrong. A range that starts after the first entry is
+/// anchored on the stored hash of the entry before it. A walk that reaches the end of the log
+/// also checks it against the recorded chain head.
+///
+/// # Errors
+/// `BAD_USER_INPUT` on `from`/`to` when not positive or `from > to`; database errors.
+pub async fn verify(
+    db: &sea_orm::DatabaseConnection,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> AppResult<Verification> {
+    for (field, value) in [("from", from), ("to", to)] {
+        if value.is_some_and(|v| v < 1) {
+            return Err(AppError::bad_input(field, "give a positive entry id"));
+        }
+    }
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(AppError::bad_input("to", "`to` must not be before `from`"));
+    }
+    // One snapshot: entries appended while the walk runs are neither seen nor mistaken for
+    // entries beyond the head.
+    let txn = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            db.begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await?
+        }
+        _ => db.begin().await?,
+    };
+    let head_row = audit_chain_head::Entity::find_by_id(HEAD_ID)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal("the audit chain head row is missing"))?;
+    let head = ChainHead {
+        last_id: head_row.last_id,
+        hash: head_row.hash,
+        entries: head_row.entries,
+    };
+    let result = walk(&txn, from, to, head).await;
+    txn.rollback().await?;
+    result
+}
+
+async fn walk<C: ConnectionTrait>(
+    conn: &C,
+    from: Option<i64>,
+    to: Option<i64>,
+    head: ChainHead,
+) -> AppResult<Verification> {
+    // The anchor: the stored hash of the entry before the range, or the genesis hash.
+    let before_range = match from {
+        Some(from) => {
+            audit_log::Entity::find()
+                .filter(audit_log::Column::Id.lt(from))
+                .order_by_desc(audit_log::Column::Id)
+                .one(conn)
+                .await?
+        }
+        None => None,
+    };
+    let mut expected_prev = before_range
+        .as_ref()
+        .map_or_else(|| GENESIS_HASH.to_owned(), |row| row.hash.clone());
+    let mut prev_id = before_range.map(|row| row.id);
+    let mut out = Verification {
+        entries_checked: 0,
+        first_id: None,
+        last_id: None,
+        last_hash: None,
+        head,
+        broken: None,
+    };
+    let mut cursor = from.map(|f| f - 1);
+    loop {
+        let mut page = audit_log::Entity::find()
+            .order_by_asc(audit_log::Column::Id)
+            .limit(VERIFY_PAGE);
+        if let Some(after) = cursor {
+            page = page.filter(audit_log::Column::Id.gt(after));
+        }
+        if let Some(to) = to {
+            page = page.filter(audit_log::Column::Id.lte(to));
+        }
+        let rows = page.all(conn).await?;
+        let Some(last) = rows.last() else { break };
+        cursor = Some(last.id);
+        let full_page = rows.len() as u64 == VERIFY_PAGE;
+        for row in rows {
+            out.entries_checked += 1;
+            out.first_id.get_or_insert(row.id);
+            out.last_id = Some(row.id);
+            if let Some(fault) = check(conn, &row, prev_id, &expected_prev, &out.head).await? {
+                out.broken = Some(fault);
+                out.last_hash = Some(row.hash);
+                return Ok(out);
+            }
+            prev_id = Some(row.id);
+            expected_prev = row.hash.clone();
+            out.last_hash = Some(row.hash);
+        }
+        if !full_page {
+            break;
+        }
+    }
+    // The walk reached the end of the log (or of the range): does the head agree?
+    let reached_head = match (to, out.head.last_id) {
+        (Some(to), Some(last)) => to >= last,
+        _ => true,
+    };
+    if reached_head && (prev_id != out.head.last_id || expected_prev != out.head.hash) {
+        let named = out.head.last_id.or(prev_id).unwrap_or(0);
+        out.broken = Some(ChainBreak {
+            entry_id: named,
+            fault: ChainFault::Head,
+            detail: match (out.head.last_id, prev_id) {
+                (Some(head_id), Some(end)) if end < head_id => format!(
+                    "the chain head records entry {head_id}, but the log ends at entry {end}: \
+                     the last entries were deleted"
+                ),
+                (Some(head_id), None) => format!(
+                    "the chain head records entry {head_id}, but the log holds none: the \
+                     entries were deleted"
+                ),
+                (head_id, _) => format!(
+                    "the chain head records entry {} with hash {}, not the log's last entry",
+                    head_id.map_or_else(|| "none".to_owned(), |id| id.to_string()),
+                    out.head.hash
+                ),
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// The fault of `row`, if any, given the entry before it.
+async fn check<C: ConnectionTrait>(
+    conn: &C,
+    row: &audit_log::Model,
+    prev_id: Option<i64>,
+    expected_prev: &str,
+    head: &ChainHead,
+) -> AppResult<Option<ChainBreak>> {
+    let after_head = head.last_id.is_none_or(|last| row.id > last);
+    if after_head {
+        return Ok(Some(ChainBreak {
+            entry_id: row.id,
+            fault: ChainFault::Inserted,
+            detail: format!(
+                "entry {} comes after the recorded chain head ({}): it was written outside the \
+                 service",
+                row.id,
+                head.last_id
+                    .map_or_else(|| "an empty log".to_owned(), |id| format!("entry {id}"))
+            ),
+        }));
+    }
+    if row.prev_hash != expected_prev {
+        let after = match prev_id {
+            Some(id) => format!("entry {id}"),
+            None => "the start of the chain".to_owned(),
+        };
+        let holder = audit_log::Entity::find()
+            .filter(audit_log::Column::Hash.eq(row.prev_hash.clone()))
+            .filter(audit_log::Column::Id.ne(row.id))
+            .one(conn)
+            .await?;
+        return Ok(Some(match holder {
+            // It links past its predecessor: the entries between were never chained.
+            Some(other) if prev_id.is_some_and(|p| other.id < p) && other.id < row.id => {
+                let intruder = audit_log::Entity::find()
+                    .filter(audit_log::Column::Id.gt(other.id))
+                    .order_by_asc(audit_log::Column::Id)
+                    .one(conn)
+                    .await?
+                    .map_or(row.id, |r| r.id);
+                ChainBreak {
+                    entry_id: intruder,
+                    fault: ChainFault::Inserted,
+                    detail: format!(
+                        "entry {intruder} is not in the chain: entry {} links past it to entry \
+                         {}; it was written outside the service",
+                        row.id, other.id
+                    ),
+                }
+            }
+            Some(other) => ChainBreak {
+                entry_id: row.id,
+                fault: ChainFault::Order,
+                detail: format!(
+                    "entry {} comes after {after} but links to entry {}: entries were moved",
+                    row.id, other.id
+                ),
+            },
+            None => ChainBreak {
+                entry_id: row.id,
+                fault: ChainFault::Link,
+                detail: format!(
+                    "entry {} does not link to {after}, nor to any stored entry: the entry it \
+                     followed was deleted",
+                    row.id
+                ),
+            },
+        }));
+    }
+    if chain_hash(&row.prev_hash, &fields(row)) != row.hash {
+        return Ok(Some(ChainBreak {
+            entry_id: row.id,
+            fault: ChainFault::Content,
+            detail: format!(
+                "entry {}'s content does not match its hash: a column was changed after it was \
+                 written, or it was written outside the service",
+                row.id
+            ),
+        }));
+    }
+    Ok(None)
 }
 
 /// Filters of the audit log query.
@@ -107,4 +486,87 @@ pub async fn list<C: ConnectionTrait>(
         .limit(limit)
         .all(conn)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use migration::{ChainFields, GENESIS_HASH, chain_hash};
+
+    /// The canonical form is a contract with every chain already stored: these hashes were
+    /// computed outside the service from the form README ("Audit log") documents, and a change
+    /// to the encoding fails here before it breaks a deployed log.
+    #[test]
+    fn the_chain_hash_follows_the_documented_canonical_form() {
+        let at = Utc
+            .with_ymd_and_hms(2024, 3, 1, 8, 30, 0)
+            .unwrap()
+            .checked_add_signed(chrono::Duration::nanoseconds(123_456_789))
+            .unwrap();
+        let first = chain_hash(
+            GENESIS_HASH,
+            &ChainFields {
+                id: 7,
+                at: &at,
+                actor_role: "DISTRICT",
+                actor_sub: "district:330106",
+                actor_district: Some("330106"),
+                operation: "reportPayments",
+                target_type: "payment_lines",
+                target_id: Some("330106/2024"),
+                before: None,
+                after: Some(r#"{"amountFen":100}"#),
+            },
+        );
+        assert_eq!(
+            first,
+            "ef9ba679130ba8f84c2d51c0282250fae506901e3ef6ca560a6109429a91efa9"
+        );
+        let at = Utc.with_ymd_and_hms(2024, 3, 1, 8, 30, 1).unwrap();
+        let second = chain_hash(
+            &first,
+            &ChainFields {
+                id: 8,
+                at: &at,
+                actor_role: "CITY_FINANCE",
+                actor_sub: "cli:city_finance",
+                actor_district: None,
+                operation: "approveSettlement",
+                target_type: "settlement",
+                target_id: Some("2024"),
+                before: Some(r#"{"status":"DRAFT"}"#),
+                after: Some(r#"{"status":"APPROVED"}"#),
+            },
+        );
+        assert_eq!(
+            second,
+            "235fc4762bf2a8eaac3a5efebe1053c5938ffc96429645d840bc4e5907456825"
+        );
+    }
+
+    /// Length prefixes keep field boundaries: moving text from one field to the next, or a
+    /// null to an empty string, changes the hash.
+    #[test]
+    fn moving_text_between_fields_changes_the_hash() {
+        let at = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let entry = |sub: &'static str, district: Option<&'static str>| ChainFields {
+            id: 1,
+            at: &at,
+            actor_role: "DISTRICT",
+            actor_sub: sub,
+            actor_district: district,
+            operation: "op",
+            target_type: "t",
+            target_id: None,
+            before: None,
+            after: None,
+        };
+        let a = chain_hash(GENESIS_HASH, &entry("ab", Some("c")));
+        let b = chain_hash(GENESIS_HASH, &entry("a", Some("bc")));
+        let c = chain_hash(GENESIS_HASH, &entry("abc", None));
+        let d = chain_hash(GENESIS_HASH, &entry("abc", Some("")));
+        assert_ne!(a, b);
+        assert_ne!(c, d);
+        assert_ne!(a, c);
+    }
 }

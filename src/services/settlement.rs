@@ -576,7 +576,7 @@ pub async fn approve(
     let stored = get(&txn, fiscal_year)
         .await?
         .ok_or_else(|| AppError::internal("approved settlement vanished"))?;
-    audit::record(
+    let chain_head = audit::record(
         &txn,
         actor,
         AuditEntry {
@@ -588,6 +588,19 @@ pub async fn approve(
         },
     )
     .await?;
+    // The audit chain's head with the approval's own entry: a printed settlement carrying it pins
+    // the log as it stood when the year was approved.
+    settlements::Entity::update_many()
+        .col_expr(
+            settlements::Column::AuditHeadAtApproval,
+            sea_orm::sea_query::Expr::value(chain_head),
+        )
+        .filter(settlements::Column::Id.eq(stored.settlement.id))
+        .exec(&txn)
+        .await?;
+    let stored = get(&txn, fiscal_year)
+        .await?
+        .ok_or_else(|| AppError::internal("approved settlement vanished"))?;
     txn.commit().await?;
     Ok(stored)
 }

@@ -61,6 +61,13 @@ fn matrix() -> Vec<Expect> {
             roles: &[Role::CityFinance, Role::Auditor],
         },
         Expect {
+            field: "Query.verifyAuditLog",
+            query: "{ verifyAuditLog { intact headHash } }",
+            variables: none,
+            anonymous: false,
+            roles: &[Role::CityFinance, Role::Auditor],
+        },
+        Expect {
             field: "Query.policyParameters",
             query: r#"{ policyParameters(asOf: "2024-01-01") { name } }"#,
             variables: none,

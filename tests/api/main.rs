@@ -1,6 +1,7 @@
 //! The black-box API tests: one binary, each test on its own server and database.
 
 mod access;
+mod audit_chain;
 mod auth;
 mod browser;
 mod concurrency;
