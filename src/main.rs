@@ -85,12 +85,10 @@ async fn audit_verify(
     from: Option<i64>,
     to: Option<i64>,
 ) -> Result<(), String> {
-    let conn = db::connect(settings)
-        .await
-        .map_err(|e| e.public_message())?;
+    let conn = db::connect(settings).await.map_err(|e| e.to_string())?;
     db::migrate_and_seed(&conn)
         .await
-        .map_err(|e| format!("{e}"))?;
+        .map_err(|e| format!("migrating the database failed: {}", db::describe(&e)))?;
     let report = audit::verify(&conn, from, to)
         .await
         .map_err(|e| e.public_message())?;
