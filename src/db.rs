@@ -469,7 +469,14 @@ async fn open_pool(settings: &Settings, lazy: bool) -> Result<DatabaseConnection
         .connect_timeout(connect_timeout(settings))
         .acquire_timeout(connect_timeout(settings))
         .connect_lazy(lazy)
-        .sqlx_logging(false)
+        // Each statement at `debug` (target `sqlx::query`, placeholders, never bound values), and
+        // any statement slower than a second at `warn`.
+        .sqlx_logging(true)
+        .sqlx_logging_level(log::LevelFilter::Debug)
+        .sqlx_slow_statements_logging_settings(
+            log::LevelFilter::Warn,
+            std::time::Duration::from_secs(1),
+        )
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)

@@ -125,8 +125,9 @@ pub async fn record<C: ConnectionTrait>(
 const HEAD_ID: i64 = 1;
 
 /// Reads the chain head, locking it for the rest of the transaction on PostgreSQL (on SQLite the
-/// write transaction holds the database).
-async fn lock_head<C: ConnectionTrait>(conn: &C) -> AppResult<audit_chain_head::Model> {
+/// write transaction holds the database). Every write transaction takes it first, in
+/// [`super::tx::begin_write`], so no two writers ever wait on each other in opposite orders.
+pub(super) async fn lock_head<C: ConnectionTrait>(conn: &C) -> AppResult<audit_chain_head::Model> {
     let mut query = audit_chain_head::Entity::find_by_id(HEAD_ID);
     if conn.get_database_backend() == DbBackend::Postgres {
         query = query.lock_exclusive();

@@ -1,6 +1,10 @@
 //! Write transactions. On SQLite a write transaction starts `IMMEDIATE`, so two writers queue
 //! on the busy timeout instead of one failing with "database is locked" when it upgrades a read
-//! lock; on PostgreSQL it is an ordinary transaction whose writes take row locks.
+//! lock. On PostgreSQL it starts by locking the audit chain's head row (`FOR UPDATE`): every
+//! write is audited and the chain has one order, so writers are serial at their first audit entry
+//! anyway; taking that lock first, before any other row lock, means two writers can never
+//! deadlock (one holding a row the other needs while waiting for the head), whatever rows they
+//! touch.
 
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode, TransactionOptions,
@@ -21,5 +25,9 @@ pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransacti
         },
         _ => TransactionOptions::default(),
     };
-    Ok(db.begin_with_options(options).await?)
+    let txn = db.begin_with_options(options).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        super::audit::lock_head(&txn).await?;
+    }
+    Ok(txn)
 }
