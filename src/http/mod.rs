@@ -8,6 +8,7 @@ mod files;
 mod graphiql;
 mod graphql;
 mod health;
+pub mod persisted;
 
 use std::time::Duration;
 
@@ -31,6 +32,8 @@ pub struct HttpState {
     pub keys: JwtKeys,
     /// Service state, for readiness.
     pub api: ApiState,
+    /// Documents named by hash: automatic persisted queries or trusted documents.
+    pub persisted: std::sync::Arc<persisted::PersistedQueries>,
     /// Origins allowed to call the API from a browser.
     pub cors_origins: crate::config::CorsOrigins,
     /// Whether `GET /graphql` serves GraphiQL.

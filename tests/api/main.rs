@@ -20,6 +20,7 @@ mod idempotency;
 mod money_bounds;
 mod outage;
 mod payments;
+mod persisted;
 mod recognition;
 mod schema;
 mod settlement;
