@@ -46,6 +46,8 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_LOG: &str = "info";
 /// Default log format.
 pub const DEFAULT_LOG_FORMAT: LogFormat = LogFormat::Text;
+/// Default number of documents automatic persisted queries remember.
+pub const DEFAULT_APQ_CACHE_SIZE: usize = 1_000;
 /// Default origins allowed to call the API from a browser (CORS): none.
 pub const DEFAULT_CORS_ORIGINS: &str = "";
 
@@ -259,6 +261,14 @@ pub struct Settings {
     /// `https://hq.example.gov.cn,http://localhost:5173`; empty: none.
     #[arg(long, env = "HQ_CORS_ORIGINS", default_value = DEFAULT_CORS_ORIGINS, global = true)]
     pub cors_origins: CorsOrigins,
+    /// Documents automatic persisted queries remember (least recently used forgotten first;
+    /// at most 32 MiB of text); 0 turns automatic persisted queries off.
+    #[arg(long, env = "HQ_APQ_CACHE_SIZE", default_value_t = DEFAULT_APQ_CACHE_SIZE, global = true)]
+    pub apq_cache_size: usize,
+    /// Trusted-documents manifest (graphql-codegen's `persisted-documents.json` with SHA-256
+    /// hashes): when set, only its operations run, and automatic persisted queries are off.
+    #[arg(long, env = "HQ_TRUSTED_DOCUMENTS", global = true)]
+    pub trusted_documents: Option<PathBuf>,
     /// Serve the GraphiQL page on `GET /graphql`.
     #[arg(long, env = "HQ_GRAPHIQL", default_value_t = true, action = ArgAction::Set, global = true)]
     pub graphiql: bool,
@@ -311,6 +321,8 @@ impl Default for Settings {
             max_page_size: DEFAULT_MAX_PAGE_SIZE,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_import_bytes: DEFAULT_MAX_IMPORT_BYTES,
+            apq_cache_size: DEFAULT_APQ_CACHE_SIZE,
+            trusted_documents: None,
             cors_origins: CorsOrigins::default(),
             graphiql: true,
             introspection: Introspection::All,
@@ -604,6 +616,9 @@ mod tests {
         assert_eq!(row("HQ_MAX_IMPORT_BYTES"), d.max_import_bytes.to_string());
         assert_eq!(row("HQ_GRAPHIQL"), d.graphiql.to_string());
         assert_eq!(row("HQ_CORS_ORIGINS"), "—");
+        assert_eq!(row("HQ_APQ_CACHE_SIZE"), d.apq_cache_size.to_string());
+        assert_eq!(row("HQ_TRUSTED_DOCUMENTS"), "—");
+        assert!(d.trusted_documents.is_none());
         assert!(d.cors_origins.is_empty() && DEFAULT_CORS_ORIGINS.is_empty());
         assert_eq!(row("HQ_INTROSPECTION"), "all");
         assert_eq!(row("HQ_MIGRATE"), d.migrate.to_string());

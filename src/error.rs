@@ -28,6 +28,14 @@ policy::code_enum! {
         PolicyViolation = "POLICY_VIOLATION",
         /// The database is unreachable; retry later.
         ServiceUnavailable = "SERVICE_UNAVAILABLE",
+        /// Automatic persisted queries: the hash sent is not known (yet); send the query text
+        /// with it. The message is `PersistedQueryNotFound`, as Apollo Client and urql expect.
+        PersistedQueryNotFound = "PERSISTED_QUERY_NOT_FOUND",
+        /// Automatic persisted queries are turned off (`HQ_APQ_CACHE_SIZE=0`); send the query
+        /// text. The message is `PersistedQueryNotSupported`.
+        PersistedQueryNotSupported = "PERSISTED_QUERY_NOT_SUPPORTED",
+        /// Trusted-documents mode: the operation is not in the manifest the service runs with.
+        OperationNotTrusted = "OPERATION_NOT_TRUSTED",
         /// A bug or an unexpected failure; details are in the server log only.
         InternalServerError = "INTERNAL_SERVER_ERROR",
     }
@@ -76,6 +84,15 @@ pub enum AppError {
     /// budget, or the same idempotent request is still being executed.
     #[error("{0}")]
     Busy(String),
+    /// Client sees `PERSISTED_QUERY_NOT_FOUND` with the message `PersistedQueryNotFound`.
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
+    /// Client sees `PERSISTED_QUERY_NOT_SUPPORTED` with the message `PersistedQueryNotSupported`.
+    #[error("PersistedQueryNotSupported")]
+    PersistedQueryNotSupported,
+    /// Client sees `OPERATION_NOT_TRUSTED` with this message.
+    #[error("{0}")]
+    NotTrusted(String),
     /// Client sees `INTERNAL_SERVER_ERROR`; the cause is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -118,6 +135,9 @@ impl AppError {
             AppError::PeriodLocked(_) => ErrorCode::PeriodLocked,
             AppError::PolicyViolation { .. } => ErrorCode::PolicyViolation,
             AppError::Unavailable(_) | AppError::Busy(_) => ErrorCode::ServiceUnavailable,
+            AppError::PersistedQueryNotFound => ErrorCode::PersistedQueryNotFound,
+            AppError::PersistedQueryNotSupported => ErrorCode::PersistedQueryNotSupported,
+            AppError::NotTrusted(_) => ErrorCode::OperationNotTrusted,
             AppError::Internal(_) => ErrorCode::InternalServerError,
         }
     }
@@ -132,6 +152,10 @@ impl AppError {
             ErrorCode::Conflict | ErrorCode::PeriodLocked => 409,
             ErrorCode::PolicyViolation => 422,
             ErrorCode::ServiceUnavailable => 503,
+            // A GraphQL answer telling the client to send the text: Apollo Client and urql read
+            // the errors of any JSON answer, and a 200 keeps proxies and fetch wrappers quiet.
+            ErrorCode::PersistedQueryNotFound | ErrorCode::PersistedQueryNotSupported => 200,
+            ErrorCode::OperationNotTrusted => 400,
             ErrorCode::InternalServerError => 500,
         }
     }
@@ -405,6 +429,15 @@ mod tests {
                 "SERVICE_UNAVAILABLE",
             ),
             (AppError::internal("boom"), "INTERNAL_SERVER_ERROR"),
+            (
+                AppError::PersistedQueryNotFound,
+                "PERSISTED_QUERY_NOT_FOUND",
+            ),
+            (
+                AppError::PersistedQueryNotSupported,
+                "PERSISTED_QUERY_NOT_SUPPORTED",
+            ),
+            (AppError::NotTrusted("x".into()), "OPERATION_NOT_TRUSTED"),
         ];
         for (err, code) in cases {
             assert_eq!(err.code().as_str(), code);

@@ -128,7 +128,13 @@ impl Application {
             complexity: settings.max_complexity,
             introspection: settings.introspection,
         };
+        let persisted = match &settings.trusted_documents {
+            Some(path) => http::persisted::PersistedQueries::trusted(path)
+                .map_err(|err| StartupError::Settings(err.to_string()))?,
+            None => http::persisted::PersistedQueries::automatic(settings.apq_cache_size),
+        };
         let state = HttpState {
+            persisted: std::sync::Arc::new(persisted),
             schema: graphql::schema(Some(api.clone()), limits),
             keys,
             api,

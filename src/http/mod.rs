@@ -9,6 +9,7 @@ mod graphiql;
 mod graphql;
 mod health;
 pub mod observe;
+pub mod persisted;
 
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ pub struct HttpState {
     pub keys: JwtKeys,
     /// Service state, for readiness.
     pub api: ApiState,
+    /// Documents named by hash: automatic persisted queries or trusted documents.
+    pub persisted: std::sync::Arc<persisted::PersistedQueries>,
     /// Origins allowed to call the API from a browser.
     pub cors_origins: crate::config::CorsOrigins,
     /// Whether `GET /graphql` serves GraphiQL.

@@ -168,6 +168,10 @@ async fn graphiql_runs_offline_in_chromium_and_only_a_listed_origin_calls_the_ap
         report["consoleErrors"]
     );
 
+    // The header editor offered `Authorization: Bearer ` to complete.
+    let preset: Value = serde_json::from_str(report["presetHeaders"].as_str().unwrap()).unwrap();
+    assert_eq!(preset, serde_json::json!({ "Authorization": "Bearer " }));
+
     // The token went in through the header editor, and the result pane holds the 13 districts.
     assert!(report["headers"].as_str().unwrap().contains(&token));
     let result: Value = serde_json::from_str(report["result"].as_str().unwrap()).unwrap();

@@ -23,6 +23,7 @@ mod money_bounds;
 mod observability;
 mod outage;
 mod payments;
+mod persisted;
 mod recognition;
 mod schema;
 mod settlement;

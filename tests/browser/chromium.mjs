@@ -64,6 +64,11 @@ try {
   report.csp = response.headers()['content-security-policy'] ?? null;
   await page.waitForSelector('.graphiql-execute-button', { timeout: 30_000 });
 
+  // The header editor's preset, before anything is typed.
+  report.presetHeaders = await page.evaluate(
+    () => document.querySelector('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror').CodeMirror.getValue(),
+  );
+
   // Type as a user would: focus an editor, select all, type the new text.
   const replace = async (selector, text) => {
     await page.click(`${selector} .CodeMirror-lines`);
