@@ -226,6 +226,7 @@ async fn import(
             })));
     }
     if !parsed.errors.is_empty() {
+        crate::metrics::import_rows(0, refused_rows.len() as u64);
         let status = if parsed.errors.iter().all(|e| e.conflict) {
             StatusCode::CONFLICT
         } else {
@@ -239,6 +240,7 @@ async fn import(
                 "truncated": parsed.truncated,
             })));
     }
+    crate::metrics::import_rows((outcome.created.len() + outcome.unchanged.len()) as u64, 0);
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "encoding": grid.encoding,
         "created": outcome.created.len(),

@@ -360,6 +360,20 @@ async fn metrics_are_served_apart_and_parse_as_prometheus_text() {
         .unwrap();
     app.gql(None, "{ noSuchField }", json!({})).await;
     app.get("/healthz").await;
+    // A file of one row whose enterprise is not registered: one refused row.
+    let import = app
+        .client
+        .post(format!("{}/imports/payments/330106/2024", app.address))
+        .bearer_auth(app.token(Role::District, Some("330106")))
+        .header("Content-Type", "text/csv")
+        .body(
+            "creditCode,kind,subsidyYear,contractNo,basis,amount,paymentDate,voucherNo\n\
+             91330100716105852F,RENT,2024,L-1,100.00,30.00,2024-06-30,V-1\n",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(import.status(), 400);
     let response = app
         .client
         .get(format!("{metrics}/metrics"))
@@ -420,6 +434,18 @@ async fn metrics_are_served_apart_and_parse_as_prometheus_text() {
             &[("version", env!("CARGO_PKG_VERSION"))]
         ),
         Some(1.0)
+    );
+    assert!(
+        sample(&scrape, "hq_import_rows_total", &[("outcome", "refused")])
+            .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    // (prometheus-parse does not read braces inside a label value; Prometheus does.)
+    assert!(
+        text.contains(
+            "hq_http_requests_total{route=\"/imports/payments/{district}/{year}\",method=\"POST\",status=\"400\"} 1"
+        ),
+        "{text}"
     );
     // Paths are never labels: only route patterns.
     assert!(
