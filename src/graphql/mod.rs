@@ -3,6 +3,8 @@
 
 mod access;
 mod audit;
+/// The depth limit, with introspection on a bounded budget of its own.
+pub mod depth;
 mod districts;
 pub mod enterprises;
 pub mod guard;
@@ -67,7 +69,7 @@ pub struct ApiState {
 /// Execution limits of the schema.
 #[derive(Debug, Clone, Copy)]
 pub struct SchemaLimits {
-    /// Maximum query depth.
+    /// Maximum depth of data fields (introspection: see [`depth`]).
     pub depth: usize,
     /// Maximum query complexity.
     pub complexity: usize,
@@ -91,7 +93,11 @@ pub fn schema(state: Option<ApiState>, limits: SchemaLimits) -> AppSchema {
         .extension(AccessControl {
             introspection: limits.introspection,
         })
-        .limit_depth(limits.depth)
+        .extension(depth::DepthLimit(depth::DepthLimits::for_data_depth(
+            limits.depth,
+        )))
+        // A second net: no document passing the extension is deeper than this.
+        .limit_depth(depth::DepthLimits::for_data_depth(limits.depth).deepest())
         .limit_complexity(limits.complexity)
         .disable_suggestions();
     if limits.introspection == Introspection::Off {

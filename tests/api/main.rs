@@ -14,6 +14,7 @@ mod health;
 mod helpers;
 mod hostile;
 mod idempotency;
+mod introspection;
 mod money_bounds;
 mod outage;
 mod payments;
