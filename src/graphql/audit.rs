@@ -5,6 +5,8 @@ use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::pagination::{self, ConnectionTotals, PageArgs};
+use crate::auth::Role;
+use crate::error::AppError;
 use crate::services::audit::{self as audit_service, AuditFilter};
 
 /// One audited write.
@@ -17,7 +19,7 @@ pub struct AuditEntry {
     /// The actor's token subject.
     pub actor_sub: String,
     /// The actor's role.
-    pub actor_role: String,
+    pub actor_role: Role,
     /// The actor's district, for `DISTRICT` actors.
     pub actor_district: Option<String>,
     /// The operation (mutation or command name).
@@ -36,20 +38,26 @@ fn parse_json(text: Option<String>) -> Option<Json<serde_json::Value>> {
     text.and_then(|t| serde_json::from_str(&t).ok()).map(Json)
 }
 
-impl From<crate::services::records::AuditRecord> for AuditEntry {
-    fn from(m: crate::services::records::AuditRecord) -> Self {
-        AuditEntry {
+/// A stored entry as the API shows it; a stored role this build does not know is an internal
+/// error.
+impl TryFrom<crate::services::records::AuditRecord> for AuditEntry {
+    type Error = AppError;
+
+    fn try_from(m: crate::services::records::AuditRecord) -> Result<Self, AppError> {
+        let actor_role = Role::parse(&m.actor_role)
+            .ok_or_else(|| AppError::internal(format!("unknown stored role `{}`", m.actor_role)))?;
+        Ok(AuditEntry {
             id: m.id,
             at: m.at,
             actor_sub: m.actor_sub,
-            actor_role: m.actor_role,
+            actor_role,
             actor_district: m.actor_district,
             operation: m.operation,
             target_type: m.target_type,
             target_id: m.target_id,
             before: parse_json(m.before),
             after: parse_json(m.after),
-        }
+        })
     }
 }
 
@@ -100,7 +108,10 @@ impl AuditQuery {
         let total = audit_service::count(&state.db, &filter).await?;
         let window = args.window(total, state.pages)?;
         let rows = audit_service::list(&state.db, &filter, window.offset, window.limit).await?;
-        let items = rows.into_iter().map(AuditEntry::from).collect();
+        let items = rows
+            .into_iter()
+            .map(AuditEntry::try_from)
+            .collect::<Result<_, _>>()?;
         Ok(pagination::connection(items, window, total))
     }
 }

@@ -18,6 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::districts::District;
 use super::pagination::{self, ConnectionTotals, PageArgs};
+use super::recognition::GqlRoute;
 use super::scalars::{Date, Decimal};
 use crate::auth::access::CONFIDENTIAL_READERS;
 use crate::error::{AppError, AppResult};
@@ -268,7 +269,7 @@ async fn district_by_code(ctx: &Context<'_>, code: Option<&str>) -> Result<Optio
     let row = data_loader(ctx)?
         .load_one(DistrictKey(code.to_string()))
         .await?;
-    Ok(row.map(District::from))
+    Ok(row.map(District::try_from).transpose()?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -450,15 +451,16 @@ impl Enterprise {
             .load_one(RecognitionsKey(self.0.id))
             .await?
             .unwrap_or_default();
-        Ok(rows
-            .into_iter()
-            .map(|r| EnterpriseRecognition {
-                year: r.year,
-                decided_on: Date(r.decided_on),
-                route: r.route,
-                needs_review: r.needs_review,
+        rows.into_iter()
+            .map(|r| {
+                Ok(EnterpriseRecognition {
+                    year: r.year,
+                    decided_on: Date(r.decided_on),
+                    route: GqlRoute::parse(&r.route)?,
+                    needs_review: r.needs_review,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Its star ratings (§5), in year order.
@@ -531,8 +533,8 @@ pub struct EnterpriseRecognition {
     pub year: i32,
     /// The decision date.
     pub decided_on: Date,
-    /// STANDARD, RD or LISTED.
-    pub route: String,
+    /// The route it was recognised through.
+    pub route: GqlRoute,
     /// Whether its industry class is one the HQ office reviews (`recognition.review_industries`).
     pub needs_review: bool,
 }
@@ -731,9 +733,9 @@ pub struct EnterpriseFilter {
     pub name_contains: Option<String>,
     /// Only enterprises recognised as HQs for this year.
     pub recognized_in: Option<i32>,
-    /// Only enterprises recognised through this route (`STANDARD`, `RD` or `LISTED`), in
-    /// `recognizedIn` if given, else in any year.
-    pub route: Option<String>,
+    /// Only enterprises recognised through this route, in `recognizedIn` if given, else in any
+    /// year.
+    pub route: Option<GqlRoute>,
     /// Only enterprises rated for this year.
     pub rated_in: Option<i32>,
     /// Only enterprises with this many stars (1 to 5), in `ratedIn` if given, else in any year.
@@ -800,7 +802,9 @@ impl EnterpriseQuery {
             industry_prefix: filter.industry_prefix,
             name_contains: filter.name_contains,
             recognized_in: filter.recognized_in,
-            route: filter.route,
+            route: filter
+                .route
+                .map(|route| crate::policy::Route::from(route).as_str().to_string()),
             rated_in: filter.rated_in,
             stars: filter.stars,
         };

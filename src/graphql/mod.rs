@@ -3,6 +3,8 @@
 
 mod access;
 mod audit;
+/// The closed sets of §20 and of the district table as GraphQL enums.
+mod codes;
 /// The depth limit, with introspection on a bounded budget of its own.
 pub mod depth;
 mod districts;

@@ -81,7 +81,7 @@ pub enum GqlRoute {
 
 impl GqlRoute {
     /// The route of a stored recognition (`STANDARD`, `RD`, `LISTED`).
-    fn parse(text: &str) -> Result<GqlRoute, AppError> {
+    pub(super) fn parse(text: &str) -> Result<GqlRoute, AppError> {
         let route: policy::Route = text.parse().map_err(AppError::internal)?;
         Ok(route.into())
     }
@@ -546,8 +546,8 @@ impl RecognitionQuery {
         let districts: HashMap<String, District> = district_service::list(&state.db)
             .await?
             .into_iter()
-            .map(|d| (d.code.clone(), District::from(d)))
-            .collect();
+            .map(|d| Ok((d.code.clone(), District::try_from(d)?)))
+            .collect::<Result<_, AppError>>()?;
         entries
             .into_iter()
             .map(|e| {
