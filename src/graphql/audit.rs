@@ -2,9 +2,9 @@
 
 use async_graphql::connection::Connection;
 use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use super::pagination::{self, ConnectionTotals, PageArgs};
+use super::scalars::DateTime;
 use crate::auth::Role;
 use crate::error::AppError;
 use crate::services::audit::{self as audit_service, AuditFilter};
@@ -15,7 +15,7 @@ pub struct AuditEntry {
     /// Sequence number (increasing in time).
     pub id: i64,
     /// When the write was committed (UTC).
-    pub at: DateTime<Utc>,
+    pub at: DateTime,
     /// The actor's token subject.
     pub actor_sub: String,
     /// The actor's role.
@@ -48,7 +48,7 @@ impl TryFrom<crate::services::records::AuditRecord> for AuditEntry {
             .ok_or_else(|| AppError::internal(format!("unknown stored role `{}`", m.actor_role)))?;
         Ok(AuditEntry {
             id: m.id,
-            at: m.at,
+            at: m.at.into(),
             actor_sub: m.actor_sub,
             actor_role,
             actor_district: m.actor_district,
@@ -85,7 +85,7 @@ impl AuditQuery {
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
-        filter: Option<AuditLogFilter>,
+        #[graphql(desc = "Filters, combined with AND.")] filter: Option<AuditLogFilter>,
         #[graphql(desc = "Entries after this cursor.")] after: Option<String>,
         #[graphql(desc = "Entries before this cursor.")] before: Option<String>,
         #[graphql(desc = "The first N entries (1 to the maximum page size).")] first: Option<i32>,

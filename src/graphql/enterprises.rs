@@ -14,12 +14,12 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     ComplexObject, Context, Enum, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::districts::District;
 use super::pagination::{self, ConnectionTotals, PageArgs};
 use super::recognition::GqlRoute;
-use super::scalars::{Date, Decimal};
+use super::scalars::{Date, DateTime, Decimal};
 use crate::auth::access::CONFIDENTIAL_READERS;
 use crate::error::{AppError, AppResult};
 use crate::policy::Money;
@@ -355,6 +355,8 @@ impl From<EnterpriseRecord> for Enterprise {
     }
 }
 
+/// An enterprise of the registry, identified by its unified social credit code; its facts as
+/// of a date, its figures, recognitions, ratings and history.
 #[Object]
 impl Enterprise {
     /// The unified social credit code (统一社会信用代码, GB 32100-2015), 18 characters.
@@ -521,8 +523,8 @@ impl Enterprise {
     }
 
     /// When the enterprise was entered into this service (UTC).
-    async fn registered_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn registered_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
 }
 
@@ -654,7 +656,7 @@ pub struct EnterpriseEvent {
     /// Free-text note.
     pub note: Option<String>,
     /// When it was recorded (UTC).
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: DateTime,
     #[graphql(skip)]
     recorded_by: String,
 }
@@ -688,7 +690,7 @@ impl TryFrom<EnterpriseEventRecord> for EnterpriseEvent {
             effective_date: Date(row.effective_date),
             changes: Json(changes),
             note: row.note,
-            recorded_at: row.recorded_at,
+            recorded_at: row.recorded_at.into(),
             recorded_by: row.recorded_by,
         })
     }
@@ -1024,6 +1026,7 @@ impl EnterpriseMutation {
     async fn register_enterprise(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The enterprise and its facts on the registration date.")]
         input: RegisterEnterpriseInput,
     ) -> Result<RegisterEnterprisePayload> {
         let state = super::state(ctx)?;
@@ -1066,6 +1069,7 @@ impl EnterpriseMutation {
     async fn record_enterprise_event(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The event: enterprise, kind, date and the facts it sets.")]
         input: RecordEnterpriseEventInput,
     ) -> Result<RecordEnterpriseEventPayload> {
         let state = super::state(ctx)?;
@@ -1089,7 +1093,7 @@ impl EnterpriseMutation {
     async fn record_figures(
         &self,
         ctx: &Context<'_>,
-        input: RecordFiguresInput,
+        #[graphql(desc = "The enterprise, the year and its figures.")] input: RecordFiguresInput,
     ) -> Result<RecordFiguresPayload> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;

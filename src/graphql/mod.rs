@@ -15,13 +15,14 @@ pub mod pagination;
 mod parameters;
 mod payments;
 mod recognition;
-/// Our strict `Decimal` and `NaiveDate` scalars (one text form each, checked at validation).
+/// Our strict `Decimal`, `Date` and `DateTime` scalars (one text form each, checked at validation).
 mod scalars;
 mod settlement;
 mod verdicts;
 
 use std::collections::HashSet;
 
+use async_graphql::connection::Connection;
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 
 pub use access::AccessControl;
@@ -29,7 +30,7 @@ pub use access::AccessControl;
 use crate::auth::{Actor, Caller};
 pub use crate::config::Introspection;
 use crate::error::{AppError, AppResult};
-use pagination::PageLimits;
+use pagination::{ConnectionTotals, PageLimits};
 
 /// Every query, merged from the per-domain objects.
 #[derive(MergedObject, Default)]
@@ -101,7 +102,20 @@ pub fn schema(state: Option<ApiState>, limits: SchemaLimits) -> AppSchema {
         // A second net: no document passing the extension is deeper than this.
         .limit_depth(depth::DepthLimits::for_data_depth(limits.depth).deepest())
         .limit_complexity(limits.complexity)
-        .disable_suggestions();
+        .disable_suggestions()
+        // async-graphql gives its connection types and `ID` no description.
+        .override_output_type_description::<Connection<String, audit::AuditEntry, ConnectionTotals>>(
+            "A page of audit entries, newest first (a Relay connection), with the total count.",
+        )
+        .override_output_type_description::<Connection<String, enterprises::Enterprise, ConnectionTotals>>(
+            "A page of enterprises (a Relay connection), with the total count.",
+        )
+        .override_output_type_description::<Connection<String, payments::PaymentLine, ConnectionTotals>>(
+            "A page of payment lines in report order (a Relay connection), with the total count.",
+        )
+        .override_input_type_description::<async_graphql::ID>(
+            "GraphQL's built-in `ID` scalar: an opaque identifier, serialised as a string.",
+        );
     if limits.introspection == Introspection::Off {
         builder = builder.disable_introspection();
     }

@@ -3,11 +3,10 @@
 
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use super::codes::{self, GqlClaimStatus};
 use super::pagination::{self, ConnectionTotals, PageArgs};
-use super::scalars::{Date, Decimal};
+use super::scalars::{Date, DateTime, Decimal};
 use crate::auth::access::ensure_own_district;
 use crate::error::AppError;
 use crate::policy::money::Money;
@@ -85,7 +84,7 @@ pub struct PaymentLine {
     /// Voucher number.
     pub voucher_no: String,
     /// When it was reported.
-    pub reported_at: DateTime<Utc>,
+    pub reported_at: DateTime,
     /// Who reported it (token subject).
     pub reported_by: String,
 }
@@ -130,7 +129,7 @@ impl TryFrom<crate::services::records::PaymentLineRecord> for PaymentLine {
             amount: Money::from_fen(m.amount_fen).into(),
             payment_date: Date(m.payment_date),
             voucher_no: m.voucher_no,
-            reported_at: m.reported_at,
+            reported_at: m.reported_at.into(),
             reported_by: m.reported_by,
         })
     }
@@ -157,7 +156,7 @@ pub struct ClaimEvent {
     /// Who did it (token subject).
     pub actor: String,
     /// When.
-    pub at: DateTime<Utc>,
+    pub at: DateTime,
 }
 
 /// A district's yearly claim (§20 step 2).
@@ -179,7 +178,7 @@ pub struct Claim {
     /// Total paid over the claimed lines.
     pub paid_total: Decimal,
     /// When it was last submitted.
-    pub submitted_at: Option<DateTime<Utc>>,
+    pub submitted_at: Option<DateTime>,
     /// Who submitted it.
     pub submitted_by: Option<String>,
 }
@@ -198,7 +197,7 @@ impl TryFrom<crate::services::records::ClaimRecord> for Claim {
             content_hash: m.content_hash,
             line_count: m.line_count,
             paid_total: Money::from_fen(m.paid_total_fen).into(),
-            submitted_at: m.submitted_at,
+            submitted_at: m.submitted_at.map(Into::into),
             submitted_by: m.submitted_by,
         })
     }
@@ -217,7 +216,7 @@ impl Claim {
                     reason: e.reason,
                     content_hash: e.content_hash,
                     actor: e.actor,
-                    at: e.at,
+                    at: e.at.into(),
                 })
             })
             .collect()

@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 
 use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use super::codes::{self, GqlFindingKind, GqlReasonCode, GqlSettlementStatus, GqlZeroReason};
 use super::payments::Claim;
-use super::scalars::Decimal;
+use super::scalars::{DateTime, Decimal};
 use super::verdicts::LineVerdict;
 use crate::auth::Role;
 use crate::error::AppError;
@@ -189,11 +188,11 @@ pub struct Settlement {
     /// Ids of the parameter versions used.
     pub parameter_version_ids: Vec<i64>,
     /// When it was last drafted.
-    pub drafted_at: DateTime<Utc>,
+    pub drafted_at: DateTime,
     /// Who drafted it.
     pub drafted_by: String,
     /// When it was approved.
-    pub approved_at: Option<DateTime<Utc>>,
+    pub approved_at: Option<DateTime>,
     /// Who approved it.
     pub approved_by: Option<String>,
     /// The district lines the caller may see, in code order (a district sees its own only).
@@ -273,9 +272,9 @@ pub fn shape(
         budget: s.budget_fen.map(money),
         payable_year: service::payable_year(s.fiscal_year),
         parameter_version_ids: versions,
-        drafted_at: s.drafted_at,
+        drafted_at: s.drafted_at.into(),
         drafted_by: s.drafted_by,
-        approved_at: s.approved_at,
+        approved_at: s.approved_at.map(Into::into),
         approved_by: s.approved_by,
         districts,
         totals: SettlementTotals {
@@ -317,7 +316,7 @@ pub struct Finding {
     /// One adjustment per district and original year, carried into the next open settlement.
     pub adjustments: Vec<Adjustment>,
     /// When it was recorded.
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: DateTime,
 }
 
 /// Settlement queries.
@@ -421,7 +420,7 @@ impl SettlementMutation {
             reason: done.finding.reason,
             line_ids: done.line_ids,
             adjustments: done.adjustments.into_iter().map(Adjustment::from).collect(),
-            recorded_at: done.finding.recorded_at,
+            recorded_at: done.finding.recorded_at.into(),
         })
     }
 }

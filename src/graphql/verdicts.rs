@@ -1,10 +1,9 @@
 //! The verdict on one payment line (§20 step 3), as a payment line and a reconciliation show it.
 
 use async_graphql::SimpleObject;
-use chrono::{DateTime, Utc};
 
 use super::codes::{self, GqlReasonCode};
-use super::scalars::Decimal;
+use super::scalars::{DateTime, Decimal};
 use crate::error::AppError;
 use crate::policy::money::Money;
 use crate::policy::reconciliation::{CutReason, ReasonCode};
@@ -44,7 +43,7 @@ pub struct LineVerdict {
     /// Ids of the parameter versions used.
     pub parameter_version_ids: Vec<i64>,
     /// When it was decided.
-    pub decided_at: DateTime<Utc>,
+    pub decided_at: DateTime,
     /// Who decided it (token subject).
     pub decided_by: String,
 }
@@ -79,7 +78,7 @@ impl LineVerdict {
             ratio_group: v.ratio_group,
             group_limit: v.group_limit_fen.map(money),
             parameter_version_ids: versions,
-            decided_at: v.decided_at,
+            decided_at: v.decided_at.into(),
             decided_by: v.decided_by,
         })
     }
