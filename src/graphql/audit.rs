@@ -3,9 +3,11 @@
 
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use super::pagination::{self, ConnectionTotals, PageArgs};
+use super::scalars::DateTime;
+use crate::auth::Role;
+use crate::error::AppError;
 use crate::services::audit::{self as audit_service, AuditFilter, ChainFault, Verification};
 
 /// One audited write.
@@ -14,11 +16,11 @@ pub struct AuditEntry {
     /// Sequence number (increasing in time).
     pub id: i64,
     /// When the write was committed (UTC).
-    pub at: DateTime<Utc>,
+    pub at: DateTime,
     /// The actor's token subject.
     pub actor_sub: String,
     /// The actor's role.
-    pub actor_role: String,
+    pub actor_role: Role,
     /// The actor's district, for `DISTRICT` actors.
     pub actor_district: Option<String>,
     /// The operation (mutation or command name).
@@ -41,13 +43,18 @@ fn parse_json(text: Option<String>) -> Option<Json<serde_json::Value>> {
     text.and_then(|t| serde_json::from_str(&t).ok()).map(Json)
 }
 
-impl From<crate::services::records::AuditRecord> for AuditEntry {
-    fn from(m: crate::services::records::AuditRecord) -> Self {
-        AuditEntry {
+/// A stored entry as the API shows it; a stored role this build does not know is an internal
+/// error.
+impl TryFrom<crate::services::records::AuditRecord> for AuditEntry {
+    type Error = AppError;
+
+    fn try_from(m: crate::services::records::AuditRecord) -> Result<Self, AppError> {
+        let actor_role: Role = m.actor_role.parse().map_err(AppError::internal)?;
+        Ok(AuditEntry {
             id: m.id,
-            at: m.at,
+            at: m.at.into(),
             actor_sub: m.actor_sub,
-            actor_role: m.actor_role,
+            actor_role,
             actor_district: m.actor_district,
             operation: m.operation,
             target_type: m.target_type,
@@ -56,7 +63,7 @@ impl From<crate::services::records::AuditRecord> for AuditEntry {
             after: parse_json(m.after),
             prev_hash: m.prev_hash,
             hash: m.hash,
-        }
+        })
     }
 }
 
@@ -168,7 +175,7 @@ impl AuditQuery {
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
-        filter: Option<AuditLogFilter>,
+        #[graphql(desc = "Filters, combined with AND.")] filter: Option<AuditLogFilter>,
         #[graphql(desc = "Entries after this cursor.")] after: Option<String>,
         #[graphql(desc = "Entries before this cursor.")] before: Option<String>,
         #[graphql(desc = "The first N entries (1 to the maximum page size).")] first: Option<i32>,
@@ -191,7 +198,10 @@ impl AuditQuery {
         let total = audit_service::count(&state.db, &filter).await?;
         let window = args.window(total, state.pages)?;
         let rows = audit_service::list(&state.db, &filter, window.offset, window.limit).await?;
-        let items = rows.into_iter().map(AuditEntry::from).collect();
+        let items = rows
+            .into_iter()
+            .map(AuditEntry::try_from)
+            .collect::<Result<_, _>>()?;
         Ok(pagination::connection(items, window, total))
     }
 

@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, Object, Result, SimpleObject};
 
+use super::codes::{self, GqlDistrictKind};
 use crate::error::AppError;
 use crate::services;
 
@@ -12,17 +13,21 @@ pub struct District {
     pub code: String,
     /// Chinese name, e.g. `西湖区`.
     pub name: String,
-    /// `DISTRICT` (区), `COUNTY` (县) or `CITY` (county-level city, 县级市).
-    pub kind: String,
+    /// 区, 县 or 县级市.
+    pub kind: GqlDistrictKind,
 }
 
-impl From<crate::services::records::DistrictRecord> for District {
-    fn from(m: crate::services::records::DistrictRecord) -> Self {
-        District {
+/// A stored district as the API shows it; a stored kind this build does not know is an internal
+/// error.
+impl TryFrom<crate::services::records::DistrictRecord> for District {
+    type Error = AppError;
+
+    fn try_from(m: crate::services::records::DistrictRecord) -> Result<Self, AppError> {
+        Ok(District {
+            kind: codes::stored::<services::districts::DistrictKind, _>(&m.kind)?,
             code: m.code,
             name: m.name,
-            kind: m.kind,
-        }
+        })
     }
 }
 
@@ -49,7 +54,10 @@ impl DistrictQuery {
     async fn districts(&self, ctx: &Context<'_>) -> Result<Vec<District>> {
         let state = super::state(ctx)?;
         let rows = services::districts::list(&state.db).await?;
-        Ok(rows.into_iter().map(District::from).collect())
+        Ok(rows
+            .into_iter()
+            .map(District::try_from)
+            .collect::<Result<_, _>>()?)
     }
 
     /// One district by its 6-digit code; `null` if no district has that code.
@@ -61,6 +69,6 @@ impl DistrictQuery {
         let state = super::state(ctx)?;
         let code = parse_district_code("code", &code)?;
         let row = services::districts::get(&state.db, &code).await?;
-        Ok(row.map(District::from))
+        Ok(row.map(District::try_from).transpose()?)
     }
 }

@@ -14,11 +14,12 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     ComplexObject, Context, Enum, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::districts::District;
 use super::pagination::{self, ConnectionTotals, PageArgs};
-use super::scalars::{Date, Decimal};
+use super::recognition::GqlRoute;
+use super::scalars::{Date, DateTime, Decimal};
 use crate::auth::access::CONFIDENTIAL_READERS;
 use crate::error::{AppError, AppResult};
 use crate::policy::Money;
@@ -268,7 +269,7 @@ async fn district_by_code(ctx: &Context<'_>, code: Option<&str>) -> Result<Optio
     let row = data_loader(ctx)?
         .load_one(DistrictKey(code.to_string()))
         .await?;
-    Ok(row.map(District::from))
+    Ok(row.map(District::try_from).transpose()?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,6 +355,8 @@ impl From<EnterpriseRecord> for Enterprise {
     }
 }
 
+/// An enterprise of the registry, identified by its unified social credit code; its facts as
+/// of a date, its figures, recognitions, ratings and history.
 #[Object]
 impl Enterprise {
     /// The unified social credit code (统一社会信用代码, GB 32100-2015), 18 characters.
@@ -450,15 +453,16 @@ impl Enterprise {
             .load_one(RecognitionsKey(self.0.id))
             .await?
             .unwrap_or_default();
-        Ok(rows
-            .into_iter()
-            .map(|r| EnterpriseRecognition {
-                year: r.year,
-                decided_on: Date(r.decided_on),
-                route: r.route,
-                needs_review: r.needs_review,
+        rows.into_iter()
+            .map(|r| {
+                Ok(EnterpriseRecognition {
+                    year: r.year,
+                    decided_on: Date(r.decided_on),
+                    route: GqlRoute::parse(&r.route)?,
+                    needs_review: r.needs_review,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Its star ratings (§5), in year order.
@@ -519,8 +523,8 @@ impl Enterprise {
     }
 
     /// When the enterprise was entered into this service (UTC).
-    async fn registered_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn registered_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
 }
 
@@ -531,8 +535,8 @@ pub struct EnterpriseRecognition {
     pub year: i32,
     /// The decision date.
     pub decided_on: Date,
-    /// STANDARD, RD or LISTED.
-    pub route: String,
+    /// The route it was recognised through.
+    pub route: GqlRoute,
     /// Whether its industry class is one the HQ office reviews (`recognition.review_industries`).
     pub needs_review: bool,
 }
@@ -652,7 +656,7 @@ pub struct EnterpriseEvent {
     /// Free-text note.
     pub note: Option<String>,
     /// When it was recorded (UTC).
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: DateTime,
     #[graphql(skip)]
     recorded_by: String,
 }
@@ -686,7 +690,7 @@ impl TryFrom<EnterpriseEventRecord> for EnterpriseEvent {
             effective_date: Date(row.effective_date),
             changes: Json(changes),
             note: row.note,
-            recorded_at: row.recorded_at,
+            recorded_at: row.recorded_at.into(),
             recorded_by: row.recorded_by,
         })
     }
@@ -731,9 +735,9 @@ pub struct EnterpriseFilter {
     pub name_contains: Option<String>,
     /// Only enterprises recognised as HQs for this year.
     pub recognized_in: Option<i32>,
-    /// Only enterprises recognised through this route (`STANDARD`, `RD` or `LISTED`), in
-    /// `recognizedIn` if given, else in any year.
-    pub route: Option<String>,
+    /// Only enterprises recognised through this route, in `recognizedIn` if given, else in any
+    /// year.
+    pub route: Option<GqlRoute>,
     /// Only enterprises rated for this year.
     pub rated_in: Option<i32>,
     /// Only enterprises with this many stars (1 to 5), in `ratedIn` if given, else in any year.
@@ -800,7 +804,9 @@ impl EnterpriseQuery {
             industry_prefix: filter.industry_prefix,
             name_contains: filter.name_contains,
             recognized_in: filter.recognized_in,
-            route: filter.route,
+            route: filter
+                .route
+                .map(|route| crate::policy::Route::from(route).as_str().to_string()),
             rated_in: filter.rated_in,
             stars: filter.stars,
         };
@@ -1020,6 +1026,7 @@ impl EnterpriseMutation {
     async fn register_enterprise(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The enterprise and its facts on the registration date.")]
         input: RegisterEnterpriseInput,
     ) -> Result<RegisterEnterprisePayload> {
         let state = super::state(ctx)?;
@@ -1062,6 +1069,7 @@ impl EnterpriseMutation {
     async fn record_enterprise_event(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The event: enterprise, kind, date and the facts it sets.")]
         input: RecordEnterpriseEventInput,
     ) -> Result<RecordEnterpriseEventPayload> {
         let state = super::state(ctx)?;
@@ -1085,7 +1093,7 @@ impl EnterpriseMutation {
     async fn record_figures(
         &self,
         ctx: &Context<'_>,
-        input: RecordFiguresInput,
+        #[graphql(desc = "The enterprise, the year and its figures.")] input: RecordFiguresInput,
     ) -> Result<RecordFiguresPayload> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;

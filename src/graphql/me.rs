@@ -33,7 +33,8 @@ impl MeQuery {
                 let state = super::state(ctx)?;
                 services::districts::get(&state.db, code)
                     .await?
-                    .map(District::from)
+                    .map(District::try_from)
+                    .transpose()?
             }
             None => None,
         };

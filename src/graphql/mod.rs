@@ -3,6 +3,10 @@
 
 mod access;
 mod audit;
+/// The closed sets of §20 and of the district table as GraphQL enums.
+mod codes;
+/// The depth limit, with introspection on a bounded budget of its own.
+pub mod depth;
 mod districts;
 pub mod enterprises;
 pub mod guard;
@@ -11,11 +15,12 @@ pub mod pagination;
 mod parameters;
 mod payments;
 mod recognition;
-/// Our strict `Decimal` and `NaiveDate` scalars (one text form each, checked at validation).
+/// Our strict `Decimal`, `Date` and `DateTime` scalars (one text form each, checked at validation).
 mod scalars;
 mod settlement;
 mod verdicts;
 
+use async_graphql::connection::Connection;
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 
 pub use access::AccessControl;
@@ -23,7 +28,7 @@ pub use access::AccessControl;
 use crate::auth::{Actor, Caller};
 pub use crate::config::Introspection;
 use crate::error::{AppError, AppResult};
-use pagination::PageLimits;
+use pagination::{ConnectionTotals, PageLimits};
 
 /// Every query, merged from the per-domain objects.
 #[derive(MergedObject, Default)]
@@ -66,7 +71,7 @@ pub struct ApiState {
 /// Execution limits of the schema.
 #[derive(Debug, Clone, Copy)]
 pub struct SchemaLimits {
-    /// Maximum query depth.
+    /// Maximum depth of data fields (introspection: see [`depth`]).
     pub depth: usize,
     /// Maximum query complexity.
     pub complexity: usize,
@@ -90,9 +95,26 @@ pub fn schema(state: Option<ApiState>, limits: SchemaLimits) -> AppSchema {
         .extension(AccessControl {
             introspection: limits.introspection,
         })
-        .limit_depth(limits.depth)
+        .extension(depth::DepthLimit(depth::DepthLimits::for_data_depth(
+            limits.depth,
+        )))
+        // A second net: no document passing the extension is deeper than this.
+        .limit_depth(depth::DepthLimits::for_data_depth(limits.depth).deepest())
         .limit_complexity(limits.complexity)
-        .disable_suggestions();
+        .disable_suggestions()
+        // async-graphql gives its connection types and `ID` no description.
+        .override_output_type_description::<Connection<String, audit::AuditEntry, ConnectionTotals>>(
+            "A page of audit entries, newest first (a Relay connection), with the total count.",
+        )
+        .override_output_type_description::<Connection<String, enterprises::Enterprise, ConnectionTotals>>(
+            "A page of enterprises (a Relay connection), with the total count.",
+        )
+        .override_output_type_description::<Connection<String, payments::PaymentLine, ConnectionTotals>>(
+            "A page of payment lines in report order (a Relay connection), with the total count.",
+        )
+        .override_input_type_description::<async_graphql::ID>(
+            "GraphQL's built-in `ID` scalar: an opaque identifier, serialised as a string.",
+        );
     if limits.introspection == Introspection::Off {
         builder = builder.disable_introspection();
     }

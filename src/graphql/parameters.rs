@@ -142,6 +142,7 @@ impl ParameterMutation {
     async fn add_parameter_version(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The parameter, its value, the day it takes effect and its reference.")]
         input: AddParameterVersionInput,
     ) -> Result<PolicyParameter> {
         let state = super::state(ctx)?;

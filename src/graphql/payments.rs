@@ -3,14 +3,15 @@
 
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
+use super::codes::{self, GqlClaimStatus};
 use super::pagination::{self, ConnectionTotals, PageArgs};
-use super::scalars::{Date, Decimal};
+use super::scalars::{Date, DateTime, Decimal};
 use crate::auth::access::ensure_own_district;
 use crate::error::AppError;
 use crate::policy::money::Money;
 use crate::policy::reconciliation::PaymentKind;
+use crate::policy::settlement::ClaimStatus;
 use crate::services::payments::{self as service, LineInput};
 
 // `remote`: the derive writes the conversions to and from the policy's `PaymentKind` both ways,
@@ -83,7 +84,7 @@ pub struct PaymentLine {
     /// Voucher number.
     pub voucher_no: String,
     /// When it was reported.
-    pub reported_at: DateTime<Utc>,
+    pub reported_at: DateTime,
     /// Who reported it (token subject).
     pub reported_by: String,
 }
@@ -128,7 +129,7 @@ impl TryFrom<crate::services::records::PaymentLineRecord> for PaymentLine {
             amount: Money::from_fen(m.amount_fen).into(),
             payment_date: Date(m.payment_date),
             voucher_no: m.voucher_no,
-            reported_at: m.reported_at,
+            reported_at: m.reported_at.into(),
             reported_by: m.reported_by,
         })
     }
@@ -146,8 +147,8 @@ pub struct ReportPaymentsResult {
 /// A step in a claim's history.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct ClaimEvent {
-    /// SUBMITTED, RETURNED, RECONCILED or APPROVED.
-    pub action: String,
+    /// The status the claim moved to at this step.
+    pub action: GqlClaimStatus,
     /// The reason given (for RETURNED).
     pub reason: Option<String>,
     /// The content hash at that step (for SUBMITTED).
@@ -155,7 +156,7 @@ pub struct ClaimEvent {
     /// Who did it (token subject).
     pub actor: String,
     /// When.
-    pub at: DateTime<Utc>,
+    pub at: DateTime,
 }
 
 /// A district's yearly claim (§20 step 2).
@@ -168,8 +169,8 @@ pub struct Claim {
     pub district_code: String,
     /// The fiscal year claimed.
     pub fiscal_year: i32,
-    /// SUBMITTED, RETURNED, RECONCILED or APPROVED.
-    pub status: String,
+    /// Where the claim stands.
+    pub status: GqlClaimStatus,
     /// SHA-256 (hex) of the canonical form of the lines when submitted.
     pub content_hash: Option<String>,
     /// Number of lines claimed.
@@ -177,24 +178,28 @@ pub struct Claim {
     /// Total paid over the claimed lines.
     pub paid_total: Decimal,
     /// When it was last submitted.
-    pub submitted_at: Option<DateTime<Utc>>,
+    pub submitted_at: Option<DateTime>,
     /// Who submitted it.
     pub submitted_by: Option<String>,
 }
 
-impl From<crate::services::records::ClaimRecord> for Claim {
-    fn from(m: crate::services::records::ClaimRecord) -> Self {
-        Claim {
+/// A stored claim as the API shows it; a stored status this build does not know is an internal
+/// error.
+impl TryFrom<crate::services::records::ClaimRecord> for Claim {
+    type Error = AppError;
+
+    fn try_from(m: crate::services::records::ClaimRecord) -> Result<Self, AppError> {
+        Ok(Claim {
             id: m.id,
             district_code: m.district_code,
             fiscal_year: m.fiscal_year,
-            status: m.status,
+            status: codes::stored::<ClaimStatus, _>(&m.status)?,
             content_hash: m.content_hash,
             line_count: m.line_count,
             paid_total: Money::from_fen(m.paid_total_fen).into(),
-            submitted_at: m.submitted_at,
+            submitted_at: m.submitted_at.map(Into::into),
             submitted_by: m.submitted_by,
-        }
+        })
     }
 }
 
@@ -204,16 +209,17 @@ impl Claim {
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<ClaimEvent>> {
         let state = super::state(ctx)?;
         let rows = service::claim_history(&state.db, self.id).await?;
-        Ok(rows
-            .into_iter()
-            .map(|e| ClaimEvent {
-                action: e.action,
-                reason: e.reason,
-                content_hash: e.content_hash,
-                actor: e.actor,
-                at: e.at,
+        rows.into_iter()
+            .map(|e| {
+                Ok(ClaimEvent {
+                    action: codes::stored::<ClaimStatus, _>(&e.action)?,
+                    reason: e.reason,
+                    content_hash: e.content_hash,
+                    actor: e.actor,
+                    at: e.at.into(),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// The lines of the claim's district and year, in report order.
@@ -282,7 +288,7 @@ impl PaymentQuery {
         let code = district_arg(&district_code)?;
         ensure_own_district(super::caller(ctx), &code)?;
         let claim = service::find_claim(&state.db, &code, fiscal_year).await?;
-        Ok(claim.map(Claim::from))
+        Ok(claim.map(Claim::try_from).transpose()?)
     }
 
     /// The payment lines a district reported for a fiscal year, in report order.
@@ -365,7 +371,7 @@ impl PaymentMutation {
         let actor = super::actor(ctx)?;
         let code = district_arg(&district_code)?;
         let claim = service::submit_claim(&state.db, actor, &code, fiscal_year).await?;
-        Ok(Claim::from(claim))
+        Ok(Claim::try_from(claim)?)
     }
 
     /// Returns a claim to its district with a reason (CITY_FINANCE); the district may then
@@ -381,6 +387,6 @@ impl PaymentMutation {
         let actor = super::actor(ctx)?;
         let code = district_arg(&district_code)?;
         let claim = service::return_claim(&state.db, actor, &code, fiscal_year, &reason).await?;
-        Ok(Claim::from(claim))
+        Ok(Claim::try_from(claim)?)
     }
 }

@@ -4,10 +4,9 @@
 use std::collections::HashMap;
 
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use super::districts::District;
-use super::scalars::{Date, Decimal};
+use super::scalars::{Date, DateTime, Decimal};
 use crate::error::AppError;
 use crate::policy::{self, Gap, RecognitionVerdict as Verdict};
 use crate::services::recognition::published::{self, Progress};
@@ -81,7 +80,7 @@ pub enum GqlRoute {
 
 impl GqlRoute {
     /// The route of a stored recognition (`STANDARD`, `RD`, `LISTED`).
-    fn parse(text: &str) -> Result<GqlRoute, AppError> {
+    pub(super) fn parse(text: &str) -> Result<GqlRoute, AppError> {
         let route: policy::Route = text.parse().map_err(AppError::internal)?;
         Ok(route.into())
     }
@@ -239,7 +238,7 @@ pub struct Recognition {
     /// Who decided (token subject).
     pub decided_by: String,
     /// When it was recorded (UTC).
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: DateTime,
     /// The verdict as stored.
     pub verdict: RecognitionVerdict,
 }
@@ -262,7 +261,7 @@ pub struct StarRating {
     /// Who rated (token subject).
     pub rated_by: String,
     /// When it was rated (UTC).
-    pub rated_at: DateTime<Utc>,
+    pub rated_at: DateTime,
 }
 
 /// Where a rating's reward stands.
@@ -546,8 +545,8 @@ impl RecognitionQuery {
         let districts: HashMap<String, District> = district_service::list(&state.db)
             .await?
             .into_iter()
-            .map(|d| (d.code.clone(), District::from(d)))
-            .collect();
+            .map(|d| Ok((d.code.clone(), District::try_from(d)?)))
+            .collect::<Result<_, AppError>>()?;
         entries
             .into_iter()
             .map(|e| {
@@ -607,7 +606,7 @@ impl RecognitionMutation {
             needs_review: row.needs_review,
             parameter_version_ids: stored.verdict.parameter_versions.clone(),
             decided_by: row.decided_by,
-            recorded_at: row.created_at,
+            recorded_at: row.created_at.into(),
             verdict: RecognitionVerdict::new(stored.credit_code, stored.verdict),
         })
     }
@@ -631,7 +630,7 @@ impl RecognitionMutation {
             stars: rating.row.stars,
             previous_stars: rating.previous_stars,
             rated_by: rating.row.rated_by,
-            rated_at: rating.row.rated_at,
+            rated_at: rating.row.rated_at.into(),
         })
     }
 

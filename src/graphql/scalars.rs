@@ -1,4 +1,4 @@
-//! The API's own `Decimal` and `NaiveDate` scalars, in place of async-graphql's.
+//! The API's own `Decimal`, `Date` and `DateTime` scalars, in place of async-graphql's.
 //!
 //! async-graphql's scalars are lenient: its `Decimal` takes JSON numbers through `f64` and reads
 //! `"1_0.00"` or `"+1.00"`, its `NaiveDate` reads `"2024-1-1"` and any year. Ours accept exactly
@@ -6,8 +6,8 @@
 //! [`crate::policy::dates::parse_iso_date`]) and check it in `is_valid`, so a malformed value fails
 //! the request during validation — before any resolver runs, so nothing changes — and
 //! [`explain_argument_error`] turns async-graphql's validation message into a `BAD_USER_INPUT`
-//! naming the argument path (`lines[0].amount`), as the services name theirs. The GraphQL names
-//! stay `Decimal` and `NaiveDate`; outputs are strings as before.
+//! naming the argument path (`lines[0].amount`), as the services name theirs. Outputs are strings.
+//! `Date` and `DateTime` name the standard they follow with `@specifiedBy`.
 //!
 //! Whether a decimal is a valid *amount* (at most 2 places as written, within
 //! [`Money::MAX_INPUT`], not negative where none can be) is checked where it becomes [`Money`],
@@ -24,7 +24,7 @@ const DECIMAL_HINT: &str = "send amounts as strings, e.g. \"1234.50\": digits, a
      leading minus and an optional point with digits (no JSON number, exponent, \"+\", \"_\", \
      \".5\" or \"5.\")";
 
-/// What a client is told about a malformed `NaiveDate`.
+/// What a client is told about a malformed `Date`.
 const DATE_HINT: &str = "send dates as strings written YYYY-MM-DD, a real day from 1900-01-01 \
      to 2099-12-31";
 
@@ -32,10 +32,12 @@ const DATE_HINT: &str = "send dates as strings written YYYY-MM-DD, a real day fr
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Decimal(pub rust_decimal::Decimal);
 
-/// An exact decimal number, always sent as a JSON string in the form `-?[0-9]+(\.[0-9]+)?`, e.g.
-/// `"1234.50"`: no JSON numbers, exponents, `+`, `_`, `.5` or `5.`. An amount of money is in yuan
-/// with at most 2 decimal places as written and at most 1,000,000,000,000.00 in absolute value;
-/// no input amount can be negative today. A ratio (e.g. a settlement rate) may have more places.
+/// An exact decimal number. Send strings: a value is always a JSON string in the form
+/// `-?[0-9]+(\.[0-9]+)?`, e.g. `"1234.50"`; a JSON number (which a client may have rounded
+/// through a binary float), an exponent, `+`, `_`, `.5` or `5.` is refused. An amount of money is
+/// in yuan (元) with at most 2 decimal places as written and at most 1,000,000,000,000.00 (10¹²)
+/// in absolute value; no input amount can be negative today; outputs have exactly 2 places. A
+/// ratio (e.g. a settlement rate) may have more places.
 #[Scalar(name = "Decimal")]
 impl ScalarType for Decimal {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -76,13 +78,17 @@ impl From<Money> for Decimal {
     }
 }
 
-/// A calendar day of the API (GraphQL `NaiveDate`).
+/// A calendar day of the API (GraphQL `Date`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Date(pub chrono::NaiveDate);
 
-/// A calendar day, always sent as a string written exactly `YYYY-MM-DD` (ISO 8601, e.g.
-/// `"2024-06-30"`), a real day from 1900-01-01 to 2099-12-31.
-#[Scalar(name = "NaiveDate")]
+/// A calendar day without a time zone (Hangzhou's calendar), always a string written exactly
+/// `YYYY-MM-DD`, the ISO 8601 calendar date (e.g. `"2024-06-30"`), a real day
+/// from 1900-01-01 to 2099-12-31.
+#[Scalar(
+    name = "Date",
+    specified_by_url = "https://www.iso.org/iso-8601-date-and-time-format.html"
+)]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
@@ -99,6 +105,46 @@ impl ScalarType for Date {
 
     fn to_value(&self) -> Value {
         Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+/// An instant of the API (GraphQL `DateTime`), in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DateTime(pub chrono::DateTime<chrono::Utc>);
+
+/// An instant, a string in the RFC 3339 form `YYYY-MM-DDThh:mm:ss[.fraction]Z` or with a numeric
+/// offset; the service writes UTC with a `+00:00` offset (e.g.
+/// `"2024-06-30T08:15:00.123456+00:00"`). Every instant of the API is an output: when something
+/// was recorded.
+#[Scalar(
+    name = "DateTime",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339"
+)]
+impl ScalarType for DateTime {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(text) => chrono::DateTime::parse_from_rfc3339(text)
+                .map(|at| DateTime(at.with_timezone(&chrono::Utc)))
+                .map_err(|_| InputValueError::custom(DATE_TIME_HINT)),
+            _ => Err(InputValueError::custom(DATE_TIME_HINT)),
+        }
+    }
+
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(text) if chrono::DateTime::parse_from_rfc3339(text).is_ok())
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339())
+    }
+}
+
+/// What a client is told about a malformed `DateTime`.
+const DATE_TIME_HINT: &str = "send instants as RFC 3339 strings, e.g. \"2024-06-30T08:15:00Z\"";
+
+impl From<chrono::DateTime<chrono::Utc>> for DateTime {
+    fn from(at: chrono::DateTime<chrono::Utc>) -> Self {
+        DateTime(at)
     }
 }
 
@@ -137,7 +183,8 @@ pub fn explain_argument_error(error: &mut ServerError) {
     let field = field_path(path);
     let message = match reason {
         r#"expected type "Decimal""# => format!("{field}: {DECIMAL_HINT}"),
-        r#"expected type "NaiveDate""# => format!("{field}: {DATE_HINT}"),
+        r#"expected type "Date""# => format!("{field}: {DATE_HINT}"),
+        r#"expected type "DateTime""# => format!("{field}: {DATE_TIME_HINT}"),
         other => format!("{field}: {other}"),
     };
     let extensions = error.extensions.get_or_insert_with(Default::default);
@@ -236,6 +283,56 @@ mod tests {
         );
         let date = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).expect("date");
         assert_eq!(Date(date).to_value(), string("2024-06-01"));
+        let at = chrono::DateTime::parse_from_rfc3339("2024-06-30T08:15:00.5Z")
+            .expect("instant")
+            .with_timezone(&chrono::Utc);
+        assert_eq!(
+            DateTime(at).to_value(),
+            string("2024-06-30T08:15:00.500+00:00")
+        );
+    }
+
+    #[test]
+    fn a_date_time_is_an_rfc_3339_string_read_as_utc() {
+        let parsed = <DateTime as ScalarType>::parse(string("2024-06-30T16:15:00+08:00"))
+            .expect("an offset is accepted");
+        assert_eq!(parsed.0.to_rfc3339(), "2024-06-30T08:15:00+00:00");
+        for bad in [
+            string("2024-06-30"),
+            string("2024-06-30 08:15:00"),
+            string("2024-06-30T08:15:00"),
+            number("1719735300"),
+        ] {
+            assert!(!<DateTime as ScalarType>::is_valid(&bad), "{bad}");
+            assert!(
+                <DateTime as ScalarType>::parse(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn date_and_date_time_name_their_standard_with_specified_by() {
+        let schema = crate::graphql::schema(None, crate::graphql::SchemaLimits::default());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let response = runtime.block_on(schema.execute(
+            "{ date: __type(name: \"Date\") { specifiedByURL } \
+               dateTime: __type(name: \"DateTime\") { specifiedByURL } }",
+        ));
+        let data = response.data.into_json().expect("json");
+        assert_eq!(
+            data["date"]["specifiedByURL"],
+            "https://www.iso.org/iso-8601-date-and-time-format.html"
+        );
+        assert_eq!(
+            data["dateTime"]["specifiedByURL"],
+            "https://www.rfc-editor.org/rfc/rfc3339"
+        );
+        let sdl = crate::graphql::sdl();
+        assert!(!sdl.contains("NaiveDate"));
+        assert!(!sdl.contains("Implement the"));
     }
 
     #[test]
@@ -266,7 +363,7 @@ mod tests {
         );
 
         let mut other = ServerError::new(
-            r#"Invalid value for argument "revokedOn", expected type "NaiveDate""#,
+            r#"Invalid value for argument "revokedOn", expected type "Date""#,
             None,
         );
         explain_argument_error(&mut other);

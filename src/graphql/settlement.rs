@@ -4,15 +4,17 @@
 use std::collections::BTreeMap;
 
 use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
+use super::codes::{self, GqlFindingKind, GqlReasonCode, GqlSettlementStatus, GqlZeroReason};
 use super::payments::Claim;
-use super::scalars::Decimal;
+use super::scalars::{DateTime, Decimal};
 use super::verdicts::LineVerdict;
 use crate::auth::Role;
 use crate::error::AppError;
 use crate::policy::money::Money;
 use crate::policy::reconciliation::ReasonCode;
+use crate::policy::settlement::{SettlementStatus, ZeroReason};
+use crate::services::findings::FindingKind;
 use crate::services::{
     findings as finding_service, payments as payment_service,
     reconciliation as reconciliation_service, settlement as service,
@@ -26,7 +28,7 @@ fn money(fen: i64) -> Decimal {
 #[derive(SimpleObject, Debug, Clone)]
 pub struct ReasonAmount {
     /// The primary reason.
-    pub reason: String,
+    pub reason: GqlReasonCode,
     /// Its clause.
     pub clause: String,
     /// Total cut for it.
@@ -47,7 +49,7 @@ fn reason_amounts(json: &str) -> Result<Vec<ReasonAmount>, AppError> {
     Ok(rows
         .into_iter()
         .map(|(r, v)| ReasonAmount {
-            reason: r.as_str().to_string(),
+            reason: r.into(),
             clause: r.clause().as_str().to_string(),
             amount: money(v),
         })
@@ -120,8 +122,8 @@ pub struct SettlementDistrict {
     pub net_payable: Decimal,
     /// The year it is payable in (N+1).
     pub payable_year: i32,
-    /// Why a district has zeros: NO_LINES, NOT_SUBMITTED or NOT_RECONCILED.
-    pub zero_reason: Option<String>,
+    /// Why a district has zeros; `null` when its claim is reconciled.
+    pub zero_reason: Option<GqlZeroReason>,
     #[graphql(skip)]
     fiscal_year: i32,
 }
@@ -145,7 +147,7 @@ impl SettlementDistrict {
         let state = super::state(ctx)?;
         let claim =
             payment_service::find_claim(&state.db, &self.district_code, self.fiscal_year).await?;
-        Ok(claim.map(Claim::from))
+        Ok(claim.map(Claim::try_from).transpose()?)
     }
 }
 
@@ -174,8 +176,8 @@ pub struct SettlementTotals {
 pub struct Settlement {
     /// The fiscal year settled.
     pub fiscal_year: i32,
-    /// DRAFT or APPROVED.
-    pub status: String,
+    /// Whether it is a draft or approved.
+    pub status: GqlSettlementStatus,
     /// The reimbursement rate used (≤ settlement.rate_cap).
     pub rate: Decimal,
     /// The city's budget, if one was given.
@@ -186,11 +188,11 @@ pub struct Settlement {
     /// Ids of the parameter versions used.
     pub parameter_version_ids: Vec<i64>,
     /// When it was last drafted.
-    pub drafted_at: DateTime<Utc>,
+    pub drafted_at: DateTime,
     /// Who drafted it.
     pub drafted_by: String,
     /// When it was approved.
-    pub approved_at: Option<DateTime<Utc>>,
+    pub approved_at: Option<DateTime>,
     /// Who approved it.
     pub approved_by: Option<String>,
     /// The audit log's chain head hash when it was approved (the approval's own entry
@@ -253,14 +255,18 @@ pub fn shape(
                 adjustments: money(l.adjustments_fen),
                 net_payable: money(l.net_payable_fen),
                 payable_year: service::payable_year(s.fiscal_year),
-                zero_reason: l.zero_reason,
+                zero_reason: l
+                    .zero_reason
+                    .as_deref()
+                    .map(codes::stored::<ZeroReason, _>)
+                    .transpose()?,
                 fiscal_year: s.fiscal_year,
             })
         })
         .collect::<Result<Vec<_>, AppError>>()?;
     Ok(Settlement {
         fiscal_year: s.fiscal_year,
-        status: s.status,
+        status: codes::stored::<SettlementStatus, _>(&s.status)?,
         rate: s
             .rate
             .parse::<rust_decimal::Decimal>()
@@ -269,9 +275,9 @@ pub fn shape(
         budget: s.budget_fen.map(money),
         payable_year: service::payable_year(s.fiscal_year),
         parameter_version_ids: versions,
-        drafted_at: s.drafted_at,
+        drafted_at: s.drafted_at.into(),
         drafted_by: s.drafted_by,
-        approved_at: s.approved_at,
+        approved_at: s.approved_at.map(Into::into),
         approved_by: s.approved_by,
         audit_head_at_approval: s.audit_head_at_approval,
         districts,
@@ -305,8 +311,8 @@ pub struct ReconcileResult {
 pub struct Finding {
     /// Finding id.
     pub id: i64,
-    /// AUDIT (recorded by the finance bureau) or REVOCATION (§22).
-    pub kind: String,
+    /// Where it comes from.
+    pub kind: GqlFindingKind,
     /// Why.
     pub reason: String,
     /// The payment lines named.
@@ -314,7 +320,7 @@ pub struct Finding {
     /// One adjustment per district and original year, carried into the next open settlement.
     pub adjustments: Vec<Adjustment>,
     /// When it was recorded.
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: DateTime,
 }
 
 /// Settlement queries.
@@ -358,7 +364,7 @@ impl SettlementMutation {
         let done =
             reconciliation_service::reconcile_claim(&state.db, actor, &code, fiscal_year).await?;
         Ok(ReconcileResult {
-            claim: Claim::from(done.claim),
+            claim: Claim::try_from(done.claim)?,
             verdicts: done
                 .verdicts
                 .into_iter()
@@ -414,11 +420,11 @@ impl SettlementMutation {
         let done = finding_service::record_finding(&state.db, actor, &line_ids, &reason).await?;
         Ok(Finding {
             id: done.finding.id,
-            kind: done.finding.kind,
+            kind: codes::stored::<FindingKind, _>(&done.finding.kind)?,
             reason: done.finding.reason,
             line_ids: done.line_ids,
             adjustments: done.adjustments.into_iter().map(Adjustment::from).collect(),
-            recorded_at: done.finding.recorded_at,
+            recorded_at: done.finding.recorded_at.into(),
         })
     }
 }

@@ -1,12 +1,12 @@
 //! The verdict on one payment line (§20 step 3), as a payment line and a reconciliation show it.
 
 use async_graphql::SimpleObject;
-use chrono::{DateTime, Utc};
 
-use super::scalars::Decimal;
+use super::codes::{self, GqlReasonCode};
+use super::scalars::{DateTime, Decimal};
 use crate::error::AppError;
 use crate::policy::money::Money;
-use crate::policy::reconciliation::CutReason;
+use crate::policy::reconciliation::{CutReason, ReasonCode};
 
 fn money(fen: i64) -> Decimal {
     Money::from_fen(fen).into()
@@ -15,8 +15,8 @@ fn money(fen: i64) -> Decimal {
 /// One reason a line was cut, with the clause that decided it.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct LineCutReason {
-    /// The reason code, e.g. `STARS_BELOW_3`, `OVER_DISTRICT_RATIO`.
-    pub code: String,
+    /// The reason.
+    pub code: GqlReasonCode,
     /// The clause, e.g. `§7`.
     pub clause: String,
     /// The facts and figures behind it.
@@ -35,7 +35,7 @@ pub struct LineVerdict {
     /// Every reason, in the reason table's order (docs/rules.md); empty when nothing is cut.
     pub reasons: Vec<LineCutReason>,
     /// The first reason in table order.
-    pub primary_reason: Option<String>,
+    pub primary_reason: Option<GqlReasonCode>,
     /// The `OVER_DISTRICT_RATIO` group of a line that survived the whole-line rules.
     pub ratio_group: Option<String>,
     /// The group's limit: min(floor(ratio × basis), cap).
@@ -43,7 +43,7 @@ pub struct LineVerdict {
     /// Ids of the parameter versions used.
     pub parameter_version_ids: Vec<i64>,
     /// When it was decided.
-    pub decided_at: DateTime<Utc>,
+    pub decided_at: DateTime,
     /// Who decided it (token subject).
     pub decided_by: String,
 }
@@ -65,16 +65,20 @@ impl LineVerdict {
             reasons: reasons
                 .into_iter()
                 .map(|r| LineCutReason {
-                    code: r.code.as_str().to_string(),
+                    code: r.code.into(),
                     clause: r.clause.as_str().to_string(),
                     detail: r.detail,
                 })
                 .collect(),
-            primary_reason: v.primary_reason,
+            primary_reason: v
+                .primary_reason
+                .as_deref()
+                .map(codes::stored::<ReasonCode, _>)
+                .transpose()?,
             ratio_group: v.ratio_group,
             group_limit: v.group_limit_fen.map(money),
             parameter_version_ids: versions,
-            decided_at: v.decided_at,
+            decided_at: v.decided_at.into(),
             decided_by: v.decided_by,
         })
     }

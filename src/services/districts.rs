@@ -25,3 +25,76 @@ pub async fn get<C: ConnectionTrait>(conn: &C, code: &str) -> AppResult<Option<d
         .one(conn)
         .await?)
 }
+
+/// The kind of a county-level division, as stored on the district (GB/T 2260).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DistrictKind {
+    /// 区: an urban district.
+    District,
+    /// 县: a county.
+    County,
+    /// 县级市: a county-level city.
+    City,
+}
+
+impl DistrictKind {
+    /// Every kind, in the order of the seed's comment.
+    pub const ALL: [DistrictKind; 3] = [
+        DistrictKind::District,
+        DistrictKind::County,
+        DistrictKind::City,
+    ];
+
+    /// The stored code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DistrictKind::District => "DISTRICT",
+            DistrictKind::County => "COUNTY",
+            DistrictKind::City => "CITY",
+        }
+    }
+}
+
+impl std::str::FromStr for DistrictKind {
+    type Err = policy::UnknownCode;
+
+    /// Parses a stored kind; an unknown one is an error, never a default.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        DistrictKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| policy::UnknownCode {
+                what: "district kind",
+                code: text.to_string(),
+                expected: &["DISTRICT", "COUNTY", "CITY"],
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DistrictKind;
+
+    #[test]
+    fn every_kind_parses_from_its_code_and_an_unknown_code_is_an_error() {
+        for kind in DistrictKind::ALL {
+            assert_eq!(kind.as_str().parse::<DistrictKind>(), Ok(kind));
+        }
+        let err = "TOWN".parse::<DistrictKind>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown district kind `TOWN`: expected DISTRICT, COUNTY or CITY"
+        );
+    }
+
+    #[test]
+    fn every_seeded_district_has_a_known_kind() {
+        for district in crate::services::seed::DISTRICTS {
+            assert!(
+                district.kind.parse::<DistrictKind>().is_ok(),
+                "{}",
+                district.code
+            );
+        }
+    }
+}

@@ -25,6 +25,44 @@ use crate::services::settlement::get;
 use crate::services::{locks, tx};
 use entity::{adjustments, finding_lines, findings, payment_lines, recognitions};
 
+/// Where a finding comes from, as stored on the finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FindingKind {
+    /// Recorded by the finance bureau on approved lines (`recordFinding`, §20 step 6).
+    Audit,
+    /// Recorded by a revocation reaching approved payments (§22).
+    Revocation,
+}
+
+impl FindingKind {
+    /// Every kind.
+    pub const ALL: [FindingKind; 2] = [FindingKind::Audit, FindingKind::Revocation];
+
+    /// The stored code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::Audit => "AUDIT",
+            FindingKind::Revocation => "REVOCATION",
+        }
+    }
+}
+
+impl std::str::FromStr for FindingKind {
+    type Err = policy::UnknownCode;
+
+    /// Parses a stored kind; an unknown one is an error, never a default.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        FindingKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| policy::UnknownCode {
+                what: "finding kind",
+                code: text.to_string(),
+                expected: &["AUDIT", "REVOCATION"],
+            })
+    }
+}
+
 /// What a finding recorded.
 #[derive(Debug, Clone)]
 pub struct RecordedFinding {
@@ -45,7 +83,7 @@ pub struct RecordedFinding {
 pub async fn record_finding_in<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    kind: &str,
+    kind: FindingKind,
     revocation_id: Option<i64>,
     line_ids: &[i64],
     reason: &str,
@@ -87,7 +125,7 @@ pub async fn record_finding_in<C: ConnectionTrait>(
     let now = Utc::now();
     let finding = findings::ActiveModel {
         id: NotSet,
-        kind: Set(kind.to_string()),
+        kind: Set(kind.as_str().to_string()),
         revocation_id: Set(revocation_id),
         reason: Set(reason.to_string()),
         recorded_at: Set(now),
@@ -162,7 +200,7 @@ pub async fn record_finding_in<C: ConnectionTrait>(
             target_id: Some(finding.id.to_string()),
             before: None,
             after: Some(json!({
-                "kind": kind,
+                "kind": kind.as_str(),
                 "reason": reason,
                 "lineIds": ids,
                 "adjustments": created.iter().map(|a| json!({
@@ -201,7 +239,8 @@ pub async fn record_finding(
     }
     let txn = tx::begin_write(db).await?;
     locks::lock_money_writes(&txn).await?;
-    let recorded = record_finding_in(&txn, actor, "AUDIT", None, line_ids, reason).await?;
+    let recorded =
+        record_finding_in(&txn, actor, FindingKind::Audit, None, line_ids, reason).await?;
     txn.commit().await?;
     Ok(recorded)
 }
@@ -268,7 +307,7 @@ pub async fn findings_for_revocation<C: ConnectionTrait>(
         record_finding_in(
             conn,
             actor,
-            "REVOCATION",
+            FindingKind::Revocation,
             Some(revocation_id),
             &reached,
             &reason,

@@ -417,7 +417,7 @@ async fn recognise_rate_and_grant(
 ) {
     app.gql_as(
         Role::HqOffice,
-        "mutation($c: String!, $y: Int!, $on: NaiveDate) { recognize(creditCode: $c, year: $y, decidedOn: $on) { year } }",
+        "mutation($c: String!, $y: Int!, $on: Date) { recognize(creditCode: $c, year: $y, decidedOn: $on) { year } }",
         json!({ "c": code, "y": year, "on": decided_on }),
     )
     .await
@@ -431,7 +431,7 @@ async fn recognise_rate_and_grant(
     .data();
     app.gql_as(
         Role::HqOffice,
-        "mutation($y: Int!, $on: NaiveDate!) { grantStarRewards(year: $y, grantedOn: $on) { grantedTotal } }",
+        "mutation($y: Int!, $on: Date!) { grantStarRewards(year: $y, grantedOn: $on) { grantedTotal } }",
         json!({ "y": year, "on": granted_on }),
     )
     .await

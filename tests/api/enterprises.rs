@@ -253,7 +253,7 @@ async fn a_move_between_districts_is_read_as_of_dates_before_and_after() {
     assert!(e["beforeRegistration"].is_null());
     assert_eq!(e["events"].as_array().unwrap().len(), 2);
 
-    let in_district = "query($d: String!, $on: NaiveDate!) {
+    let in_district = "query($d: String!, $on: Date!) {
         enterprises(filter: { districtCode: $d, asOf: $on }) { totalCount } }";
     for (district, on, expected) in [
         ("330106", "2024-02-29", 1),

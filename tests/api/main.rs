@@ -19,6 +19,7 @@ mod helpers;
 mod hostile;
 mod idempotency;
 mod imports;
+mod introspection;
 mod money_bounds;
 mod observability;
 mod outage;

@@ -69,7 +69,7 @@ async fn eligible(app: &TestApp, n: u32) -> String {
     code
 }
 
-const EVALUATE: &str = "query($code: String!, $year: Int!, $on: NaiveDate) {
+const EVALUATE: &str = "query($code: String!, $year: Int!, $on: Date) {
   evaluateRecognition(creditCode: $code, year: $year, decidedOn: $on) {
     creditCode year decidedOn eligible route needsReview banUntil failedRules parameterVersionIds
     rules { rule clause passed detail gap gapKind figures { name value } }
@@ -91,7 +91,7 @@ async fn evaluate(
     .await
 }
 
-const RECOGNIZE: &str = "mutation($code: String!, $year: Int!, $on: NaiveDate) {
+const RECOGNIZE: &str = "mutation($code: String!, $year: Int!, $on: Date) {
   recognize(creditCode: $code, year: $year, decidedOn: $on) {
     creditCode year decidedOn route ruleSet parameterVersionIds decidedBy verdict { eligible }
   }
@@ -119,7 +119,7 @@ async fn rate(app: &TestApp, code: &str, year: i32, stars: i32) -> crate::helper
     .await
 }
 
-const GRANT: &str = "mutation($year: Int!, $on: NaiveDate!) {
+const GRANT: &str = "mutation($year: Int!, $on: Date!) {
   grantStarRewards(year: $year, grantedOn: $on) {
     grantedTotal
     granted { creditCode stars tier alreadyGranted due cityShare districtShare status districtCode }
@@ -135,7 +135,7 @@ async fn grant(app: &TestApp, year: i32, on: &str) -> Value {
     res.data()["grantStarRewards"].clone()
 }
 
-const REVOKE: &str = "mutation($code: String!, $on: NaiveDate!) {
+const REVOKE: &str = "mutation($code: String!, $on: Date!) {
   revokeTitle(creditCode: $code, revokedOn: $on, reason: \"false statements (§22)\", approvalRef: \"领导小组2024-7\") {
     revokedOn banUntil
   }
@@ -643,7 +643,7 @@ async fn target_progress_counts_recognitions_first_timers_and_revenue_classes() 
     );
 }
 
-const PARAMETERS: &str = "query($on: NaiveDate!) {
+const PARAMETERS: &str = "query($on: Date!) {
   policyParameters(asOf: $on) { id name value kind validFrom validTo reference placeholder district }
 }";
 

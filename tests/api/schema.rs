@@ -61,3 +61,76 @@ fn every_field_of_the_schema_is_documented() {
         "undocumented fields: {undocumented:#?}"
     );
 }
+
+/// graphql-schema-linter's description rules, on the schema as served: every type, field,
+/// argument, input field and enum value (and every directive and its arguments) carries a
+/// description. The failure names each one that does not.
+#[tokio::test]
+async fn every_type_field_argument_and_enum_value_of_the_served_schema_is_described() {
+    let app = crate::helpers::spawn_app().await;
+    let query = "{ __schema { \
+        types { kind name description \
+          fields(includeDeprecated: true) { name description args(includeDeprecated: true) { name description } } \
+          inputFields(includeDeprecated: true) { name description } \
+          enumValues(includeDeprecated: true) { name description } } \
+        directives { name description args(includeDeprecated: true) { name description } } } }";
+    let res = app.gql(None, query, serde_json::json!({})).await;
+    let schema = &res.data()["__schema"];
+    let described = |value: &serde_json::Value| {
+        value["description"]
+            .as_str()
+            .is_some_and(|d| !d.trim().is_empty())
+    };
+    let list = |value: &serde_json::Value, key: &str| -> Vec<serde_json::Value> {
+        value[key].as_array().cloned().unwrap_or_default()
+    };
+    let mut undescribed = Vec::new();
+    let mut checked = 0usize;
+    let mut check = |what: String, value: &serde_json::Value| {
+        checked += 1;
+        if !described(value) {
+            undescribed.push(what);
+        }
+    };
+    for ty in list(schema, "types") {
+        let name = ty["name"].as_str().expect("name").to_string();
+        if name.starts_with("__") {
+            continue;
+        }
+        check(format!("type {name}"), &ty);
+        for field in list(&ty, "fields") {
+            let field_name = field["name"].as_str().expect("name");
+            check(format!("field {name}.{field_name}"), &field);
+            for arg in list(&field, "args") {
+                let arg_name = arg["name"].as_str().expect("name");
+                check(format!("argument {name}.{field_name}({arg_name})"), &arg);
+            }
+        }
+        for input in list(&ty, "inputFields") {
+            let input_name = input["name"].as_str().expect("name");
+            check(format!("input field {name}.{input_name}"), &input);
+        }
+        for value in list(&ty, "enumValues") {
+            let value_name = value["name"].as_str().expect("name");
+            check(format!("enum value {name}.{value_name}"), &value);
+        }
+    }
+    for directive in list(schema, "directives") {
+        let name = directive["name"].as_str().expect("name");
+        check(format!("directive @{name}"), &directive);
+        for arg in list(&directive, "args") {
+            let arg_name = arg["name"].as_str().expect("name");
+            check(format!("argument @{name}({arg_name})"), &arg);
+        }
+    }
+    assert!(
+        checked > 500,
+        "the walk reached the whole schema ({checked})"
+    );
+    assert!(
+        undescribed.is_empty(),
+        "{} undescribed:\n{}",
+        undescribed.len(),
+        undescribed.join("\n")
+    );
+}

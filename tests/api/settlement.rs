@@ -86,7 +86,7 @@ async fn register_eligible(app: &TestApp, code: &str, district: &str) {
 async fn recognize(app: &TestApp, code: &str, year: i32, decided_on: &str) {
     app.gql_as(
         Role::HqOffice,
-        "mutation($c: String!, $y: Int!, $on: NaiveDate) { recognize(creditCode: $c, year: $y, decidedOn: $on) { year } }",
+        "mutation($c: String!, $y: Int!, $on: Date) { recognize(creditCode: $c, year: $y, decidedOn: $on) { year } }",
         json!({ "c": code, "y": year, "on": decided_on }),
     )
     .await
@@ -123,7 +123,7 @@ async fn event(app: &TestApp, code: &str, kind: &str, on: &str, changes: Value) 
 async fn revoke(app: &TestApp, code: &str, on: &str) {
     app.gql_as(
         Role::HqOffice,
-        "mutation($c: String!, $on: NaiveDate!) { revokeTitle(creditCode: $c, revokedOn: $on, reason: \"false statements (§22)\", approvalRef: \"领导小组2024-9\") { revokedOn } }",
+        "mutation($c: String!, $on: Date!) { revokeTitle(creditCode: $c, revokedOn: $on, reason: \"false statements (§22)\", approvalRef: \"领导小组2024-9\") { revokedOn } }",
         json!({ "c": code, "on": on }),
     )
     .await

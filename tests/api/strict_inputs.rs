@@ -206,7 +206,7 @@ async fn a_date_in_any_other_form_or_outside_1900_to_2099_is_refused() {
         .await;
     assert!(!audit.data().to_string().contains("revokeTitle"));
 
-    let query = "query($d: NaiveDate!) { policyParameters(asOf: $d) { name } }";
+    let query = "query($d: Date!) { policyParameters(asOf: $d) { name } }";
     let res = app
         .gql_as(Role::Viewer, query, json!({ "d": "1999-12-31" }))
         .await;
