@@ -26,48 +26,16 @@ pub async fn get<C: ConnectionTrait>(conn: &C, code: &str) -> AppResult<Option<d
         .await?)
 }
 
-/// The kind of a county-level division, as stored on the district (GB/T 2260).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DistrictKind {
-    /// 区: an urban district.
-    District,
-    /// 县: a county.
-    County,
-    /// 县级市: a county-level city.
-    City,
-}
-
-impl DistrictKind {
-    /// Every kind, in the order of the seed's comment.
-    pub const ALL: [DistrictKind; 3] = [
-        DistrictKind::District,
-        DistrictKind::County,
-        DistrictKind::City,
-    ];
-
-    /// The stored code.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            DistrictKind::District => "DISTRICT",
-            DistrictKind::County => "COUNTY",
-            DistrictKind::City => "CITY",
-        }
-    }
-}
-
-impl std::str::FromStr for DistrictKind {
-    type Err = policy::UnknownCode;
-
-    /// Parses a stored kind; an unknown one is an error, never a default.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        DistrictKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
-            .ok_or_else(|| policy::UnknownCode {
-                what: "district kind",
-                code: text.to_string(),
-                expected: &["DISTRICT", "COUNTY", "CITY"],
-            })
+policy::code_enum! {
+    /// The kind of a county-level division, as stored on the district (GB/T 2260).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum DistrictKind: "district kind" {
+        /// 区: an urban district.
+        District = "DISTRICT",
+        /// 县: a county.
+        County = "COUNTY",
+        /// 县级市: a county-level city.
+        City = "CITY",
     }
 }
 

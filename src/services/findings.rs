@@ -25,41 +25,14 @@ use crate::services::settlement::get;
 use crate::services::{locks, tx};
 use entity::{adjustments, finding_lines, findings, payment_lines, recognitions};
 
-/// Where a finding comes from, as stored on the finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FindingKind {
-    /// Recorded by the finance bureau on approved lines (`recordFinding`, §20 step 6).
-    Audit,
-    /// Recorded by a revocation reaching approved payments (§22).
-    Revocation,
-}
-
-impl FindingKind {
-    /// Every kind.
-    pub const ALL: [FindingKind; 2] = [FindingKind::Audit, FindingKind::Revocation];
-
-    /// The stored code.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            FindingKind::Audit => "AUDIT",
-            FindingKind::Revocation => "REVOCATION",
-        }
-    }
-}
-
-impl std::str::FromStr for FindingKind {
-    type Err = policy::UnknownCode;
-
-    /// Parses a stored kind; an unknown one is an error, never a default.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        FindingKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
-            .ok_or_else(|| policy::UnknownCode {
-                what: "finding kind",
-                code: text.to_string(),
-                expected: &["AUDIT", "REVOCATION"],
-            })
+policy::code_enum! {
+    /// Where a finding comes from, as stored on the finding.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum FindingKind: "finding kind" {
+        /// Recorded by the finance bureau on approved lines (`recordFinding`, §20 step 6).
+        Audit = "AUDIT",
+        /// Recorded by a revocation reaching approved payments (§22).
+        Revocation = "REVOCATION",
     }
 }
 
