@@ -10,7 +10,7 @@ use super::budget::within_budget;
 use super::{HttpError, HttpResult, HttpState, caller_of, has_content_type};
 use crate::auth::{Actor, Caller};
 use crate::error::AppError;
-use crate::services::{csv_import, export, payments};
+use crate::services::{csv_import, export, payments, workbook};
 
 fn too_large() -> HttpError {
     HttpError::with_status(
@@ -277,7 +277,8 @@ fn attachment(content_type: &str, name: &str, body: Vec<u8>) -> HttpResponse {
         .body(body)
 }
 
-/// `GET /exports/settlements/{year}.csv` (district summary) or `.xlsx` (summary and lines).
+/// `GET /exports/settlements/{year}.csv` (district summary) or `.xlsx` (the settlement workbook:
+/// summary, lines, adjustments, reasons).
 /// A district's token gets its own district only.
 pub(super) async fn export_settlement(
     state: web::Data<HttpState>,
@@ -303,7 +304,7 @@ async fn settlement(state: &HttpState, req: &HttpRequest, file: String) -> HttpR
         "xlsx" => Ok(attachment(
             XLSX_TYPE,
             &format!("settlement-{year}.xlsx"),
-            export::to_xlsx(&settlement)?,
+            workbook::settlement_workbook(&settlement.book)?,
         )),
         _ => Err(AppError::NotFound("exports are .csv or .xlsx".into()).into()),
     }

@@ -29,3 +29,4 @@ mod settlement;
 mod startup_errors;
 mod strict_inputs;
 mod transport;
+mod workbook;
