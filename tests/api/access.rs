@@ -211,6 +211,13 @@ fn matrix() -> Vec<Expect> {
             roles: &[Role::District],
         },
         Expect {
+            field: "Mutation.withdrawPaymentLines",
+            query: r#"mutation { withdrawPaymentLines(ids: [1], reason: "wrong amount") { id } }"#,
+            variables: none,
+            anonymous: false,
+            roles: &[Role::District],
+        },
+        Expect {
             field: "Mutation.returnClaim",
             query: r#"mutation { returnClaim(districtCode: "330106", fiscalYear: 2024, reason: "r") { status } }"#,
             variables: none,
