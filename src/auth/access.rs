@@ -200,6 +200,11 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
         district_scope: DistrictScope::OwnRowsOnly,
     },
     FieldRule {
+        field: "Mutation.settlementDownloadLink",
+        audience: Audience::Roles(SETTLEMENT_READERS),
+        district_scope: DistrictScope::OwnRowsOnly,
+    },
+    FieldRule {
         field: "Mutation.approveSettlement",
         audience: Audience::Roles(FINANCE_ONLY),
         district_scope: DistrictScope::None,

@@ -87,7 +87,10 @@ async fn run(state: &HttpState, req: &HttpRequest, body: web::Bytes) -> HttpResu
             }
         }
     };
-    let mut response = state.schema.execute(request.data(caller)).await;
+    let mut response = state
+        .schema
+        .execute(request.data(caller).data(state.keys.clone()))
+        .await;
     observe::finish_graphql(req, &mut response);
     let text = serde_json::to_string(&response)
         .map_err(|_| AppError::internal("response not serialisable"))?;

@@ -225,6 +225,18 @@ fn matrix() -> Vec<Expect> {
             roles: &[Role::CityFinance],
         },
         Expect {
+            field: "Mutation.settlementDownloadLink",
+            query: "mutation { settlementDownloadLink(fiscalYear: 2024, file: WORKBOOK) { url } }",
+            variables: none,
+            anonymous: false,
+            roles: &[
+                Role::HqOffice,
+                Role::CityFinance,
+                Role::Auditor,
+                Role::District,
+            ],
+        },
+        Expect {
             field: "Query.settlement",
             query: "{ settlement(fiscalYear: 2024) { status } }",
             variables: none,
