@@ -293,6 +293,34 @@ mod tests {
     }
 
     #[test]
+    fn a_download_token_names_its_file_and_actor_and_is_never_a_bearer_token() {
+        let keys = keys();
+        let actor = Actor {
+            sub: "clerk".into(),
+            role: Role::District,
+            district: Some("330106".into()),
+        };
+        let (token, exp) = keys.sign_download(&actor, "settlements/2024.csv").unwrap();
+        assert!(exp - chrono::Utc::now().timestamp() <= DOWNLOAD_TTL_SECONDS);
+        let (back, file) = keys.verify_download(&token, &districts()).unwrap();
+        assert_eq!(back, actor);
+        assert_eq!(file, "settlements/2024.csv");
+        assert_eq!(keys.verify(&token, &districts()), Err(TokenError::Invalid));
+        let bearer = keys
+            .mint(
+                "clerk",
+                Role::District,
+                Some("330106"),
+                chrono::Duration::hours(1),
+            )
+            .unwrap();
+        assert_eq!(
+            keys.verify_download(&bearer, &districts()).map(|_| ()),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
     fn a_minted_token_verifies_to_its_actor() {
         let keys = keys();
         let token = keys
