@@ -51,3 +51,5 @@ pub mod settlements;
 pub mod star_ratings;
 /// `star_rewards`: star rewards granted (§6), with the city / district split.
 pub mod star_rewards;
+/// `withdrawn_payment_lines`: lines a district withdrew before submitting, with who, when, why.
+pub mod withdrawn_payment_lines;

@@ -19,6 +19,8 @@ mod m20260101_000003_audit;
 mod m20260102_000001_money_bounds;
 /// The hash chain of the audit log, its head, and the head an approved settlement pins.
 mod m20260201_000001_audit_chain;
+/// Withdrawn payment lines, moved out of `payment_lines` with when, who and why.
+mod m20260301_000001_withdrawn_lines;
 
 pub use m20260201_000001_audit_chain::{ChainFields, GENESIS_HASH, canonical_bytes, chain_hash};
 
@@ -36,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000003_audit::Migration),
             Box::new(m20260102_000001_money_bounds::Migration),
             Box::new(m20260201_000001_audit_chain::Migration),
+            Box::new(m20260301_000001_withdrawn_lines::Migration),
         ]
     }
 }

@@ -180,6 +180,11 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
         district_scope: DistrictScope::ArgumentIsOwnDistrict("districtCode"),
     },
     FieldRule {
+        field: "Mutation.withdrawPaymentLines",
+        audience: Audience::Roles(DISTRICT_ONLY),
+        district_scope: DistrictScope::OwnRowsOnly,
+    },
+    FieldRule {
         field: "Mutation.returnClaim",
         audience: Audience::Roles(FINANCE_ONLY),
         district_scope: DistrictScope::None,
@@ -191,6 +196,11 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
     },
     FieldRule {
         field: "Query.settlement",
+        audience: Audience::Roles(SETTLEMENT_READERS),
+        district_scope: DistrictScope::OwnRowsOnly,
+    },
+    FieldRule {
+        field: "Mutation.settlementDownloadLink",
         audience: Audience::Roles(SETTLEMENT_READERS),
         district_scope: DistrictScope::OwnRowsOnly,
     },

@@ -13,6 +13,10 @@ use crate::config::Secret;
 pub const ISSUER: &str = "hq-api";
 /// The `aud` every token must carry.
 pub const AUDIENCE: &str = "hq-api";
+/// The `aud` of a download link's token: a link is never a bearer token, nor a bearer token a link.
+pub const DOWNLOAD_AUDIENCE: &str = "hq-api-download";
+/// The longest life of a download link, in seconds.
+pub const DOWNLOAD_TTL_SECONDS: i64 = 300;
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECONDS: u64 = 5;
 
@@ -38,6 +42,21 @@ pub struct Claims {
     /// Issued at (seconds since the epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
+}
+
+/// The claims of a download link: one file, for one actor, until `exp`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DownloadClaims {
+    sub: String,
+    role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    district: Option<String>,
+    iss: String,
+    aud: String,
+    exp: i64,
+    iat: i64,
+    /// The file, as its path under `/exports/` (`settlements/2023.xlsx`).
+    file: String,
 }
 
 /// Why a token was refused. The client sees only `UNAUTHENTICATED` and this text.
@@ -168,6 +187,66 @@ impl JwtKeys {
         })
     }
 
+    /// Signs a download link's token: `file` for `actor`, valid [`DOWNLOAD_TTL_SECONDS`].
+    ///
+    /// # Errors
+    /// `Invalid` if signing fails.
+    pub fn sign_download(&self, actor: &Actor, file: &str) -> Result<(String, i64), TokenError> {
+        let now = chrono::Utc::now().timestamp();
+        let exp = now + DOWNLOAD_TTL_SECONDS;
+        let claims = DownloadClaims {
+            sub: actor.sub.clone(),
+            role: actor.role.as_str().to_string(),
+            district: actor.district.clone(),
+            iss: ISSUER.into(),
+            aud: DOWNLOAD_AUDIENCE.into(),
+            exp,
+            iat: now,
+            file: file.to_string(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|_| TokenError::Invalid)?;
+        Ok((token, exp))
+    }
+
+    /// Verifies a download link's token and returns its actor and file. A token issued for
+    /// longer than [`DOWNLOAD_TTL_SECONDS`] is refused, whoever signed it.
+    ///
+    /// # Errors
+    /// As [`JwtKeys::verify`]; a bearer token (another audience) is `Invalid`.
+    pub fn verify_download(
+        &self,
+        token: &str,
+        known_districts: &HashSet<String>,
+    ) -> Result<(Actor, String), TokenError> {
+        let mut validation = self.validation.clone();
+        validation.set_audience(&[DOWNLOAD_AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<DownloadClaims>(token, &self.decoding, &validation)
+            .map_err(|err| match err.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            })?;
+        let claims = data.claims;
+        if claims.sub.trim().is_empty() || claims.exp - claims.iat > DOWNLOAD_TTL_SECONDS {
+            return Err(TokenError::Invalid);
+        }
+        let role: Role = claims.role.parse().map_err(|_| TokenError::UnknownRole)?;
+        let district = match (role, claims.district) {
+            (Role::District, Some(code)) if known_districts.contains(&code) => Some(code),
+            (Role::District, _) | (_, Some(_)) => return Err(TokenError::BadDistrict),
+            (_, None) => None,
+        };
+        Ok((
+            Actor {
+                sub: claims.sub,
+                role,
+                district,
+            },
+            claims.file,
+        ))
+    }
+
     /// Verifies an `Authorization` header value (`Bearer <token>`).
     ///
     /// # Errors
@@ -211,6 +290,34 @@ mod tests {
             nbf: None,
             iat: Some(now),
         }
+    }
+
+    #[test]
+    fn a_download_token_names_its_file_and_actor_and_is_never_a_bearer_token() {
+        let keys = keys();
+        let actor = Actor {
+            sub: "clerk".into(),
+            role: Role::District,
+            district: Some("330106".into()),
+        };
+        let (token, exp) = keys.sign_download(&actor, "settlements/2024.csv").unwrap();
+        assert!(exp - chrono::Utc::now().timestamp() <= DOWNLOAD_TTL_SECONDS);
+        let (back, file) = keys.verify_download(&token, &districts()).unwrap();
+        assert_eq!(back, actor);
+        assert_eq!(file, "settlements/2024.csv");
+        assert_eq!(keys.verify(&token, &districts()), Err(TokenError::Invalid));
+        let bearer = keys
+            .mint(
+                "clerk",
+                Role::District,
+                Some("330106"),
+                chrono::Duration::hours(1),
+            )
+            .unwrap();
+        assert_eq!(
+            keys.verify_download(&bearer, &districts()).map(|_| ()),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! §20 steps 1 and 2 over GraphQL: `reportPayments`, `submitClaim`, `returnClaim`, `claim`,
-//! `paymentLines`.
+//! §20 steps 1 and 2 over GraphQL: `reportPayments`, `withdrawPaymentLines`, `submitClaim`,
+//! `returnClaim`, `claim`, `paymentLines`.
 
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject};
@@ -131,6 +131,64 @@ impl TryFrom<crate::services::records::PaymentLineRecord> for PaymentLine {
             voucher_no: m.voucher_no,
             reported_at: m.reported_at.into(),
             reported_by: m.reported_by,
+        })
+    }
+}
+
+/// A payment line its district withdrew before submitting: no claim, reconciliation, settlement
+/// or export counts it, and its voucher may be reported again.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct WithdrawnPaymentLine {
+    /// The line's id (as `PaymentLine.id` was).
+    pub id: i64,
+    /// Its report order.
+    pub seq: i64,
+    /// The reporting district's code.
+    pub district_code: String,
+    /// The fiscal year of the payment date.
+    pub fiscal_year: i32,
+    /// The enterprise's credit code.
+    pub credit_code: String,
+    /// RENT or PURCHASE.
+    pub kind: PaymentKindGql,
+    /// The recognition year subsidised.
+    pub subsidy_year: i32,
+    /// Contract number.
+    pub contract_no: String,
+    /// Amount paid.
+    pub amount: Decimal,
+    /// Payment date.
+    pub payment_date: Date,
+    /// Voucher number (free to be reported again).
+    pub voucher_no: String,
+    /// When it was withdrawn.
+    pub withdrawn_at: DateTime,
+    /// Who withdrew it (token subject).
+    pub withdrawn_by: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl TryFrom<crate::services::records::WithdrawnLineRecord> for WithdrawnPaymentLine {
+    type Error = AppError;
+
+    fn try_from(m: crate::services::records::WithdrawnLineRecord) -> Result<Self, AppError> {
+        let kind: PaymentKind = m.kind.parse().map_err(AppError::internal)?;
+        Ok(WithdrawnPaymentLine {
+            id: m.id,
+            seq: m.seq,
+            district_code: m.district_code,
+            fiscal_year: m.fiscal_year,
+            credit_code: m.credit_code,
+            kind: kind.into(),
+            subsidy_year: m.subsidy_year,
+            contract_no: m.contract_no,
+            amount: Money::from_fen(m.amount_fen).into(),
+            payment_date: Date(m.payment_date),
+            voucher_no: m.voucher_no,
+            withdrawn_at: m.withdrawn_at.into(),
+            withdrawn_by: m.withdrawn_by,
+            reason: m.reason,
         })
     }
 }
@@ -372,6 +430,25 @@ impl PaymentMutation {
         let code = district_arg(&district_code)?;
         let claim = service::submit_claim(&state.db, actor, &code, fiscal_year).await?;
         Ok(Claim::try_from(claim)?)
+    }
+
+    /// Withdraws the district's own lines not yet submitted (its claim absent or returned), with
+    /// a reason: they leave the claim, and their vouchers may be reported again (with corrected
+    /// content). A line already withdrawn is answered again unchanged. Another district's line
+    /// is `NOT_FOUND`; a submitted claim's line `CONFLICT`; an approved year's `PERIOD_LOCKED`.
+    async fn withdraw_payment_lines(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ids of the lines (`PaymentLine.id`), at most 1,000.")] ids: Vec<i64>,
+        #[graphql(desc = "Why they are withdrawn.")] reason: String,
+    ) -> Result<Vec<WithdrawnPaymentLine>> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let withdrawn = service::withdraw(&state.db, actor, &ids, &reason).await?;
+        Ok(withdrawn
+            .into_iter()
+            .map(WithdrawnPaymentLine::try_from)
+            .collect::<Result<_, _>>()?)
     }
 
     /// Returns a claim to its district with a reason (CITY_FINANCE); the district may then

@@ -345,6 +345,27 @@ impl SettlementQuery {
     }
 }
 
+/// A file of a settlement's exports.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettlementFile {
+    /// `settlements/{year}.xlsx`: the settlement workbook (结算表).
+    Workbook,
+    /// `settlements/{year}.csv`: the district summary.
+    SummaryCsv,
+    /// `settlements/{year}/lines.csv`: every line with its verdict.
+    LinesCsv,
+}
+
+/// A link a browser can open without headers: one file, for the actor who asked, valid five
+/// minutes.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct DownloadLink {
+    /// The path to open on this service (`/downloads/<signed token>`).
+    pub url: String,
+    /// When the link stops working.
+    pub expires_at: DateTime,
+}
+
 /// Settlement mutations (CITY_FINANCE).
 #[derive(Default)]
 pub struct SettlementMutation;
@@ -392,6 +413,41 @@ impl SettlementMutation {
         let (rate, budget) = (rate.map(Into::into), budget.map(Into::into));
         let stored = service::draft(&state.db, actor, fiscal_year, rate, budget).await?;
         Ok(shape(stored, None)?)
+    }
+
+    /// A signed link to one export of `fiscalYear`, for the caller, valid five minutes: a plain
+    /// `<a href>` can open it (no `Authorization` header). The file is built when the link is
+    /// opened, under the same access rules as `/exports/…` (a district: its own district only).
+    async fn settlement_download_link(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fiscal year.")] fiscal_year: i32,
+        #[graphql(desc = "Which file.")] file: SettlementFile,
+    ) -> Result<DownloadLink> {
+        let actor = super::actor(ctx)?;
+        if actor.role == Role::Viewer {
+            return Err(AppError::Forbidden("settlement figures are confidential".into()).into());
+        }
+        if !(2000..=2100).contains(&fiscal_year) {
+            return Err(AppError::bad_input("fiscalYear", "not a plausible fiscal year").into());
+        }
+        let path = match file {
+            SettlementFile::Workbook => format!("settlements/{fiscal_year}.xlsx"),
+            SettlementFile::SummaryCsv => format!("settlements/{fiscal_year}.csv"),
+            SettlementFile::LinesCsv => format!("settlements/{fiscal_year}/lines.csv"),
+        };
+        let keys = ctx
+            .data::<crate::auth::JwtKeys>()
+            .map_err(|_| AppError::internal("no signing keys in the request"))?;
+        let (token, exp) = keys
+            .sign_download(actor, &path)
+            .map_err(AppError::internal)?;
+        Ok(DownloadLink {
+            url: format!("/downloads/{token}"),
+            expires_at: chrono::DateTime::from_timestamp(exp, 0)
+                .ok_or_else(|| AppError::internal("expiry out of range"))?
+                .into(),
+        })
     }
 
     /// Approves the draft and locks the fiscal year (§20 step 5): any later write to its lines,

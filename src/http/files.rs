@@ -10,7 +10,7 @@ use super::budget::within_budget;
 use super::{HttpError, HttpResult, HttpState, caller_of, has_content_type};
 use crate::auth::{Actor, Caller};
 use crate::error::AppError;
-use crate::services::{csv_import, export, payments};
+use crate::services::{csv_import, export, payments, workbook};
 
 fn too_large() -> HttpError {
     HttpError::with_status(
@@ -279,7 +279,8 @@ fn attachment(content_type: &str, name: &str, body: Vec<u8>) -> HttpResponse {
         .body(body)
 }
 
-/// `GET /exports/settlements/{year}.csv` (district summary) or `.xlsx` (summary and lines).
+/// `GET /exports/settlements/{year}.csv` (district summary) or `.xlsx` (the settlement workbook:
+/// summary, lines, adjustments, reasons).
 /// A district's token gets its own district only.
 pub(super) async fn export_settlement(
     state: web::Data<HttpState>,
@@ -290,12 +291,41 @@ pub(super) async fn export_settlement(
 }
 
 async fn settlement(state: &HttpState, req: &HttpRequest, file: String) -> HttpResult {
+    let actor = actor_of(req, state)?;
+    settlement_file(state, &actor, &file).await
+}
+
+/// The file `settlements/{year}.csv`, `.xlsx` or `settlements/{year}/lines.csv` for `actor`.
+async fn export_file(state: &HttpState, actor: &Actor, path: &str) -> HttpResult {
+    let file = path
+        .strip_prefix("settlements/")
+        .ok_or_else(|| AppError::NotFound("no such export".into()))?;
+    match file.strip_suffix("/lines.csv") {
+        Some(year) => lines_file(state, actor, year).await,
+        None => settlement_file(state, actor, file).await,
+    }
+}
+
+/// `GET /downloads/{token}`: the one file a download link names, for the actor it was signed
+/// for, while it is valid (`settlementDownloadLink`); no header needed, the same access rules.
+pub(super) async fn download(
+    state: web::Data<HttpState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> HttpResult {
+    let (actor, file) = state
+        .keys
+        .verify_download(&token, &state.api.districts)
+        .map_err(|err| AppError::Unauthenticated(format!("download link: {err}")))?;
+    within_budget(&state, &req, export_file(&state, &actor, &file)).await
+}
+
+async fn settlement_file(state: &HttpState, actor: &Actor, file: &str) -> HttpResult {
     let (year, extension) = file
         .split_once('.')
         .ok_or_else(|| AppError::NotFound("no such export".into()))?;
     let year = fiscal_year(year)?;
-    let actor = actor_of(req, state)?;
-    let settlement = export::settlement_export(&state.api.db, &actor, year).await?;
+    let settlement = export::settlement_export(&state.api.db, actor, year).await?;
     match extension {
         "csv" => Ok(attachment(
             "text/csv; charset=utf-8",
@@ -305,7 +335,7 @@ async fn settlement(state: &HttpState, req: &HttpRequest, file: String) -> HttpR
         "xlsx" => Ok(attachment(
             XLSX_TYPE,
             &format!("settlement-{year}.xlsx"),
-            export::to_xlsx(&settlement)?,
+            workbook::settlement_workbook(&settlement.book)?,
         )),
         _ => Err(AppError::NotFound("exports are .csv or .xlsx".into()).into()),
     }
@@ -327,9 +357,13 @@ pub(super) async fn export_settlement_lines(
 }
 
 async fn settlement_lines(state: &HttpState, req: &HttpRequest, year: String) -> HttpResult {
-    let year = fiscal_year(&year)?;
     let actor = actor_of(req, state)?;
-    let settlement = export::settlement_export(&state.api.db, &actor, year).await?;
+    lines_file(state, &actor, &year).await
+}
+
+async fn lines_file(state: &HttpState, actor: &Actor, year: &str) -> HttpResult {
+    let year = fiscal_year(year)?;
+    let settlement = export::settlement_export(&state.api.db, actor, year).await?;
     Ok(attachment(
         "text/csv; charset=utf-8",
         &format!("settlement-{year}-lines.csv"),

@@ -115,7 +115,10 @@ async fn answer(
             }
         }
     };
-    let mut response = state.schema.execute(request.data(caller)).await;
+    let mut response = state
+        .schema
+        .execute(request.data(caller).data(state.keys.clone()))
+        .await;
     observe::finish_graphql(req, &mut response);
     let text = serde_json::to_string(&response)
         .map_err(|_| AppError::internal("response not serialisable"))?;

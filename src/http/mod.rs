@@ -69,7 +69,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/exports/settlements/{file}",
             web::get().to(files::export_settlement),
-        );
+        )
+        .route("/downloads/{token}", web::get().to(files::download));
 }
 
 /// An error answered over HTTP: an [`AppError`] with the status of its code, or with a

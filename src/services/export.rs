@@ -1,6 +1,7 @@
-//! Settlement exports: a district summary (CSV, and the first sheet of the XLSX workbook) and a
-//! line sheet down to every payment's verdict. Amounts are written exactly as the API shows them
-//! (decimal text with two places), so the file's figures are the GraphQL figures to the fen.
+//! Settlement exports: a district summary (CSV) and a line sheet down to every payment's verdict,
+//! and the same figures typed for the workbook (`services::workbook`). CSV amounts are written
+//! exactly as the API shows them (decimal text with two places), so the file's figures are the
+//! GraphQL figures to the fen.
 
 use std::collections::HashMap;
 
@@ -13,7 +14,7 @@ use crate::policy::reconciliation::{CutReason, ReasonCode};
 use crate::policy::settlement::ClaimStatus;
 use crate::services::reconciliation;
 use crate::services::settlement::{self, StoredSettlement};
-use entity::{claims, districts, payment_lines};
+use entity::{adjustments, claims, districts, enterprise_facts, line_verdicts, payment_lines};
 
 fn yuan(fen: i64) -> String {
     Money::from_fen(fen).to_decimal().to_string()
@@ -21,7 +22,7 @@ fn yuan(fen: i64) -> String {
 
 /// A text cell a district typed (voucher, contract): one that a spreadsheet would read as a
 /// formula (`=`, `+`, `-`, `@`, tab, carriage return first) gets a leading apostrophe.
-fn text_cell(value: &str) -> String {
+pub(crate) fn text_cell(value: &str) -> String {
     if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {
@@ -50,6 +51,62 @@ pub struct SettlementExport {
     pub districts: Table,
     /// One row per payment line of the reconciled claims, with its verdict.
     pub lines: Table,
+    /// The same figures, typed, for the workbook.
+    pub book: SettlementBook,
+}
+
+/// A settlement as the workbook lays it out: the stored settlement, its district lines, the
+/// payment lines with their verdicts and the adjustments carried into the year, each with the
+/// names a reader needs, as the actor may see them.
+#[derive(Debug, Clone)]
+pub struct SettlementBook {
+    /// The settlement (its totals are the city's; a district's workbook shows its own line).
+    pub settlement: entity::settlements::Model,
+    /// Whether the actor sees one district only (then no city total is shown).
+    pub district_scope: Option<String>,
+    /// The district lines the actor may see, in district order.
+    pub districts: Vec<BookDistrict>,
+    /// The payment lines of the counted claims, by district and report order.
+    pub lines: Vec<BookLine>,
+    /// The adjustments carried into this year's settlement.
+    pub adjustments: Vec<BookAdjustment>,
+    /// When the export was made.
+    pub generated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One district of the settlement.
+#[derive(Debug, Clone)]
+pub struct BookDistrict {
+    /// The stored district line.
+    pub line: entity::settlement_lines::Model,
+    /// The district's name.
+    pub name: String,
+    /// Cut amounts by primary reason, in [`ReasonCode::ALL`] order.
+    pub cut_by_reason: Vec<i64>,
+}
+
+/// One payment line with its verdict.
+#[derive(Debug, Clone)]
+pub struct BookLine {
+    /// The line as reported.
+    pub line: payment_lines::Model,
+    /// The reporting district's name.
+    pub district_name: String,
+    /// The enterprise's name on the payment date (its latest name if none was valid then).
+    pub enterprise_name: String,
+    /// Its verdict, if reconciled.
+    pub verdict: Option<line_verdicts::Model>,
+    /// The verdict's reasons.
+    pub reasons: Vec<CutReason>,
+}
+
+/// One adjustment carried into the settlement.
+#[derive(Debug, Clone)]
+pub struct BookAdjustment {
+    /// The stored adjustment.
+    pub adjustment: adjustments::Model,
+    /// The district's name.
+    pub district_name: String,
 }
 
 fn ensure_reader(actor: &Actor) -> AppResult<()> {
@@ -83,12 +140,115 @@ pub async fn settlement_export<C: ConnectionTrait>(
         .map(|d| (d.code, d.name))
         .collect();
     let districts = district_table(&stored, scope, &names)?;
-    let lines = line_table(conn, fiscal_year, scope).await?;
+    let loaded = load_lines(conn, fiscal_year, scope).await?;
+    let lines = line_table(&loaded)?;
+    let book = settlement_book(conn, stored, scope, &names, loaded).await?;
     Ok(SettlementExport {
         fiscal_year,
         districts,
         lines,
+        book,
     })
+}
+
+async fn settlement_book<C: ConnectionTrait>(
+    conn: &C,
+    stored: StoredSettlement,
+    scope: Option<&str>,
+    names: &HashMap<String, String>,
+    loaded: Vec<(payment_lines::Model, Option<line_verdicts::Model>)>,
+) -> AppResult<SettlementBook> {
+    let name_of = |code: &str| names.get(code).cloned().unwrap_or_default();
+    let mut districts = Vec::new();
+    for line in stored
+        .lines
+        .into_iter()
+        .filter(|l| scope.is_none_or(|own| own == l.district_code))
+    {
+        let by_reason: HashMap<String, i64> =
+            serde_json::from_str(&line.cut_by_reason).map_err(AppError::internal)?;
+        districts.push(BookDistrict {
+            name: name_of(&line.district_code),
+            cut_by_reason: ReasonCode::ALL
+                .iter()
+                .map(|r| by_reason.get(r.as_str()).copied().unwrap_or(0))
+                .collect(),
+            line,
+        });
+    }
+    let enterprise_names = enterprise_names(conn, &loaded).await?;
+    let mut lines = Vec::with_capacity(loaded.len());
+    for (line, verdict) in loaded {
+        let reasons: Vec<CutReason> = match &verdict {
+            Some(v) => serde_json::from_str(&v.reasons).map_err(AppError::internal)?,
+            None => Vec::new(),
+        };
+        lines.push(BookLine {
+            district_name: name_of(&line.district_code),
+            enterprise_name: enterprise_names.get(&line.id).cloned().unwrap_or_default(),
+            line,
+            verdict,
+            reasons,
+        });
+    }
+    let mut adjustment_query = adjustments::Entity::find()
+        .filter(adjustments::Column::TargetYear.eq(stored.settlement.fiscal_year))
+        .order_by_asc(adjustments::Column::DistrictCode)
+        .order_by_asc(adjustments::Column::Id);
+    if let Some(own) = scope {
+        adjustment_query = adjustment_query.filter(adjustments::Column::DistrictCode.eq(own));
+    }
+    let adjustments = adjustment_query
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|a| BookAdjustment {
+            district_name: name_of(&a.district_code),
+            adjustment: a,
+        })
+        .collect();
+    Ok(SettlementBook {
+        settlement: stored.settlement,
+        district_scope: scope.map(str::to_string),
+        districts,
+        lines,
+        adjustments,
+        generated_at: chrono::Utc::now(),
+    })
+}
+
+/// The name of each line's enterprise on its payment date (else its latest name), by line id.
+async fn enterprise_names<C: ConnectionTrait>(
+    conn: &C,
+    loaded: &[(payment_lines::Model, Option<line_verdicts::Model>)],
+) -> AppResult<HashMap<i64, String>> {
+    let mut ids: Vec<i64> = loaded.iter().map(|(l, _)| l.enterprise_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut facts: HashMap<i64, Vec<enterprise_facts::Model>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for fact in enterprise_facts::Entity::find()
+            .filter(enterprise_facts::Column::EnterpriseId.is_in(chunk.iter().copied()))
+            .order_by_asc(enterprise_facts::Column::ValidFrom)
+            .all(conn)
+            .await?
+        {
+            facts.entry(fact.enterprise_id).or_default().push(fact);
+        }
+    }
+    Ok(loaded
+        .iter()
+        .filter_map(|(line, _)| {
+            let versions = facts.get(&line.enterprise_id)?;
+            let on_date = versions.iter().rev().find(|f| {
+                f.valid_from <= line.payment_date
+                    && f.valid_to.is_none_or(|to| line.payment_date < to)
+            });
+            on_date
+                .or(versions.last())
+                .map(|f| (line.id, f.name.clone()))
+        })
+        .collect())
 }
 
 fn district_table(
@@ -203,11 +363,47 @@ fn district_table(
 /// The position of `credit_code` in the line table.
 const CREDIT_CODE_COLUMN: usize = 3;
 
-async fn line_table<C: ConnectionTrait>(
+/// The payment lines of the year's counted claims (a district: its own), by district and
+/// report order, each with its verdict.
+async fn load_lines<C: ConnectionTrait>(
     conn: &C,
     fiscal_year: i32,
     scope: Option<&str>,
-) -> AppResult<Table> {
+) -> AppResult<Vec<(payment_lines::Model, Option<line_verdicts::Model>)>> {
+    let mut claim_query = claims::Entity::find()
+        .filter(claims::Column::FiscalYear.eq(fiscal_year))
+        .filter(claims::Column::Status.is_in(ClaimStatus::COUNTED.map(ClaimStatus::as_str)));
+    if let Some(own) = scope {
+        claim_query = claim_query.filter(claims::Column::DistrictCode.eq(own));
+    }
+    let claimed: Vec<String> = claim_query
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| c.district_code)
+        .collect();
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lines = payment_lines::Entity::find()
+        .filter(payment_lines::Column::FiscalYear.eq(fiscal_year))
+        .filter(payment_lines::Column::DistrictCode.is_in(claimed))
+        .order_by_asc(payment_lines::Column::DistrictCode)
+        .order_by_asc(payment_lines::Column::Seq)
+        .all(conn)
+        .await?;
+    let ids: Vec<i64> = lines.iter().map(|l| l.id).collect();
+    let mut verdicts = reconciliation::verdicts_for(conn, &ids).await?;
+    Ok(lines
+        .into_iter()
+        .map(|l| {
+            let v = verdicts.remove(&l.id);
+            (l, v)
+        })
+        .collect())
+}
+
+fn line_table(loaded: &[(payment_lines::Model, Option<line_verdicts::Model>)]) -> AppResult<Table> {
     let header: Vec<String> = [
         "district_code",
         "seq",
@@ -230,37 +426,9 @@ async fn line_table<C: ConnectionTrait>(
     .iter()
     .map(|s| (*s).to_string())
     .collect();
-    let mut claim_query = claims::Entity::find()
-        .filter(claims::Column::FiscalYear.eq(fiscal_year))
-        .filter(claims::Column::Status.is_in(ClaimStatus::COUNTED.map(ClaimStatus::as_str)));
-    if let Some(own) = scope {
-        claim_query = claim_query.filter(claims::Column::DistrictCode.eq(own));
-    }
-    let claimed: Vec<String> = claim_query
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|c| c.district_code)
-        .collect();
     let mut rows = Vec::new();
-    if claimed.is_empty() {
-        return Ok(Table {
-            header,
-            rows,
-            text_columns: vec![CREDIT_CODE_COLUMN],
-        });
-    }
-    let lines = payment_lines::Entity::find()
-        .filter(payment_lines::Column::FiscalYear.eq(fiscal_year))
-        .filter(payment_lines::Column::DistrictCode.is_in(claimed))
-        .order_by_asc(payment_lines::Column::DistrictCode)
-        .order_by_asc(payment_lines::Column::Seq)
-        .all(conn)
-        .await?;
-    let ids: Vec<i64> = lines.iter().map(|l| l.id).collect();
-    let verdicts = reconciliation::verdicts_for(conn, &ids).await?;
-    for l in lines {
-        let v = verdicts.get(&l.id);
+    for (l, v) in loaded {
+        let v = v.as_ref();
         let reasons: Vec<CutReason> = match v {
             Some(v) => serde_json::from_str(&v.reasons).map_err(AppError::internal)?,
             None => Vec::new(),
@@ -332,48 +500,6 @@ pub fn to_csv(table: &Table) -> AppResult<Vec<u8>> {
         writer.write_record(cells).map_err(AppError::internal)?;
     }
     writer.into_inner().map_err(AppError::internal)
-}
-
-/// Both tables as an XLSX workbook: sheet `Districts` and sheet `Lines`. Amounts are text cells
-/// with exactly the API's digits.
-///
-/// # Errors
-/// Internal error if the workbook cannot be written.
-pub fn to_xlsx(export: &SettlementExport) -> AppResult<Vec<u8>> {
-    use rust_xlsxwriter::{Format, FormatAlign, Workbook};
-    let mut workbook = Workbook::new();
-    let bold = Format::new().set_bold();
-    let right = Format::new().set_align(FormatAlign::Right);
-    for (name, table) in [("Districts", &export.districts), ("Lines", &export.lines)] {
-        let sheet = workbook.add_worksheet();
-        sheet.set_name(name).map_err(AppError::internal)?;
-        for (col, title) in table.header.iter().enumerate() {
-            let col = u16::try_from(col).map_err(AppError::internal)?;
-            sheet
-                .write_string_with_format(0, col, title, &bold)
-                .map_err(AppError::internal)?;
-        }
-        for (r, row) in table.rows.iter().enumerate() {
-            let r = u32::try_from(r + 1).map_err(AppError::internal)?;
-            for (col, cell) in row.iter().enumerate() {
-                let col = u16::try_from(col).map_err(AppError::internal)?;
-                let numeric = !cell.is_empty()
-                    && cell
-                        .chars()
-                        .all(|c| c.is_ascii_digit() || c == '.' || c == '-');
-                if numeric {
-                    sheet
-                        .write_string_with_format(r, col, cell, &right)
-                        .map_err(AppError::internal)?;
-                } else {
-                    sheet
-                        .write_string(r, col, cell)
-                        .map_err(AppError::internal)?;
-                }
-            }
-        }
-    }
-    workbook.save_to_buffer().map_err(AppError::internal)
 }
 
 #[cfg(test)]

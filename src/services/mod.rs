@@ -34,6 +34,8 @@ pub mod seed;
 pub mod settlement;
 /// Write transactions (IMMEDIATE on SQLite).
 pub mod tx;
+/// The settlement workbook (结算表) a finance office can sign.
+pub mod workbook;
 
 /// Longest free-text reason accepted (returning a claim, recording a finding).
 pub const MAX_REASON_CHARS: usize = 2000;

@@ -23,7 +23,10 @@ use crate::policy::money::Money;
 use crate::policy::reconciliation::PaymentKind;
 use crate::policy::settlement::ClaimStatus;
 use crate::services::{audit, locks, tx};
-use entity::{claim_events, claims, districts, enterprises, payment_lines};
+use entity::{
+    claim_events, claims, districts, enterprises, line_verdicts, payment_lines,
+    withdrawn_payment_lines,
+};
 
 /// Rows per multi-row INSERT (well under SQLite's limit of bound parameters).
 const INSERT_CHUNK: usize = 500;
@@ -518,7 +521,7 @@ pub async fn check_report(
                 "voucherNo",
                 "VOUCHER_CONFLICT",
                 format!(
-                    "voucher {} was already reported with different content ({})",
+                    "voucher {} was already reported with different content ({}); to correct it, withdraw the reported line first (withdrawPaymentLines)",
                     line.voucher_no,
                     describe(&differ, false)
                 ),
@@ -604,15 +607,24 @@ pub async fn check_report(
         });
     }
 
-    let mut next_seq = payment_lines::Entity::find()
+    // Report order continues after withdrawn lines too: a sequence number is never reused.
+    let reported_max = payment_lines::Entity::find()
         .select_only()
         .column_as(payment_lines::Column::Seq.max(), "max_seq")
         .into_tuple::<Option<i64>>()
         .one(&txn)
         .await?
         .flatten()
-        .unwrap_or(0)
-        + 1;
+        .unwrap_or(0);
+    let withdrawn_max = withdrawn_payment_lines::Entity::find()
+        .select_only()
+        .column_as(withdrawn_payment_lines::Column::Seq.max(), "max_seq")
+        .into_tuple::<Option<i64>>()
+        .one(&txn)
+        .await?
+        .flatten()
+        .unwrap_or(0);
+    let mut next_seq = reported_max.max(withdrawn_max) + 1;
     let now = Utc::now();
     let mut created = Vec::new();
     let first_seq = next_seq;
@@ -682,6 +694,158 @@ pub async fn check_report(
         created_amount,
         rows: ReportOutcome { created, unchanged },
     })
+}
+
+/// Most lines one withdrawal names.
+pub const MAX_LINES_PER_WITHDRAWAL: usize = 1_000;
+
+/// Withdraws lines a district reported and has not submitted (§20 step 1: a wrong line is
+/// corrected by withdrawing it and reporting the right one). Each line moves, whole, out of the
+/// reported lines into the withdrawn ones with the time, the actor and the reason, so no claim,
+/// reconciliation, settlement or export counts it and its voucher may be reported again. A line
+/// already withdrawn is answered as it was (a retry changes nothing). One transaction, audited
+/// with the lines before and the withdrawal after.
+///
+/// # Errors
+/// `FORBIDDEN` for a role other than a district; `BAD_USER_INPUT` for no ids, too many, or an
+/// empty reason; `NOT_FOUND` for an id that is not the district's own line (another district's
+/// line included); `CONFLICT` when the line's claim is submitted or later (not returned);
+/// `PERIOD_LOCKED` for a line of an approved year.
+#[tracing::instrument(name = "payments.withdraw", skip_all, fields(role = %actor.role, lines = ids.len()))]
+pub async fn withdraw(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    ids: &[i64],
+    reason: &str,
+) -> AppResult<Vec<withdrawn_payment_lines::Model>> {
+    let Some(own) = actor
+        .district_scope()
+        .filter(|_| actor.role == Role::District)
+    else {
+        return Err(AppError::Forbidden(
+            "only a district withdraws its own payment lines".into(),
+        ));
+    };
+    let own = own.to_string();
+    let reason = super::reason_text(reason)?;
+    if ids.is_empty() || ids.len() > MAX_LINES_PER_WITHDRAWAL {
+        return Err(AppError::bad_input(
+            "ids",
+            format!("name 1 to {MAX_LINES_PER_WITHDRAWAL} lines"),
+        ));
+    }
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+
+    let txn = tx::begin_write(db).await?;
+    locks::lock_money_writes(&txn).await?;
+    let lines = payment_lines::Entity::find()
+        .filter(payment_lines::Column::Id.is_in(ids.clone()))
+        .filter(payment_lines::Column::DistrictCode.eq(own.as_str()))
+        .order_by_asc(payment_lines::Column::Id)
+        .all(&txn)
+        .await?;
+    let already = withdrawn_payment_lines::Entity::find()
+        .filter(withdrawn_payment_lines::Column::Id.is_in(ids.clone()))
+        .filter(withdrawn_payment_lines::Column::DistrictCode.eq(own.as_str()))
+        .all(&txn)
+        .await?;
+    // Another district's line is not found, like any line a district may not see.
+    if let Some(missing) = ids
+        .iter()
+        .find(|id| !lines.iter().any(|l| l.id == **id) && !already.iter().any(|w| w.id == **id))
+    {
+        return Err(AppError::NotFound(format!("no payment line {missing}")));
+    }
+    let years: std::collections::BTreeSet<i32> = lines.iter().map(|l| l.fiscal_year).collect();
+    for &year in &years {
+        ensure_year_open(&txn, year).await?;
+        if let Some(claim) = find_claim(&txn, &own, year).await? {
+            let status = claim_status(&claim)?;
+            if status != ClaimStatus::Returned {
+                return Err(AppError::Conflict(format!(
+                    "the claim of {own} for {year} is {}: its lines can be withdrawn only once it is returned",
+                    status.as_str().to_lowercase()
+                )));
+            }
+        }
+    }
+    // Microseconds, as both databases store it: the answer a retry reads back is the same.
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
+    let moved: Vec<withdrawn_payment_lines::Model> = lines
+        .iter()
+        .map(|l| withdrawn_payment_lines::Model {
+            id: l.id,
+            seq: l.seq,
+            district_code: l.district_code.clone(),
+            fiscal_year: l.fiscal_year,
+            enterprise_id: l.enterprise_id,
+            credit_code: l.credit_code.clone(),
+            kind: l.kind.clone(),
+            subsidy_year: l.subsidy_year,
+            contract_no: l.contract_no.clone(),
+            basis_fen: l.basis_fen,
+            transaction_date: l.transaction_date,
+            amount_fen: l.amount_fen,
+            payment_date: l.payment_date,
+            voucher_no: l.voucher_no.clone(),
+            reported_at: l.reported_at,
+            reported_by: l.reported_by.clone(),
+            withdrawn_at: now,
+            withdrawn_by: actor.sub.clone(),
+            reason: reason.to_string(),
+        })
+        .collect();
+    if !moved.is_empty() {
+        let moved_ids: Vec<i64> = moved.iter().map(|w| w.id).collect();
+        for chunk in moved.chunks(INSERT_CHUNK) {
+            withdrawn_payment_lines::Entity::insert_many(
+                chunk
+                    .iter()
+                    .cloned()
+                    .map(sea_orm::IntoActiveModel::into_active_model)
+                    .collect::<Vec<_>>(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+        }
+        // A verdict of a returned claim's earlier reconciliation goes with its line.
+        line_verdicts::Entity::delete_many()
+            .filter(line_verdicts::Column::LineId.is_in(moved_ids.clone()))
+            .exec(&txn)
+            .await?;
+        payment_lines::Entity::delete_many()
+            .filter(payment_lines::Column::Id.is_in(moved_ids.clone()))
+            .exec(&txn)
+            .await?;
+        audit::record(
+            &txn,
+            actor,
+            audit::AuditEntry {
+                operation: "withdrawPaymentLines",
+                target_type: "payment_lines",
+                target_id: Some(own.clone()),
+                before: Some(json!({
+                    "lines": lines.iter().map(|l| json!({
+                        "id": l.id, "seq": l.seq, "fiscalYear": l.fiscal_year,
+                        "voucherNo": l.voucher_no, "creditCode": l.credit_code,
+                        "kind": l.kind, "amountFen": l.amount_fen,
+                    })).collect::<Vec<_>>(),
+                })),
+                after: Some(json!({
+                    "withdrawn": moved_ids,
+                    "reason": reason,
+                })),
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    let mut all = moved;
+    all.extend(already);
+    all.sort_by_key(|w| w.id);
+    Ok(all)
 }
 
 /// A field of a line that differs from what was reported, with both values.

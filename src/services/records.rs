@@ -13,6 +13,7 @@ pub use entity::line_verdicts::Model as LineVerdictRecord;
 pub use entity::payment_lines::Model as PaymentLineRecord;
 pub use entity::recognitions::Model as RecognitionRecord;
 pub use entity::star_ratings::Model as StarRatingRecord;
+pub use entity::withdrawn_payment_lines::Model as WithdrawnLineRecord;
 
 /// The database pool services run on.
 pub type Db = sea_orm::DatabaseConnection;

@@ -211,11 +211,30 @@ fn matrix() -> Vec<Expect> {
             roles: &[Role::District],
         },
         Expect {
+            field: "Mutation.withdrawPaymentLines",
+            query: r#"mutation { withdrawPaymentLines(ids: [1], reason: "wrong amount") { id } }"#,
+            variables: none,
+            anonymous: false,
+            roles: &[Role::District],
+        },
+        Expect {
             field: "Mutation.returnClaim",
             query: r#"mutation { returnClaim(districtCode: "330106", fiscalYear: 2024, reason: "r") { status } }"#,
             variables: none,
             anonymous: false,
             roles: &[Role::CityFinance],
+        },
+        Expect {
+            field: "Mutation.settlementDownloadLink",
+            query: "mutation { settlementDownloadLink(fiscalYear: 2024, file: WORKBOOK) { url } }",
+            variables: none,
+            anonymous: false,
+            roles: &[
+                Role::HqOffice,
+                Role::CityFinance,
+                Role::Auditor,
+                Role::District,
+            ],
         },
         Expect {
             field: "Query.settlement",

@@ -100,3 +100,104 @@ async fn a_malformed_year_in_a_path_gets_a_coded_json_error() {
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 }
+
+const LINK: &str = "mutation($f: SettlementFile!) {
+  settlementDownloadLink(fiscalYear: 2024, file: $f) { url expiresAt } }";
+
+/// Asks for a link as `token`'s actor and answers its URL.
+async fn link(app: &TestApp, token: &str, file: &str) -> String {
+    let res = app.gql(Some(token), LINK, json!({ "f": file })).await;
+    let link = &res.data()["settlementDownloadLink"];
+    let expires: chrono::DateTime<chrono::Utc> =
+        link["expiresAt"].as_str().unwrap().parse().unwrap();
+    let left = expires - chrono::Utc::now();
+    assert!(
+        left <= chrono::Duration::seconds(300) && left > chrono::Duration::seconds(200),
+        "valid five minutes: {left}"
+    );
+    link["url"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_download_link_opens_one_file_without_headers_for_its_actor_only() {
+    let app = spawn_app().await;
+    app.gql_as(
+        Role::CityFinance,
+        "mutation { draftSettlement(fiscalYear: 2024) { status } }",
+        json!({}),
+    )
+    .await
+    .data();
+
+    // Finance's link to the workbook opens with no Authorization header.
+    let finance = app.token_for(Role::CityFinance);
+    let url = link(&app, &finance, "WORKBOOK").await;
+    assert!(url.starts_with("/downloads/"), "{url}");
+    let (status, body) = download(&app, None, &url).await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with(b"PK"));
+
+    // A district's link gives its own district only, as its token would.
+    let district = app.token(Role::District, Some("330108"));
+    let url = link(&app, &district, "SUMMARY_CSV").await;
+    let (status, body) = download(&app, None, &url).await;
+    assert_eq!(status, 200);
+    let rows = csv_rows(&body);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][2], "330108");
+
+    // A viewer gets no link; a tampered link, a bearer token as a link and a link as a bearer
+    // token are refused.
+    let viewer = app.token_for(Role::Viewer);
+    let res = app
+        .gql(Some(&viewer), LINK, json!({ "f": "WORKBOOK" }))
+        .await;
+    assert_eq!(res.error_code(), Some("FORBIDDEN"));
+    let mut tampered = url.clone().into_bytes();
+    let at = tampered.len() - 3;
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    let (status, _) = download(&app, None, &String::from_utf8(tampered).unwrap()).await;
+    assert_eq!(status, 401);
+    let (status, _) = download(&app, None, &format!("/downloads/{finance}")).await;
+    assert_eq!(status, 401);
+    let link_token = url.trim_start_matches("/downloads/");
+    let (status, _) = download(&app, Some(link_token), "/exports/settlements/2024.csv").await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn an_expired_or_overlong_download_link_is_refused() {
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    let app = spawn_app().await;
+    app.gql_as(
+        Role::CityFinance,
+        "mutation { draftSettlement(fiscalYear: 2024) { status } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let now = chrono::Utc::now().timestamp();
+    let sign = |iat: i64, exp: i64| {
+        let claims = json!({
+            "sub": "finance", "role": "CITY_FINANCE", "iss": "hq-api", "aud": "hq-api-download",
+            "iat": iat, "exp": exp, "file": "settlements/2024.csv",
+        });
+        encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(app.secret.as_bytes()),
+        )
+        .unwrap()
+    };
+    let (status, _) = download(&app, None, &format!("/downloads/{}", sign(now, now + 300))).await;
+    assert_eq!(status, 200, "a link as the service signs it");
+    let (status, _) = download(
+        &app,
+        None,
+        &format!("/downloads/{}", sign(now - 400, now - 100)),
+    )
+    .await;
+    assert_eq!(status, 401, "expired");
+    let (status, _) = download(&app, None, &format!("/downloads/{}", sign(now, now + 3600))).await;
+    assert_eq!(status, 401, "valid longer than five minutes");
+}

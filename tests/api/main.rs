@@ -31,3 +31,5 @@ mod settlement;
 mod startup_errors;
 mod strict_inputs;
 mod transport;
+mod withdrawals;
+mod workbook;
