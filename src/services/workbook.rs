@@ -271,6 +271,39 @@ impl Sheet<'_> {
     }
 }
 
+impl<'a> Sheet<'a> {
+    /// A detail sheet's top: its title merged across the header's width (row 0), a unit line
+    /// (row 1) and the header row ([`HEADER_ROW`]). Returns the sheet and its last column.
+    fn titled(
+        ws: &'a mut Worksheet,
+        title: &str,
+        unit: &str,
+        header: &[&str],
+        f: &Formats,
+    ) -> AppResult<(Sheet<'a>, u16)> {
+        let last_col = col(header.len().saturating_sub(1))?;
+        let mut sheet = Sheet {
+            ws,
+            widths: Vec::new(),
+        };
+        sheet
+            .ws
+            .merge_range(0, 0, 0, last_col, title, &f.title)
+            .map_err(xlsx)?;
+        sheet
+            .ws
+            .write_string_with_format(1, 0, unit, &f.label)
+            .map_err(xlsx)?;
+        for (i, text) in header.iter().enumerate() {
+            sheet.text(HEADER_ROW, col(i)?, text, &f.header)?;
+        }
+        Ok((sheet, last_col))
+    }
+}
+
+/// The header row of a detail sheet (明细, 调整), below its title and unit lines.
+const HEADER_ROW: u32 = 2;
+
 fn checked_sum(values: impl IntoIterator<Item = i64>) -> AppResult<i64> {
     let mut sum = Money::ZERO;
     for fen in values {
@@ -570,30 +603,14 @@ fn lines_sheet(ws: &mut Worksheet, book: &SettlementBook, f: &Formats) -> AppRes
         "比例分组",
         "分组上限",
     ];
-    let last_col = col(header.len() - 1)?;
-    let mut sheet = Sheet {
+    let (mut sheet, last_col) = Sheet::titled(
         ws,
-        widths: Vec::new(),
-    };
-    sheet
-        .ws
-        .merge_range(
-            0,
-            0,
-            0,
-            last_col,
-            &format!("{}·明细", title_of(book)),
-            &f.title,
-        )
-        .map_err(xlsx)?;
-    sheet
-        .ws
-        .write_string_with_format(1, 0, "单位：元", &f.label)
-        .map_err(xlsx)?;
-    let header_row = 2;
-    for (i, title) in header.iter().enumerate() {
-        sheet.text(header_row, col(i)?, title, &f.header)?;
-    }
+        &format!("{}·明细", title_of(book)),
+        "单位：元",
+        &header,
+        f,
+    )?;
+    let header_row = HEADER_ROW;
     let first = header_row + 1;
     let mut r = first;
     for l in &book.lines {
@@ -697,30 +714,14 @@ fn adjustments_sheet(ws: &mut Worksheet, book: &SettlementBook, f: &Formats) -> 
         "原因",
         "记录时间（北京时间）",
     ];
-    let last_col = col(header.len() - 1)?;
-    let mut sheet = Sheet {
+    let (mut sheet, last_col) = Sheet::titled(
         ws,
-        widths: Vec::new(),
-    };
-    sheet
-        .ws
-        .merge_range(
-            0,
-            0,
-            0,
-            last_col,
-            &format!("{}·调整", title_of(book)),
-            &f.title,
-        )
-        .map_err(xlsx)?;
-    sheet
-        .ws
-        .write_string_with_format(1, 0, "单位：元；调整金额 = −floor(e × G / E)", &f.label)
-        .map_err(xlsx)?;
-    let header_row = 2;
-    for (i, title) in header.iter().enumerate() {
-        sheet.text(header_row, col(i)?, title, &f.header)?;
-    }
+        &format!("{}·调整", title_of(book)),
+        "单位：元；调整金额 = −floor(e × G / E)",
+        &header,
+        f,
+    )?;
+    let header_row = HEADER_ROW;
     let first = header_row + 1;
     let mut r = first;
     let date_time = Format::new()
