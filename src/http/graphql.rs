@@ -62,10 +62,11 @@ async fn answer(
     let (parsed, mutation) = match request.parsed_query() {
         Ok(document) => {
             guard::check_document(document, state.limits)?;
-            if let Some((kind, name)) = operation_of(document, operation_name.as_deref()) {
+            let operation = operation_of(document, operation_name.as_deref());
+            if let Some((kind, name)) = operation {
                 observe::note_operation(req, kind, name);
             }
-            (true, mutation_name(document, operation_name.as_deref()))
+            (true, mutation_name(operation))
         }
         Err(_) => (false, None),
     };
@@ -158,9 +159,9 @@ fn operation_of<'a>(
         .map(|(name, operation)| (operation.node.ty, name.map(|n| n.as_str())))
 }
 
-/// The operation a document runs, if it is a mutation: its name, or `mutation`.
-fn mutation_name(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<String> {
-    let (kind, name) = operation_of(document, operation_name)?;
+/// The operation's name if it is a mutation (`mutation` when unnamed); `None` otherwise.
+fn mutation_name(operation: Option<(OperationType, Option<&str>)>) -> Option<String> {
+    let (kind, name) = operation?;
     (kind == OperationType::Mutation).then(|| name.unwrap_or("mutation").to_string())
 }
 

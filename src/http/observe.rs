@@ -37,7 +37,8 @@ const MAX_REQUEST_ID_BYTES: usize = 128;
 struct AccessNote {
     role: Option<&'static str>,
     sub: Option<String>,
-    operation: Option<(&'static str, String)>,
+    /// The operation's type and name (`None` when unnamed).
+    operation: Option<(&'static str, Option<String>)>,
     error_codes: Vec<String>,
 }
 
@@ -118,9 +119,10 @@ pub async fn observe(
     for code in &note.error_codes {
         metrics::error(code);
     }
-    let (operation_type, operation) = note
-        .operation
-        .map_or(("", String::new()), |(kind, name)| (kind, name));
+    let (operation_type, operation) = match &note.operation {
+        Some((kind, name)) => (*kind, name.as_deref().unwrap_or("anonymous")),
+        None => ("", ""),
+    };
     span.in_scope(|| {
         tracing::info!(
             target: "hq_api::access",
@@ -167,10 +169,7 @@ pub fn operation_type_name(kind: OperationType) -> &'static str {
 /// Notes the GraphQL operation the request runs.
 pub fn note_operation(req: &HttpRequest, kind: OperationType, name: Option<&str>) {
     with_note(req, |note| {
-        note.operation = Some((
-            operation_type_name(kind),
-            name.unwrap_or("anonymous").to_string(),
-        ));
+        note.operation = Some((operation_type_name(kind), name.map(str::to_string)));
     });
 }
 
@@ -192,16 +191,12 @@ pub fn finish_graphql(req: &HttpRequest, response: &mut async_graphql::Response)
     }
     let ok = codes.is_empty();
     with_note(req, |note| {
-        let (kind, name) = note
-            .operation
-            .clone()
-            .unwrap_or(("query", "anonymous".to_string()));
-        let label = if name == "anonymous" {
-            metrics::operation_label(None)
-        } else {
-            metrics::operation_label(Some(&name))
+        // A document that does not parse names no operation: counted as an anonymous query.
+        let (kind, name) = match &note.operation {
+            Some((kind, name)) => (*kind, name.as_deref()),
+            None => ("query", None),
         };
-        metrics::graphql_operation(&label, kind, ok);
+        metrics::graphql_operation(&metrics::operation_label(name), kind, ok);
         note.error_codes.extend(codes);
     });
 }
