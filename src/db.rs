@@ -563,6 +563,25 @@ fn shell_word(text: &str) -> String {
     }
 }
 
+/// The PostgreSQL URL `url` with its database name replaced by `name`; the query string (e.g.
+/// `?sslmode=require`) is kept. Used where a tool creates or drops a database of its own beside
+/// the configured one (the benchmark, the tests).
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::borrow::Cow;
@@ -788,5 +807,15 @@ mod tests {
             err.to_string(),
             "SQLite database `/data/hq.db`: error returned from database: file is not a database"
         );
+    }
+
+    #[test]
+    fn another_database_on_the_same_server_keeps_the_query_string() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/hq?sslmode=require", "postgres"),
+            "postgres://u@h:5432/postgres?sslmode=require"
+        );
+        assert_eq!(with_database("postgres://u@h", "t"), "postgres://u@h/t");
+        assert_eq!(with_database("postgres://u@h/a/b", "t"), "postgres://u@h/t");
     }
 }

@@ -178,23 +178,6 @@ pub struct Outcome {
     pub text: String,
 }
 
-/// Replaces the database name of a PostgreSQL URL.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
 /// The database name of a PostgreSQL URL.
 fn database_name(url: &str) -> String {
     let base = url.split('?').next().unwrap_or(url);
@@ -239,7 +222,8 @@ async fn prepare_database(options: &Options) -> Result<(String, bool), BenchErro
     if database.starts_with("postgres") {
         if sea_orm::Database::connect(database).await.is_err() {
             let name = database_name(database);
-            let admin = sea_orm::Database::connect(with_database(database, "postgres")).await?;
+            let admin =
+                sea_orm::Database::connect(hq_api::db::with_database(database, "postgres")).await?;
             admin
                 .execute_unprepared(&format!("CREATE DATABASE \"{}\"", name.replace('"', "")))
                 .await?;
@@ -404,7 +388,7 @@ mod tests {
         let url = "postgres://bench:secret@127.0.0.1:5432/bench?sslmode=disable";
         assert_eq!(database_name(url), "bench");
         assert_eq!(
-            with_database(url, "postgres"),
+            hq_api::db::with_database(url, "postgres"),
             "postgres://bench:secret@127.0.0.1:5432/postgres?sslmode=disable"
         );
         assert_eq!(

@@ -54,23 +54,6 @@ pub fn random_suffix() -> String {
         .collect()
 }
 
-/// Replaces the database name of a PostgreSQL URL.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
 /// A fresh database and its URL; `prefix` starts a PostgreSQL database's name and names the
 /// SQLite file.
 pub async fn fresh_database(prefix: &str) -> (String, TestDatabase) {
@@ -86,7 +69,7 @@ pub async fn fresh_database(prefix: &str) -> (String, TestDatabase) {
                 .expect("create test database");
             admin.close().await.expect("close admin connection");
             (
-                with_database(&url, &name),
+                hq_api::db::with_database(&url, &name),
                 TestDatabase::Postgres {
                     admin_url: url,
                     name,
