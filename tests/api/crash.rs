@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::helpers::{register_enterprise, spawn_app};
+use crate::helpers::{becomes_ready, free_port, register_enterprise, spawn_app};
 
 const WRITES: usize = 200;
 const KILLS: usize = 4;
@@ -57,26 +57,6 @@ impl Drop for Service {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    for _ in 0..300 {
-        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
-            && r.status().is_success()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("hq-api did not become ready");
-}
-
 fn amount(i: usize) -> String {
     format!("{}.{:02}", i + 1, (i * 7) % 100)
 }
@@ -101,7 +81,10 @@ async fn acknowledged_writes_survive_kill_9_and_restart() {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    wait_ready(&client, &base).await;
+    assert!(
+        becomes_ready(&client, &base).await,
+        "hq-api did not become ready"
+    );
 
     // The killer: SIGKILL whenever another fifth of the writes is acknowledged, so the kills
     // land while writes are in flight; restart at once.
@@ -179,7 +162,10 @@ async fn acknowledged_writes_survive_kill_9_and_restart() {
         s.kill();
         s.start();
     }
-    wait_ready(&client, &base).await;
+    assert!(
+        becomes_ready(&client, &base).await,
+        "hq-api did not become ready"
+    );
     let finance = app.token_for(Role::CityFinance);
     let mut vouchers = Vec::new();
     let mut total = Decimal::ZERO;
@@ -238,7 +224,10 @@ async fn sigterm_drains_the_request_in_flight_before_exit() {
     };
     service.start();
     let client = reqwest::Client::new();
-    wait_ready(&client, &base).await;
+    assert!(
+        becomes_ready(&client, &base).await,
+        "hq-api did not become ready"
+    );
 
     let token = app.token_for(Role::Viewer);
     let body = r#"{"query":"{ districts { code } }"}"#;

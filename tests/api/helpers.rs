@@ -181,3 +181,25 @@ pub async fn register_enterprise(app: &TestApp, code: &str, name: &str, district
         .await
         .data();
 }
+
+/// A port free on 127.0.0.1 at the time of asking (for a server started as a separate process).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether the service at `base` answers `/readyz` with success within 15 seconds.
+pub async fn becomes_ready(client: &reqwest::Client, base: &str) -> bool {
+    for _ in 0..300 {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
+            && r.status().is_success()
+        {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 use hq_api::auth::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{becomes_ready, free_port, spawn_app, spawn_app_with};
 
 fn header(response: &reqwest::Response, name: &str) -> Option<String> {
     response
@@ -169,11 +169,7 @@ impl Drop for Logged {
 
 impl Logged {
     async fn start(database_url: &str, secret: &str, format: &str) -> Logged {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_hq-api"))
             .arg("serve")
             .env("HQ_BIND", format!("127.0.0.1:{port}"))
@@ -194,19 +190,19 @@ impl Logged {
                 sink.lock().unwrap().push(line);
             }
         });
-        let base = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::new();
-        for _ in 0..300 {
-            if let Ok(r) = client.get(format!("{base}/readyz")).send().await
-                && r.status().is_success()
-            {
-                return Logged { child, base, lines };
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("hq-api did not become ready: {:?}", lines.lock().unwrap());
+        // Built before waiting, so that its drop stops the process if it never becomes ready.
+        let service = Logged {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            lines,
+        };
+        let ready = becomes_ready(&reqwest::Client::new(), &service.base).await;
+        assert!(
+            ready,
+            "hq-api did not become ready: {:?}",
+            service.lines.lock().unwrap()
+        );
+        service
     }
 
     /// The access lines logged so far, parsed.
