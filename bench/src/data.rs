@@ -37,7 +37,7 @@ use hq_api::services::{parameters, payments};
 use policy::credit_code::{CreditCode, CreditCodeError};
 use policy::reconciliation::PaymentKind;
 use policy::settlement::ClaimStatus;
-use policy::{EnterpriseFacts, Figures, Money, Ownership, RecognitionParams, decide_recognition};
+use policy::{Figures, Money, Ownership, RecognitionParams, decide_recognition};
 
 /// The fiscal year whose claims are reconciled and settled.
 pub const FISCAL_YEAR: i32 = 2024;
@@ -226,11 +226,11 @@ fn facts_of(id: u64, district: &str) -> Facts {
         n => INDUSTRIES[(n % 8) as usize],
     };
     let ownership = match pick(id, 3, 100) {
-        0..=79 => "PRIVATE",
-        80..=89 => "FOREIGN",
-        90..=94 => "CENTRAL_SOE",
-        95..=97 => "MUNICIPAL_SOE", // excluded
-        _ => "OTHER",
+        0..=79 => Ownership::Private,
+        80..=89 => Ownership::Foreign,
+        90..=94 => Ownership::CentralSoe,
+        95..=97 => Ownership::MunicipalSoe, // excluded
+        _ => Ownership::Other,
     };
     let listed = pick(id, 4, 10) == 0;
     let rd = pick(id, 5, 10) < 3;
@@ -239,7 +239,7 @@ fn facts_of(id: u64, district: &str) -> Facts {
         district_code: Some(district.to_string()),
         hangzhou_since: Some(hangzhou_since),
         industry_code: industry.to_string(),
-        ownership: ownership.to_string(),
+        ownership,
         industrial_guidance: pick(id, 6, 100) < 95,
         independent_legal_person: pick(id, 7, 100) < 97,
         deemed_legal_person: false,
@@ -247,7 +247,7 @@ fn facts_of(id: u64, district: &str) -> Facts {
         unified_accounting: pick(id, 9, 100) < 97,
         rd_facilities: rd,
         rd_stable_funding: rd,
-        outside_units: i32::try_from(pick(id, 10, 13)).unwrap_or(0),
+        outside_units: u32::try_from(pick(id, 10, 13)).unwrap_or(0),
         listing_exchange: listed.then(|| "SSE".to_string()),
         listed_entity_in_hangzhou: listed,
         dishonest: pick(id, 11, 200) == 0,
@@ -267,29 +267,6 @@ fn figures_of(id: u64) -> Figures {
     }
 }
 
-fn policy_facts(facts: &Facts) -> Result<EnterpriseFacts, BenchError> {
-    Ok(EnterpriseFacts {
-        district: facts.district_code.clone(),
-        hangzhou_since: facts.hangzhou_since,
-        industry_code: facts.industry_code.clone(),
-        ownership: facts
-            .ownership
-            .parse::<Ownership>()
-            .map_err(BenchError::new)?,
-        industrial_guidance: facts.industrial_guidance,
-        independent_legal_person: facts.independent_legal_person,
-        deemed_legal_person: facts.deemed_legal_person,
-        operating: facts.operating,
-        unified_accounting: facts.unified_accounting,
-        rd_facilities: facts.rd_facilities,
-        stable_rd_funding: facts.rd_stable_funding,
-        outside_units: u32::try_from(facts.outside_units).unwrap_or(0),
-        listing_exchange: facts.listing_exchange.clone(),
-        listed_entity_in_hangzhou: facts.listed_entity_in_hangzhou,
-        dishonest: facts.dishonest,
-    })
-}
-
 fn facts_row(id: i64, facts: &Facts) -> enterprise_facts::ActiveModel {
     enterprise_facts::ActiveModel {
         id: NotSet,
@@ -300,7 +277,7 @@ fn facts_row(id: i64, facts: &Facts) -> enterprise_facts::ActiveModel {
         district_code: Set(facts.district_code.clone()),
         hangzhou_since: Set(facts.hangzhou_since),
         industry_code: Set(facts.industry_code.clone()),
-        ownership: Set(facts.ownership.clone()),
+        ownership: Set(facts.ownership.as_str().to_owned()),
         industrial_guidance: Set(facts.industrial_guidance),
         independent_legal_person: Set(facts.independent_legal_person),
         deemed_legal_person: Set(facts.deemed_legal_person),
@@ -308,7 +285,7 @@ fn facts_row(id: i64, facts: &Facts) -> enterprise_facts::ActiveModel {
         unified_accounting: Set(facts.unified_accounting),
         rd_facilities: Set(facts.rd_facilities),
         rd_stable_funding: Set(facts.rd_stable_funding),
-        outside_units: Set(facts.outside_units),
+        outside_units: Set(i32::try_from(facts.outside_units).unwrap_or(i32::MAX)),
         listing_exchange: Set(facts.listing_exchange.clone()),
         listed_entity_in_hangzhou: Set(facts.listed_entity_in_hangzhou),
         dishonest: Set(facts.dishonest),
@@ -430,7 +407,7 @@ pub async fn generate(
                 recorded_by: Set(BY.into()),
             });
             let verdict = decide_recognition(
-                &policy_facts(&facts)?,
+                &facts,
                 Some(&figures),
                 &[],
                 RECOGNITION_YEAR,
@@ -747,12 +724,8 @@ async fn check_registration_folds(db: &DatabaseConnection) -> Result<(), BenchEr
         .all(db)
         .await?
         .iter()
-        .map(|row| Period {
-            valid_from: row.valid_from,
-            valid_to: row.valid_to,
-            facts: registry::facts_from_row(row),
-        })
-        .collect();
+        .map(registry::period_from_row)
+        .collect::<Result<_, _>>()?;
     if stored.is_empty() || stored != folded {
         return Err(BenchError::new(format!(
             "generated facts do not match their registration event: {stored:?} vs {folded:?}"

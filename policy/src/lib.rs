@@ -43,8 +43,8 @@ pub use params::{
     default_parameters, resolve,
 };
 pub use recognition::{
-    EnterpriseFacts, Figure, Figures, Gap, Ownership, RecognitionParams, RecognitionVerdict, Route,
-    RouteOutcome, RuleId, RuleResult, decide_recognition,
+    Figure, Figures, Gap, Ownership, RecognitionParams, RecognitionVerdict, Route, RouteOutcome,
+    RuleId, RuleResult, decide_recognition,
 };
 pub use star_reward::{
     RewardDecision, RewardSplit, StarRewardParams, StarTiers, Stars, decide_reward, reward_due,

@@ -13,51 +13,148 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::code_enum;
-use crate::money::Money;
 
-code_enum! {
-    /// A fact of the registry, as named in the API, in event changes and in the audit log (its
-    /// code, e.g. `districtCode`); `ALL` is in the order of the registry's facts.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-    pub enum Fact: "fact" {
-        /// The enterprise's name.
-        Name = "name",
-        /// The registered district (`None` = outside Hangzhou).
-        DistrictCode = "districtCode",
-        /// The first day of the current continuous stay in Hangzhou.
-        HangzhouSince = "hangzhouSince",
-        /// GB/T 4754-2017 class, 4 digits.
-        IndustryCode = "industryCode",
-        /// Ownership kind.
-        Ownership = "ownership",
-        /// Industrial guidance flag (set by the HQ office).
-        IndustrialGuidance = "industrialGuidance",
-        /// Independent legal person.
-        IndependentLegalPerson = "independentLegalPerson",
-        /// Deemed legal person (vehicle manufacturing units).
-        DeemedLegalPerson = "deemedLegalPerson",
-        /// Operating.
-        Operating = "operating",
-        /// Unified accounting.
-        UnifiedAccounting = "unifiedAccounting",
-        /// R&D facilities.
-        RdFacilities = "rdFacilities",
-        /// Stable R&D funding.
-        RdStableFunding = "rdStableFunding",
-        /// Branches and ≥50%-controlled subsidiaries outside Hangzhou.
-        OutsideUnits = "outsideUnits",
-        /// Listing exchange.
-        ListingExchange = "listingExchange",
-        /// Whether the listed entity is in Hangzhou.
-        ListedEntityInHangzhou = "listedEntityInHangzhou",
-        /// On the serious dishonesty list.
-        Dishonest = "dishonest",
-        /// Owns office premises in Hangzhou.
-        OwnsOffice = "ownsOffice",
-        /// Registered capital.
-        RegisteredCapital = "registeredCapital",
-    }
+/// The registry's facts, declared once: each fact's field name, its [`Fact`] variant and code,
+/// whether it is `required` or `nullable` (null has a meaning, e.g. "outside Hangzhou"), its value
+/// type, and, where a registration may omit it, its default.
+///
+/// Every shape that shows or takes the facts is expanded from this one list by a macro of the
+/// layer that needs it (`enterprise_facts!(callback)` calls `callback! { … }` with the list):
+/// [`Fact`], [`Facts`] and [`FactChanges`] here, the API's fact objects and inputs in the
+/// service. Adding a fact is one entry here, its column, and the rules that read it.
+#[macro_export]
+macro_rules! enterprise_facts {
+    ($callback:ident) => {
+        $callback! {
+            /// The enterprise's name, 1 to 200 characters.
+            name: Name = "name", required ::std::string::String;
+            /// Registered district (GB/T 2260 code of a Hangzhou district); null = outside Hangzhou.
+            district_code: DistrictCode = "districtCode", nullable ::std::string::String;
+            /// First day of the current continuous stay in Hangzhou (registration there, or moving
+            /// in); null outside Hangzhou.
+            hangzhou_since: HangzhouSince = "hangzhouSince", nullable ::chrono::NaiveDate;
+            /// GB/T 4754-2017 class, 4 digits without section letter, e.g. `7211`.
+            industry_code: IndustryCode = "industryCode", required ::std::string::String;
+            /// Ownership kind (a subsidiary controlled by an SOE carries its controller's).
+            ownership: Ownership = "ownership", required $crate::recognition::Ownership;
+            /// 符合杭州市产业发展导向 (set by the HQ office).
+            industrial_guidance: IndustrialGuidance = "industrialGuidance", required bool = false;
+            /// 具有独立法人资格.
+            independent_legal_person: IndependentLegalPerson = "independentLegalPerson", required bool = true;
+            /// 视同法人的汽车整车制造行业活动单位.
+            deemed_legal_person: DeemedLegalPerson = "deemedLegalPerson", required bool = false;
+            /// 开展经营.
+            operating: Operating = "operating", required bool = true;
+            /// 实行统一核算.
+            unified_accounting: UnifiedAccounting = "unifiedAccounting", required bool = false;
+            /// 具备完善的研究、开发、实验条件.
+            rd_facilities: RdFacilities = "rdFacilities", required bool = false;
+            /// 具有稳定的研发经费来源.
+            rd_stable_funding: RdStableFunding = "rdStableFunding", required bool = false;
+            /// Branches and subsidiaries controlled 50% or more outside Hangzhou.
+            outside_units: OutsideUnits = "outsideUnits", required u32 = 0;
+            /// The exchange it is listed on (2 to 16 letters or digits, e.g. `HKEX`); null = not listed.
+            listing_exchange: ListingExchange = "listingExchange", nullable ::std::string::String;
+            /// Whether the listed entity is in Hangzhou (上市主体在杭; needs a listing exchange).
+            listed_entity_in_hangzhou: ListedEntityInHangzhou = "listedEntityInHangzhou", required bool = false;
+            /// On the serious dishonesty list (严重违法失信主体名单).
+            dishonest: Dishonest = "dishonest", required bool = false;
+            /// Owns office premises in Hangzhou (自有办公用房).
+            owns_office: OwnsOffice = "ownsOffice", required bool = false;
+            /// Registered capital in yuan, at most 2 decimals; null if not recorded.
+            registered_capital: RegisteredCapital = "registeredCapital", nullable $crate::money::Money;
+        }
+    };
 }
+
+/// The value type of a fact: `fact_type!(required, T)` is `T`, `fact_type!(nullable, T)` is
+/// `Option<T>`.
+#[macro_export]
+macro_rules! fact_type {
+    (required, $ty:ty) => { $ty };
+    (nullable, $ty:ty) => { ::std::option::Option<$ty> };
+}
+
+/// This crate's shapes of the facts: [`Fact`], [`Facts`] and [`FactChanges`].
+macro_rules! registry_facts {
+    ($(
+        $(#[doc = $doc:literal])*
+        $field:ident: $variant:ident = $code:literal, $kind:ident $ty:ty $(= $default:literal)?;
+    )*) => {
+        code_enum! {
+            /// A fact of the registry, as named in the API, in event changes and in the audit log
+            /// (its code, e.g. `districtCode`); `ALL` is in the order of the registry's facts.
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+            pub enum Fact: "fact" {
+                $(
+                    $(#[doc = $doc])*
+                    $variant = $code,
+                )*
+            }
+        }
+
+        /// Every fact of an enterprise on one day.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct Facts {
+            $(
+                $(#[doc = $doc])*
+                pub $field: $crate::fact_type!($kind, $ty),
+            )*
+        }
+
+        /// What one event changes: fact -> new value; absent facts are unchanged. Stored as the
+        /// event's `changes` JSON object, keyed by [`Fact::as_str`]; for a nullable fact an explicit
+        /// `null` (`Some(None)`) clears it, which JSON keeps apart from an absent key.
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        pub struct FactChanges {
+            $(
+                $(#[doc = $doc])*
+                #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+                pub $field: Option<$crate::fact_type!($kind, $ty)>,
+            )*
+        }
+
+        impl FactChanges {
+            /// Changes that set every fact to `facts` (the `REGISTERED` event).
+            pub fn all_of(facts: &Facts) -> FactChanges {
+                FactChanges {
+                    $($field: Some(facts.$field.clone()),)*
+                }
+            }
+
+            /// The facts these changes name, in [`Fact::ALL`] order.
+            pub fn named(&self) -> Vec<Fact> {
+                let mut named = Vec::new();
+                $(
+                    if self.$field.is_some() {
+                        named.push(Fact::$variant);
+                    }
+                )*
+                named
+            }
+
+            /// The complete facts of a `REGISTERED` event, if every fact is named.
+            pub fn complete(&self) -> Option<Facts> {
+                Some(Facts {
+                    $($field: self.$field.clone()?,)*
+                })
+            }
+
+            /// Applies the changes to `facts`.
+            fn apply(&self, facts: &mut Facts) {
+                $(
+                    if let Some(value) = &self.$field {
+                        facts.$field = value.clone();
+                    }
+                )*
+            }
+        }
+    };
+}
+
+crate::enterprise_facts!(registry_facts);
 
 impl Fact {
     /// The path of this fact inside an event input (`changes.districtCode`).
@@ -164,227 +261,15 @@ impl EventKind {
     }
 }
 
-/// Every fact of an enterprise on one day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Facts {
-    /// Name.
-    pub name: String,
-    /// Registered district; `None` = outside Hangzhou.
-    pub district_code: Option<String>,
-    /// First day of the current continuous stay in Hangzhou.
-    pub hangzhou_since: Option<NaiveDate>,
-    /// GB/T 4754-2017 class, 4 digits.
-    pub industry_code: String,
-    /// Ownership kind code (`PRIVATE`, ...).
-    pub ownership: String,
-    /// Industrial guidance flag.
-    pub industrial_guidance: bool,
-    /// Independent legal person.
-    pub independent_legal_person: bool,
-    /// Deemed legal person.
-    pub deemed_legal_person: bool,
-    /// Operating.
-    pub operating: bool,
-    /// Unified accounting.
-    pub unified_accounting: bool,
-    /// R&D facilities.
-    pub rd_facilities: bool,
-    /// Stable R&D funding.
-    pub rd_stable_funding: bool,
-    /// Branches and ≥50%-controlled subsidiaries outside Hangzhou.
-    pub outside_units: i32,
-    /// Listing exchange, if listed.
-    pub listing_exchange: Option<String>,
-    /// Whether the listed entity is in Hangzhou.
-    pub listed_entity_in_hangzhou: bool,
-    /// On the serious dishonesty list.
-    pub dishonest: bool,
-    /// Owns office premises in Hangzhou.
-    pub owns_office: bool,
-    /// Registered capital, if known.
-    pub registered_capital: Option<Money>,
-}
-
-/// Deserialises a present JSON value (including `null`) as `Some(value)`, so that a missing key
-/// (`None`) and an explicit `null` (`Some(None)`) stay distinct.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+/// Deserialises a present JSON value as `Some(value)`, so that for a nullable fact a missing key
+/// (`None`) and an explicit `null` (`Some(None)`) stay distinct; a required fact's `null` is an
+/// error.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
-/// What one event changes: fact -> new value; absent facts are unchanged. Stored as the event's
-/// `changes` JSON object, keyed by [`Fact::key`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FactChanges {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub district_code: Option<Option<String>>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub hangzhou_since: Option<Option<NaiveDate>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub industry_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ownership: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub industrial_guidance: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub independent_legal_person: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deemed_legal_person: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operating: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unified_accounting: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rd_facilities: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rd_stable_funding: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outside_units: Option<i32>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub listing_exchange: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub listed_entity_in_hangzhou: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dishonest: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owns_office: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub registered_capital: Option<Option<Money>>,
-}
-
-impl FactChanges {
-    /// Changes that set every fact to `facts` (the `REGISTERED` event).
-    pub fn all_of(facts: &Facts) -> FactChanges {
-        FactChanges {
-            name: Some(facts.name.clone()),
-            district_code: Some(facts.district_code.clone()),
-            hangzhou_since: Some(facts.hangzhou_since),
-            industry_code: Some(facts.industry_code.clone()),
-            ownership: Some(facts.ownership.clone()),
-            industrial_guidance: Some(facts.industrial_guidance),
-            independent_legal_person: Some(facts.independent_legal_person),
-            deemed_legal_person: Some(facts.deemed_legal_person),
-            operating: Some(facts.operating),
-            unified_accounting: Some(facts.unified_accounting),
-            rd_facilities: Some(facts.rd_facilities),
-            rd_stable_funding: Some(facts.rd_stable_funding),
-            outside_units: Some(facts.outside_units),
-            listing_exchange: Some(facts.listing_exchange.clone()),
-            listed_entity_in_hangzhou: Some(facts.listed_entity_in_hangzhou),
-            dishonest: Some(facts.dishonest),
-            owns_office: Some(facts.owns_office),
-            registered_capital: Some(facts.registered_capital),
-        }
-    }
-
-    /// The facts these changes name.
-    fn named(&self) -> Vec<Fact> {
-        let present = [
-            self.name.is_some(),
-            self.district_code.is_some(),
-            self.hangzhou_since.is_some(),
-            self.industry_code.is_some(),
-            self.ownership.is_some(),
-            self.industrial_guidance.is_some(),
-            self.independent_legal_person.is_some(),
-            self.deemed_legal_person.is_some(),
-            self.operating.is_some(),
-            self.unified_accounting.is_some(),
-            self.rd_facilities.is_some(),
-            self.rd_stable_funding.is_some(),
-            self.outside_units.is_some(),
-            self.listing_exchange.is_some(),
-            self.listed_entity_in_hangzhou.is_some(),
-            self.dishonest.is_some(),
-            self.owns_office.is_some(),
-            self.registered_capital.is_some(),
-        ];
-        Fact::ALL
-            .into_iter()
-            .zip(present)
-            .filter_map(|(fact, is_present)| is_present.then_some(fact))
-            .collect()
-    }
-
-    /// The complete facts of a `REGISTERED` event, if every fact is named.
-    pub fn complete(&self) -> Option<Facts> {
-        Some(Facts {
-            name: self.name.clone()?,
-            district_code: self.district_code.clone()?,
-            hangzhou_since: self.hangzhou_since?,
-            industry_code: self.industry_code.clone()?,
-            ownership: self.ownership.clone()?,
-            industrial_guidance: self.industrial_guidance?,
-            independent_legal_person: self.independent_legal_person?,
-            deemed_legal_person: self.deemed_legal_person?,
-            operating: self.operating?,
-            unified_accounting: self.unified_accounting?,
-            rd_facilities: self.rd_facilities?,
-            rd_stable_funding: self.rd_stable_funding?,
-            outside_units: self.outside_units?,
-            listing_exchange: self.listing_exchange.clone()?,
-            listed_entity_in_hangzhou: self.listed_entity_in_hangzhou?,
-            dishonest: self.dishonest?,
-            owns_office: self.owns_office?,
-            registered_capital: self.registered_capital?,
-        })
-    }
-
-    /// Applies the changes to `facts`.
-    fn apply(&self, facts: &mut Facts) {
-        fn set<T: Clone>(target: &mut T, value: &Option<T>) {
-            if let Some(value) = value {
-                *target = value.clone();
-            }
-        }
-        set(&mut facts.name, &self.name);
-        set(&mut facts.district_code, &self.district_code);
-        set(&mut facts.hangzhou_since, &self.hangzhou_since);
-        set(&mut facts.industry_code, &self.industry_code);
-        set(&mut facts.ownership, &self.ownership);
-        set(&mut facts.industrial_guidance, &self.industrial_guidance);
-        set(
-            &mut facts.independent_legal_person,
-            &self.independent_legal_person,
-        );
-        set(&mut facts.deemed_legal_person, &self.deemed_legal_person);
-        set(&mut facts.operating, &self.operating);
-        set(&mut facts.unified_accounting, &self.unified_accounting);
-        set(&mut facts.rd_facilities, &self.rd_facilities);
-        set(&mut facts.rd_stable_funding, &self.rd_stable_funding);
-        set(&mut facts.outside_units, &self.outside_units);
-        set(&mut facts.listing_exchange, &self.listing_exchange);
-        set(
-            &mut facts.listed_entity_in_hangzhou,
-            &self.listed_entity_in_hangzhou,
-        );
-        set(&mut facts.dishonest, &self.dishonest);
-        set(&mut facts.owns_office, &self.owns_office);
-        set(&mut facts.registered_capital, &self.registered_capital);
-    }
+    T::deserialize(deserializer).map(Some)
 }
 
 /// One constant period of an enterprise's facts, as derived by [`fold`].
@@ -661,6 +546,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::money::Money;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -672,7 +558,7 @@ mod tests {
             district_code: Some("330106".into()),
             hangzhou_since: Some(d(2020, 1, 1)),
             industry_code: "6513".into(),
-            ownership: "PRIVATE".into(),
+            ownership: crate::recognition::Ownership::Private,
             industrial_guidance: true,
             independent_legal_person: true,
             deemed_legal_person: false,

@@ -103,7 +103,11 @@ pub fn notable() -> AppResult<Notable> {
             .find(|p| {
                 p.fate == Fate::Boundary
                     && p.revenue(2023) == Some(revenue)
-                    && p.register.hangzhou_since.is_some_and(|d| d.year() >= 2022) == new
+                    && p.register
+                        .facts
+                        .hangzhou_since
+                        .is_some_and(|d| d.year() >= 2022)
+                        == new
             })
             .map(|p| p.code().to_string())
             .ok_or_else(|| AppError::internal("a demo boundary case is missing"))

@@ -14,7 +14,7 @@ use super::vocabulary::{
 };
 use crate::error::{AppError, AppResult};
 use crate::policy::Money;
-use crate::services::registry::{ChangesInput, EventKind, RegisterInput};
+use crate::services::registry::{EventKind, FactChanges, Facts, RegisterInput};
 
 /// How an enterprise fares in the demo's recognition rounds. The plan draws its facts to match,
 /// so that the real rules recognise the published numbers (see [`FATES`]).
@@ -113,7 +113,7 @@ pub(super) const LARGEST: usize = 62;
 pub(super) struct PlannedEvent {
     pub(super) on: NaiveDate,
     pub(super) kind: EventKind,
-    pub(super) changes: ChangesInput,
+    pub(super) changes: FactChanges,
 }
 
 /// One planned enterprise.
@@ -133,7 +133,7 @@ impl Plan {
     fn registered_on(&self) -> NaiveDate {
         self.register
             .registered_on
-            .or(self.register.hangzhou_since)
+            .or(self.register.facts.hangzhou_since)
             .unwrap_or(NaiveDate::MIN)
     }
 
@@ -142,7 +142,7 @@ impl Plan {
         if day < self.registered_on() {
             return None;
         }
-        let mut district = self.register.district_code.as_deref();
+        let mut district = self.register.facts.district_code.as_deref();
         for event in self.events.iter().filter(|e| e.on <= day) {
             match event.kind {
                 EventKind::MovedIntoHangzhou | EventKind::MovedDistrict => {
@@ -176,7 +176,7 @@ impl Plan {
 
     /// Whether it owns office premises in Hangzhou on `day`.
     pub(super) fn owns_office_on(&self, day: NaiveDate) -> bool {
-        let mut owns = self.register.owns_office && day >= self.registered_on();
+        let mut owns = self.register.facts.owns_office && day >= self.registered_on();
         for event in self.events.iter().filter(|e| e.on <= day) {
             match event.kind {
                 EventKind::OfficeAcquired => owns = true,
@@ -435,9 +435,9 @@ impl Planner<'_> {
             }
         }
         let mut events: Vec<PlannedEvent> = Vec::new();
-        let into_district = || ChangesInput {
+        let into_district = || FactChanges {
             district_code: Some(Some(district.to_string())),
-            ..ChangesInput::default()
+            ..FactChanges::default()
         };
         let (registered_on, mut initial_district, initial_since, area) = match arrival {
             Some(Arrival::MovedIn) => {
@@ -455,7 +455,7 @@ impl Planner<'_> {
                 events.push(PlannedEvent {
                     on: out,
                     kind: EventKind::MovedOutOfHangzhou,
-                    changes: ChangesInput::default(),
+                    changes: FactChanges::default(),
                 });
                 events.push(PlannedEvent {
                     on: hangzhou_since,
@@ -487,12 +487,12 @@ impl Planner<'_> {
         let rd_heavy = path == Some(Path::Rd)
             || (may_list && path != Some(Path::Listed) && rd_facilities && rng.chance(300));
         let outside_units = if failure == Some(Failure::FewOutsideUnits) {
-            i32::try_from(rng.below(2)).unwrap_or(0)
+            u32::try_from(rng.below(2)).unwrap_or(0)
         } else if path == Some(Path::OutsideUnits) {
             1
         } else if plain {
-            let base: i32 = *rng.weighted(&[(2, 250), (4, 200), (8, 250), (20, 150)]);
-            base + i32::try_from(rng.below(3)).unwrap_or(0)
+            let base: u32 = *rng.weighted(&[(2, 250), (4, 200), (8, 250), (20, 150)]);
+            base + u32::try_from(rng.below(3)).unwrap_or(0)
         } else {
             5
         };
@@ -509,7 +509,7 @@ impl Planner<'_> {
 
         // What turns the fate in the year before its first round (after the round before it).
         let turning = (date(from - 1, 7, 1)?, date(from, 5, 31)?);
-        let turn = |rng: &mut Rng, changes: ChangesInput| -> PlannedEvent {
+        let turn = |rng: &mut Rng, changes: FactChanges| -> PlannedEvent {
             PlannedEvent {
                 on: rng.date_between(turning.0.max(registered_on + Duration::days(1)), turning.1),
                 kind: EventKind::FactsUpdated,
@@ -519,18 +519,18 @@ impl Planner<'_> {
         match (fate, path) {
             (_, Some(Path::Guidance)) => events.push(turn(
                 rng,
-                ChangesInput {
+                FactChanges {
                     industrial_guidance: Some(true),
-                    ..ChangesInput::default()
+                    ..FactChanges::default()
                 },
             )),
             (_, Some(Path::OutsideUnits)) => {
-                let units = i32::try_from(rng.between(2, 4)).unwrap_or(2);
+                let units = u32::try_from(rng.between(2, 4)).unwrap_or(2);
                 events.push(turn(
                     rng,
-                    ChangesInput {
+                    FactChanges {
                         outside_units: Some(units),
-                        ..ChangesInput::default()
+                        ..FactChanges::default()
                     },
                 ));
             }
@@ -538,19 +538,19 @@ impl Planner<'_> {
                 let exchange = rng.weighted(&EXCHANGES[..6]).to_string();
                 events.push(turn(
                     rng,
-                    ChangesInput {
+                    FactChanges {
                         listing_exchange: Some(Some(exchange)),
                         listed_entity_in_hangzhou: Some(true),
-                        ..ChangesInput::default()
+                        ..FactChanges::default()
                     },
                 ));
             }
             (Fate::TurnsDishonest { from }, _) => events.push(PlannedEvent {
                 on: rng.date_between(date(from - 1, 7, 15)?, date(from, 3, 31)?),
                 kind: EventKind::FactsUpdated,
-                changes: ChangesInput {
+                changes: FactChanges {
                     dishonest: Some(true),
-                    ..ChangesInput::default()
+                    ..FactChanges::default()
                 },
             }),
             _ => {}
@@ -572,13 +572,13 @@ impl Planner<'_> {
                 events.push(PlannedEvent {
                     on: rng.date_between(window_start, events_to),
                     kind: EventKind::OfficeAcquired,
-                    changes: ChangesInput::default(),
+                    changes: FactChanges::default(),
                 });
             } else if owns_office && rng.chance(25) {
                 events.push(PlannedEvent {
                     on: rng.date_between(window_start, events_to),
                     kind: EventKind::OfficeDisposed,
-                    changes: ChangesInput::default(),
+                    changes: FactChanges::default(),
                 });
             }
             if rng.chance(15) {
@@ -586,20 +586,20 @@ impl Planner<'_> {
                 events.push(PlannedEvent {
                     on: rng.date_between(window_start, events_to),
                     kind: EventKind::Renamed,
-                    changes: ChangesInput {
+                    changes: FactChanges {
                         name: Some(name.clone()),
-                        ..ChangesInput::default()
+                        ..FactChanges::default()
                     },
                 });
             }
             if rng.chance(20) {
-                let capital = Money::from_fen(registered_capital_fen * 2).to_decimal();
+                let capital = Money::from_fen(registered_capital_fen * 2);
                 events.push(PlannedEvent {
                     on: rng.date_between(window_start, events_to),
                     kind: EventKind::CapitalChanged,
-                    changes: ChangesInput {
+                    changes: FactChanges {
                         registered_capital: Some(Some(capital)),
-                        ..ChangesInput::default()
+                        ..FactChanges::default()
                     },
                 });
             }
@@ -608,10 +608,10 @@ impl Planner<'_> {
                 events.push(PlannedEvent {
                     on: rng.date_between(window_start, events_to),
                     kind: EventKind::FactsUpdated,
-                    changes: ChangesInput {
+                    changes: FactChanges {
                         listing_exchange: Some(Some(exchange)),
                         listed_entity_in_hangzhou: Some(true),
-                        ..ChangesInput::default()
+                        ..FactChanges::default()
                     },
                 });
             }
@@ -622,9 +622,9 @@ impl Planner<'_> {
                 events.push(PlannedEvent {
                     on: rng.date_between(window_start, events_to),
                     kind: EventKind::EquityTransferred,
-                    changes: ChangesInput {
-                        ownership: Some(new_kind.to_string()),
-                        ..ChangesInput::default()
+                    changes: FactChanges {
+                        ownership: Some(new_kind.parse().map_err(AppError::internal)?),
+                        ..FactChanges::default()
                     },
                 });
             }
@@ -633,7 +633,7 @@ impl Planner<'_> {
                 events.push(PlannedEvent {
                     on: rng.date_between(date(2025, 10, 1)?, date(2025, 11, 30)?),
                     kind: EventKind::Dissolved,
-                    changes: ChangesInput::default(),
+                    changes: FactChanges::default(),
                 });
             }
         }
@@ -643,24 +643,26 @@ impl Planner<'_> {
         let register = RegisterInput {
             credit_code,
             registered_on: Some(registered_on),
-            name: initial_name,
-            district_code: initial_district.map(str::to_string),
-            hangzhou_since: initial_since,
-            industry_code: industry_code.to_string(),
-            ownership: initial_ownership.to_string(),
-            industrial_guidance,
-            independent_legal_person,
-            deemed_legal_person: vehicle_unit,
-            operating: true,
-            unified_accounting,
-            rd_facilities,
-            rd_stable_funding,
-            outside_units,
-            listing_exchange,
-            listed_entity_in_hangzhou,
-            dishonest,
-            owns_office,
-            registered_capital: Some(Money::from_fen(registered_capital_fen).to_decimal()),
+            facts: Facts {
+                name: initial_name,
+                district_code: initial_district.map(str::to_string),
+                hangzhou_since: initial_since,
+                industry_code: industry_code.to_string(),
+                ownership: initial_ownership.parse().map_err(AppError::internal)?,
+                industrial_guidance,
+                independent_legal_person,
+                deemed_legal_person: vehicle_unit,
+                operating: true,
+                unified_accounting,
+                rd_facilities,
+                rd_stable_funding,
+                outside_units,
+                listing_exchange,
+                listed_entity_in_hangzhou,
+                dishonest,
+                owns_office,
+                registered_capital: Some(Money::from_fen(registered_capital_fen)),
+            },
             note: Some("demo data".into()),
         };
         let figures = figures(rng, rank, fate, boundary, hangzhou_since, rd_heavy);
@@ -803,7 +805,7 @@ mod tests {
         assert!(!mover.stays_put(moved.on.pred_opt().unwrap(), moved.on));
         let buyer = plans
             .iter()
-            .find(|p| !p.register.owns_office && p.office_acquisitions().next().is_some())
+            .find(|p| !p.register.facts.owns_office && p.office_acquisitions().next().is_some())
             .unwrap();
         let bought = buyer.office_acquisitions().next().unwrap();
         assert!(!buyer.owns_office_on(bought.pred_opt().unwrap()));

@@ -321,7 +321,7 @@ impl Cast {
                     let p = &plans[i];
                     renter(i)
                         && !p.has_office_events()
-                        && !p.register.owns_office
+                        && !p.register.facts.owns_office
                         && p.stays_put(first, date(2025, 12, 31).unwrap_or(last))
                 });
             }
@@ -330,7 +330,7 @@ impl Cast {
                     let p = &plans[i];
                     renter(i)
                         && !p.has_office_events()
-                        && !p.register.owns_office
+                        && !p.register.facts.owns_office
                         && p.stays_put(first, date(2025, 12, 31).unwrap_or(last))
                 });
             }

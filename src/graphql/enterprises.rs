@@ -12,11 +12,12 @@ use std::collections::HashMap;
 use async_graphql::connection::Connection;
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
-    ComplexObject, Context, Enum, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject,
+    ComplexObject, Context, Enum, InputObject, Json, Object, Result, SimpleObject,
 };
 use chrono::NaiveDate;
 
 use super::districts::District;
+pub use super::facts::{EnterpriseFacts, FactChangesInput, RegisterEnterpriseInput};
 use super::pagination::{self, ConnectionTotals, PageArgs};
 use super::recognition::GqlRoute;
 use super::scalars::{Date, DateTime, Decimal};
@@ -29,7 +30,7 @@ use crate::services::records::{
     FiguresRecord, PaymentLineRecord, RecognitionRecord, StarRatingRecord,
 };
 use crate::services::registry::read::ListFilter;
-use crate::services::registry::{self as service, ChangesInput, EventKind, read, write};
+use crate::services::registry::{self as service, EventKind, read, write};
 
 // ---------------------------------------------------------------------------------------------
 // Loaders
@@ -395,7 +396,7 @@ impl Enterprise {
         let on = as_of.map_or_else(service::today, Into::into);
         facts_on(ctx, self.0.id, on)
             .await?
-            .map(EnterpriseFacts::try_from)
+            .map(|row| service::period_from_row(&row).map(EnterpriseFacts::from))
             .transpose()
             .map_err(Into::into)
     }
@@ -548,87 +549,6 @@ pub struct EnterpriseStarRating {
     pub year: i32,
     /// 1 to 5 stars.
     pub stars: i32,
-}
-
-/// Every fact of an enterprise during one period (the registry's facts, §19).
-#[derive(SimpleObject, Debug, Clone)]
-#[graphql(complex)]
-pub struct EnterpriseFacts {
-    /// First day of the period in which these facts hold (inclusive).
-    pub valid_from: Date,
-    /// Last day of the period (inclusive); null while the facts still hold.
-    pub valid_to: Option<Date>,
-    /// Name.
-    pub name: String,
-    /// Registered district (GB/T 2260 code); null = outside Hangzhou.
-    pub district_code: Option<String>,
-    /// First day of the current continuous stay in Hangzhou (registration there, or moving in).
-    pub hangzhou_since: Option<Date>,
-    /// GB/T 4754-2017 class, 4 digits without section letter, e.g. `7211`.
-    pub industry_code: String,
-    /// Ownership kind.
-    pub ownership: Ownership,
-    /// 符合杭州市产业发展导向 (set by the HQ office).
-    pub industrial_guidance: bool,
-    /// 具有独立法人资格.
-    pub independent_legal_person: bool,
-    /// 视同法人的汽车整车制造行业活动单位.
-    pub deemed_legal_person: bool,
-    /// 开展经营.
-    pub operating: bool,
-    /// 实行统一核算.
-    pub unified_accounting: bool,
-    /// 具备完善的研究、开发、实验条件.
-    pub rd_facilities: bool,
-    /// 具有稳定的研发经费来源.
-    pub rd_stable_funding: bool,
-    /// Branches and subsidiaries controlled 50% or more outside Hangzhou.
-    pub outside_units: i32,
-    /// The exchange it is listed on (e.g. `HKEX`); null = not listed.
-    pub listing_exchange: Option<String>,
-    /// Whether the listed entity is in Hangzhou (上市主体在杭).
-    pub listed_entity_in_hangzhou: bool,
-    /// On the serious dishonesty list (严重违法失信主体名单).
-    pub dishonest: bool,
-    /// Owns office premises in Hangzhou (自有办公用房).
-    pub owns_office: bool,
-    /// Registered capital in yuan; null if not recorded.
-    pub registered_capital: Option<Decimal>,
-}
-
-impl TryFrom<EnterpriseFactsRecord> for EnterpriseFacts {
-    type Error = AppError;
-
-    fn try_from(row: EnterpriseFactsRecord) -> AppResult<Self> {
-        Ok(EnterpriseFacts {
-            valid_from: Date(row.valid_from),
-            valid_to: row.valid_to.map(Date),
-            ownership: row
-                .ownership
-                .parse::<crate::policy::Ownership>()
-                .map_err(AppError::internal)?
-                .into(),
-            name: row.name,
-            district_code: row.district_code,
-            hangzhou_since: row.hangzhou_since.map(Date),
-            industry_code: row.industry_code,
-            industrial_guidance: row.industrial_guidance,
-            independent_legal_person: row.independent_legal_person,
-            deemed_legal_person: row.deemed_legal_person,
-            operating: row.operating,
-            unified_accounting: row.unified_accounting,
-            rd_facilities: row.rd_facilities,
-            rd_stable_funding: row.rd_stable_funding,
-            outside_units: row.outside_units,
-            listing_exchange: row.listing_exchange,
-            listed_entity_in_hangzhou: row.listed_entity_in_hangzhou,
-            dishonest: row.dishonest,
-            owns_office: row.owns_office,
-            registered_capital: row
-                .registered_capital_fen
-                .map(|fen| Money::from_fen(fen).into()),
-        })
-    }
 }
 
 #[ComplexObject]
@@ -832,134 +752,6 @@ impl EnterpriseQuery {
 // Mutations
 // ---------------------------------------------------------------------------------------------
 
-/// Input of `registerEnterprise`: the enterprise's identity and all its initial facts.
-#[derive(InputObject, Debug)]
-pub struct RegisterEnterpriseInput {
-    /// Unified social credit code, 18 characters (trimmed and upper-cased).
-    pub credit_code: String,
-    /// The day the initial facts take effect; default `hangzhouSince`. Not in the future.
-    pub registered_on: Option<Date>,
-    /// Name, 1 to 200 characters.
-    pub name: String,
-    /// Registered district (GB/T 2260 code of a Hangzhou district); null = outside Hangzhou.
-    pub district_code: Option<String>,
-    /// First day of the current continuous stay in Hangzhou, on or before `registeredOn`;
-    /// default `registeredOn` when a district is given; must be null outside Hangzhou.
-    pub hangzhou_since: Option<Date>,
-    /// GB/T 4754-2017 class, 4 digits, e.g. `7211`.
-    pub industry_code: String,
-    /// Ownership kind.
-    pub ownership: Ownership,
-    /// 符合杭州市产业发展导向 (default false).
-    #[graphql(default = false)]
-    pub industrial_guidance: bool,
-    /// 具有独立法人资格 (default true).
-    #[graphql(default = true)]
-    pub independent_legal_person: bool,
-    /// 视同法人的汽车整车制造行业活动单位 (default false).
-    #[graphql(default = false)]
-    pub deemed_legal_person: bool,
-    /// 开展经营 (default true).
-    #[graphql(default = true)]
-    pub operating: bool,
-    /// 实行统一核算 (default false).
-    #[graphql(default = false)]
-    pub unified_accounting: bool,
-    /// 具备完善的研究、开发、实验条件 (default false).
-    #[graphql(default = false)]
-    pub rd_facilities: bool,
-    /// 具有稳定的研发经费来源 (default false).
-    #[graphql(default = false)]
-    pub rd_stable_funding: bool,
-    /// Branches and subsidiaries controlled 50% or more outside Hangzhou (default 0).
-    #[graphql(default = 0)]
-    pub outside_units: i32,
-    /// The exchange it is listed on, e.g. `SSE`; null = not listed.
-    pub listing_exchange: Option<String>,
-    /// Whether the listed entity is in Hangzhou (default false; needs `listingExchange`).
-    #[graphql(default = false)]
-    pub listed_entity_in_hangzhou: bool,
-    /// On the serious dishonesty list (default false).
-    #[graphql(default = false)]
-    pub dishonest: bool,
-    /// Owns office premises in Hangzhou (default false).
-    #[graphql(default = false)]
-    pub owns_office: bool,
-    /// Registered capital in yuan, at most 2 decimals.
-    pub registered_capital: Option<Decimal>,
-    /// Free-text note kept on the registration event.
-    pub note: Option<String>,
-}
-
-/// The facts an event sets; omitted fields are unchanged. Each event kind accepts only some of
-/// them (see `EnterpriseEventKind`); for nullable facts an explicit null clears the fact.
-#[derive(InputObject, Debug, Default)]
-pub struct FactChangesInput {
-    /// New name.
-    pub name: Option<String>,
-    /// New district (GB/T 2260 code).
-    pub district_code: MaybeUndefined<String>,
-    /// Corrected `hangzhouSince` (CORRECTED only).
-    pub hangzhou_since: MaybeUndefined<Date>,
-    /// New industry class, 4 digits.
-    pub industry_code: Option<String>,
-    /// New ownership kind.
-    pub ownership: Option<Ownership>,
-    /// New industrial guidance flag.
-    pub industrial_guidance: Option<bool>,
-    /// New independent legal person flag.
-    pub independent_legal_person: Option<bool>,
-    /// New deemed legal person flag.
-    pub deemed_legal_person: Option<bool>,
-    /// New operating flag (mergers, splits, corrections).
-    pub operating: Option<bool>,
-    /// New unified accounting flag.
-    pub unified_accounting: Option<bool>,
-    /// New R&D facilities flag.
-    pub rd_facilities: Option<bool>,
-    /// New stable R&D funding flag.
-    pub rd_stable_funding: Option<bool>,
-    /// New number of outside units (≥ 0).
-    pub outside_units: Option<i32>,
-    /// New listing exchange; null = no longer listed.
-    pub listing_exchange: MaybeUndefined<String>,
-    /// New "listed entity in Hangzhou" flag.
-    pub listed_entity_in_hangzhou: Option<bool>,
-    /// New dishonesty flag.
-    pub dishonest: Option<bool>,
-    /// Corrected office ownership (CORRECTED only; use the office events otherwise).
-    pub owns_office: Option<bool>,
-    /// New registered capital in yuan, at most 2 decimals; null = unknown.
-    pub registered_capital: MaybeUndefined<Decimal>,
-}
-
-impl From<FactChangesInput> for ChangesInput {
-    fn from(input: FactChangesInput) -> ChangesInput {
-        ChangesInput {
-            name: input.name,
-            district_code: input.district_code.into(),
-            hangzhou_since: input.hangzhou_since.map_value(Into::into).into(),
-            industry_code: input.industry_code,
-            ownership: input
-                .ownership
-                .map(|o| crate::policy::Ownership::from(o).as_str().to_owned()),
-            industrial_guidance: input.industrial_guidance,
-            independent_legal_person: input.independent_legal_person,
-            deemed_legal_person: input.deemed_legal_person,
-            operating: input.operating,
-            unified_accounting: input.unified_accounting,
-            rd_facilities: input.rd_facilities,
-            rd_stable_funding: input.rd_stable_funding,
-            outside_units: input.outside_units,
-            listing_exchange: input.listing_exchange.into(),
-            listed_entity_in_hangzhou: input.listed_entity_in_hangzhou,
-            dishonest: input.dishonest,
-            owns_office: input.owns_office,
-            registered_capital: input.registered_capital.map_value(Into::into).into(),
-        }
-    }
-}
-
 /// Input of `recordEnterpriseEvent`.
 #[derive(InputObject, Debug)]
 pub struct RecordEnterpriseEventInput {
@@ -1031,31 +823,7 @@ impl EnterpriseMutation {
     ) -> Result<RegisterEnterprisePayload> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
-        let input = service::RegisterInput {
-            credit_code: input.credit_code,
-            registered_on: input.registered_on.map(Into::into),
-            name: input.name,
-            district_code: input.district_code,
-            hangzhou_since: input.hangzhou_since.map(Into::into),
-            industry_code: input.industry_code,
-            ownership: crate::policy::Ownership::from(input.ownership)
-                .as_str()
-                .to_owned(),
-            industrial_guidance: input.industrial_guidance,
-            independent_legal_person: input.independent_legal_person,
-            deemed_legal_person: input.deemed_legal_person,
-            operating: input.operating,
-            unified_accounting: input.unified_accounting,
-            rd_facilities: input.rd_facilities,
-            rd_stable_funding: input.rd_stable_funding,
-            outside_units: input.outside_units,
-            listing_exchange: input.listing_exchange,
-            listed_entity_in_hangzhou: input.listed_entity_in_hangzhou,
-            dishonest: input.dishonest,
-            owns_office: input.owns_office,
-            registered_capital: input.registered_capital.map(Into::into),
-            note: input.note,
-        };
+        let input = input.into_register()?;
         let registered = write::register(&state.db, actor, input).await?;
         Ok(RegisterEnterprisePayload {
             enterprise: Enterprise(registered.enterprise),
@@ -1078,7 +846,11 @@ impl EnterpriseMutation {
             credit_code: input.credit_code,
             kind: input.kind.into(),
             effective_date: input.effective_date.into(),
-            changes: input.changes.map(ChangesInput::from).unwrap_or_default(),
+            changes: input
+                .changes
+                .map(FactChangesInput::into_changes)
+                .transpose()?
+                .unwrap_or_default(),
             note: input.note,
         };
         let recorded = write::record_event(&state.db, actor, input).await?;

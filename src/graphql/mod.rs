@@ -9,6 +9,8 @@ mod codes;
 pub mod depth;
 mod districts;
 pub mod enterprises;
+/// The registry's facts in the API, expanded from the one list of facts.
+mod facts;
 pub mod guard;
 mod me;
 pub mod pagination;

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::ban::ban_in_force;
 use super::money::Money;
 use super::params::ParameterSet;
+pub use super::registry::Facts;
 use super::{Clause, PolicyError};
 use crate::code_enum;
 
@@ -46,41 +47,6 @@ code_enum! {
         /// Anything else.
         Other = "OTHER",
     }
-}
-
-/// The facts of an enterprise as of the decision date.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EnterpriseFacts {
-    /// The Hangzhou district (GB/T 2260 code) it is registered in; `None` outside Hangzhou.
-    pub district: Option<String>,
-    /// The first day of its current continuous stay in Hangzhou (registration or moving in).
-    pub hangzhou_since: Option<NaiveDate>,
-    /// Its GB/T 4754-2017 class, 4 digits without section letter, e.g. `7211`.
-    pub industry_code: String,
-    /// Its ownership kind.
-    pub ownership: Ownership,
-    /// 符合杭州市产业发展导向, set by the HQ office.
-    pub industrial_guidance: bool,
-    /// 具有独立法人资格.
-    pub independent_legal_person: bool,
-    /// 视同法人的汽车整车制造行业活动单位.
-    pub deemed_legal_person: bool,
-    /// 开展经营.
-    pub operating: bool,
-    /// 实行统一核算.
-    pub unified_accounting: bool,
-    /// 具备完善的研究、开发、实验条件.
-    pub rd_facilities: bool,
-    /// 具有稳定的研发经费来源.
-    pub stable_rd_funding: bool,
-    /// Branches and ≥50%-controlled subsidiaries outside Hangzhou.
-    pub outside_units: u32,
-    /// The exchange it is listed on (e.g. `HKEX`), if any.
-    pub listing_exchange: Option<String>,
-    /// Whether the listed entity is in Hangzhou (上市主体在杭).
-    pub listed_entity_in_hangzhou: bool,
-    /// On the serious dishonesty list (严重违法失信主体名单).
-    pub dishonest: bool,
 }
 
 /// The yearly figures of Y−1 the rules use.
@@ -471,7 +437,7 @@ impl RecognitionVerdict {
 /// shipped parameters); [`PolicyError::Money`] if an amount computation leaves the range of
 /// `Money` (only for absurd figures).
 pub fn decide_recognition(
-    facts: &EnterpriseFacts,
+    facts: &Facts,
     figures: Option<&Figures>,
     revocations: &[NaiveDate],
     year: i32,

@@ -5,14 +5,14 @@ use std::fmt;
 
 use chrono::NaiveDate;
 
-use super::{EnterpriseFacts, Figure, Figures, Gap, RecognitionParams, RuleId, RuleResult};
+use super::{Facts, Figure, Figures, Gap, RecognitionParams, RuleId, RuleResult};
 use crate::PolicyError;
 use crate::ban::latest_ban;
 use crate::money::{Money, MoneyError};
 
 /// What the rule functions read.
 pub(super) struct Context<'a> {
-    pub(super) facts: &'a EnterpriseFacts,
+    pub(super) facts: &'a Facts,
     pub(super) figures: Option<&'a Figures>,
     pub(super) year: i32,
     pub(super) params: &'a RecognitionParams,
@@ -136,7 +136,7 @@ impl Context<'_> {
     }
 
     pub(super) fn registered_in_hangzhou(&self) -> RuleResult {
-        match &self.facts.district {
+        match &self.facts.district_code {
             Some(district) => result(
                 RuleId::RegisteredInHangzhou,
                 true,
@@ -312,7 +312,7 @@ impl Context<'_> {
     pub(super) fn rd_stable_funding(&self) -> RuleResult {
         flag(
             RuleId::RdStableFunding,
-            self.facts.stable_rd_funding,
+            self.facts.rd_stable_funding,
             "stable source of R&D funding",
             "no stable R&D funding on record (稳定的研发经费来源)",
         )

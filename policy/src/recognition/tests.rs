@@ -16,9 +16,10 @@ fn params() -> RecognitionParams {
 
 /// An enterprise that passes the basic rules and the STANDARD route with 2023 revenue of
 /// 1.2 billion, but neither the RD nor the LISTED route.
-fn enterprise() -> EnterpriseFacts {
-    EnterpriseFacts {
-        district: Some("330106".to_owned()),
+fn enterprise() -> Facts {
+    Facts {
+        name: "杭州某某科技有限公司".to_owned(),
+        district_code: Some("330106".to_owned()),
         hangzhou_since: Some(date("2015-06-01")),
         industry_code: "7211".to_owned(),
         ownership: Ownership::Private,
@@ -28,11 +29,13 @@ fn enterprise() -> EnterpriseFacts {
         operating: true,
         unified_accounting: true,
         rd_facilities: false,
-        stable_rd_funding: false,
+        rd_stable_funding: false,
         outside_units: 2,
         listing_exchange: None,
         listed_entity_in_hangzhou: false,
         dishonest: false,
+        owns_office: false,
+        registered_capital: None,
     }
 }
 
@@ -47,7 +50,7 @@ fn standard_figures() -> Figures {
     figures("1200000000.00", "0")
 }
 
-fn decide(facts: &EnterpriseFacts, figures: Option<&Figures>) -> RecognitionVerdict {
+fn decide(facts: &Facts, figures: Option<&Figures>) -> RecognitionVerdict {
     decide_recognition(facts, figures, &[], 2024, date("2024-05-01"), &params())
         .expect("2024 is in the policy period")
 }
@@ -79,8 +82,8 @@ fn the_reference_enterprise_is_eligible_by_the_standard_route() {
 
 #[test]
 fn every_rule_is_evaluated_and_listed_in_table_order_with_its_clause() {
-    let facts = EnterpriseFacts {
-        district: None,
+    let facts = Facts {
+        district_code: None,
         dishonest: true,
         ..enterprise()
     };
@@ -114,7 +117,7 @@ fn the_revenue_threshold_depends_on_the_stay_in_hangzhou_and_is_inclusive() {
         ("2024-01-01", "500000000.00", true, "500000000.00"),
     ];
     for (since, revenue, passes, threshold) in cases {
-        let facts = EnterpriseFacts {
+        let facts = Facts {
             hangzhou_since: Some(date(since)),
             ..enterprise()
         };
@@ -139,7 +142,7 @@ fn the_revenue_threshold_depends_on_the_stay_in_hangzhou_and_is_inclusive() {
 
 #[test]
 fn a_failed_revenue_rule_states_the_figures_and_the_gap() {
-    let facts = EnterpriseFacts {
+    let facts = Facts {
         hangzhou_since: Some(date("2022-03-01")),
         ..enterprise()
     };
@@ -165,7 +168,7 @@ fn revenue_one_fen_under_the_threshold_has_a_gap_of_one_fen() {
 
 #[test]
 fn without_a_date_of_arrival_the_higher_existing_threshold_applies() {
-    let facts = EnterpriseFacts {
+    let facts = Facts {
         hangzhou_since: None,
         ..enterprise()
     };
@@ -187,10 +190,10 @@ fn without_a_date_of_arrival_the_higher_existing_threshold_applies() {
 }
 
 /// An enterprise with everything the RD route needs except the figures.
-fn rd_enterprise() -> EnterpriseFacts {
-    EnterpriseFacts {
+fn rd_enterprise() -> Facts {
+    Facts {
         rd_facilities: true,
-        stable_rd_funding: true,
+        rd_stable_funding: true,
         ..enterprise()
     }
 }
@@ -272,9 +275,9 @@ fn the_rd_route_needs_facilities_and_stable_funding() {
         (false, true, false),
         (true, false, false),
     ] {
-        let facts = EnterpriseFacts {
+        let facts = Facts {
             rd_facilities: facilities,
-            stable_rd_funding: funding,
+            rd_stable_funding: funding,
             ..enterprise()
         };
         let verdict = decide(&facts, Some(&rd));
@@ -291,7 +294,7 @@ fn two_outside_units_pass_and_one_fails_with_the_missing_count() {
         (7, true, None),
     ];
     for (units, passes, gap) in cases {
-        let facts = EnterpriseFacts {
+        let facts = Facts {
             outside_units: units,
             ..enterprise()
         };
@@ -321,7 +324,7 @@ fn every_excluded_industry_prefix_fails_the_industry_rule() {
         ("7010", "7010"),
     ];
     for (class, prefix) in cases {
-        let facts = EnterpriseFacts {
+        let facts = Facts {
             industry_code: class.to_owned(),
             ..enterprise()
         };
@@ -342,7 +345,7 @@ fn near_misses_of_the_excluded_industries_pass() {
         "7020", "7090", "6920", "6930", "6940", "6319", "6313", "6321", "1710", "4430", "5632",
         "6513",
     ] {
-        let facts = EnterpriseFacts {
+        let facts = Facts {
             industry_code: class.to_owned(),
             ..enterprise()
         };
@@ -366,7 +369,7 @@ fn a_review_industry_is_flagged_without_changing_eligibility() {
         ("7020", false),
     ];
     for (class, review) in cases {
-        let facts = EnterpriseFacts {
+        let facts = Facts {
             industry_code: class.to_owned(),
             ..enterprise()
         };
@@ -386,7 +389,7 @@ fn a_review_industry_is_flagged_without_changing_eligibility() {
 #[test]
 fn an_industry_code_that_is_not_a_four_digit_class_fails() {
     for class in ["", "72", "72111", "I721", "M7211"] {
-        let facts = EnterpriseFacts {
+        let facts = Facts {
             industry_code: class.to_owned(),
             ..enterprise()
         };
@@ -413,7 +416,7 @@ fn provincial_municipal_and_district_soes_are_excluded_and_others_are_not() {
         (Ownership::Other, true),
     ];
     for (ownership, passes) in cases {
-        let facts = EnterpriseFacts {
+        let facts = Facts {
             ownership,
             ..enterprise()
         };
@@ -429,7 +432,7 @@ fn provincial_municipal_and_district_soes_are_excluded_and_others_are_not() {
 
 #[test]
 fn an_enterprise_on_the_dishonesty_list_is_not_eligible() {
-    let facts = EnterpriseFacts {
+    let facts = Facts {
         dishonest: true,
         ..enterprise()
     };
@@ -449,7 +452,7 @@ fn a_deemed_legal_person_passes_the_legal_person_rule() {
         (false, false, false),
     ];
     for (independent, deemed, passes) in cases {
-        let facts = EnterpriseFacts {
+        let facts = Facts {
             independent_legal_person: independent,
             deemed_legal_person: deemed,
             ..enterprise()
@@ -466,12 +469,12 @@ fn a_deemed_legal_person_passes_the_legal_person_rule() {
 
 #[test]
 fn each_basic_flag_is_required() {
-    type Change = fn(&mut EnterpriseFacts);
+    type Change = fn(&mut Facts);
     let variants: [(RuleId, Change); 4] = [
         (RuleId::IndustrialGuidance, |f| {
             f.industrial_guidance = false;
         }),
-        (RuleId::RegisteredInHangzhou, |f| f.district = None),
+        (RuleId::RegisteredInHangzhou, |f| f.district_code = None),
         (RuleId::Operating, |f| f.operating = false),
         (RuleId::UnifiedAccounting, |f| f.unified_accounting = false),
     ];
@@ -576,8 +579,8 @@ fn with_several_revocations_the_latest_ban_end_counts() {
 }
 
 /// Listed, with revenue far below every threshold.
-fn listed(exchange: Option<&str>, in_hangzhou: bool) -> EnterpriseFacts {
-    EnterpriseFacts {
+fn listed(exchange: Option<&str>, in_hangzhou: bool) -> Facts {
+    Facts {
         listing_exchange: exchange.map(str::to_owned),
         listed_entity_in_hangzhou: in_hangzhou,
         ..enterprise()
@@ -646,9 +649,9 @@ fn a_listed_enterprise_without_figures_is_still_eligible_by_the_listed_route() {
 
 #[test]
 fn the_first_passing_route_is_named() {
-    let everything = EnterpriseFacts {
+    let everything = Facts {
         rd_facilities: true,
-        stable_rd_funding: true,
+        rd_stable_funding: true,
         listing_exchange: Some("SSE".to_owned()),
         listed_entity_in_hangzhou: true,
         ..enterprise()
@@ -708,7 +711,7 @@ fn years_outside_2023_to_2027_are_refused_citing_the_closing_paragraph() {
 
 #[test]
 fn recognising_an_ineligible_enterprise_is_refused_listing_the_failed_rules() {
-    let facts = EnterpriseFacts {
+    let facts = Facts {
         outside_units: 1,
         ..enterprise()
     };
@@ -767,7 +770,7 @@ fn every_rule_id_and_route_round_trips_through_its_code() {
 
 #[test]
 fn the_verdict_serialises_with_stable_ids() {
-    let facts = EnterpriseFacts {
+    let facts = Facts {
         hangzhou_since: Some(date("2022-03-01")),
         ..enterprise()
     };

@@ -24,13 +24,10 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
-use crate::policy::{
-    EnterpriseFacts, Figures, Money, Ownership, RecognitionParams, RecognitionVerdict,
-    decide_recognition,
-};
+use crate::policy::{Figures, Money, RecognitionParams, RecognitionVerdict, decide_recognition};
 use crate::services::seed::RULE_SET_2023;
 use crate::services::{parameters, registry};
-use entity::{enterprise_facts, enterprise_figures, enterprises};
+use entity::{enterprise_figures, enterprises};
 
 /// The rule set every decision of this module is taken under: 杭政办〔2023〕3号. A later document
 /// (e.g. 杭政办〔2024〕1号) comes as a new rule set in force from its date; decisions already
@@ -59,37 +56,6 @@ async fn lock<C: ConnectionTrait>(conn: &C, id: i64) -> AppResult<enterprises::M
         .one(conn)
         .await?
         .ok_or_else(|| AppError::internal(format!("enterprise {id} vanished in its transaction")))
-}
-
-/// The registry's facts row as the facts the recognition rules read.
-fn policy_facts(row: &enterprise_facts::Model) -> AppResult<EnterpriseFacts> {
-    let ownership = row
-        .ownership
-        .parse::<Ownership>()
-        .map_err(AppError::internal)?;
-    let outside_units = u32::try_from(row.outside_units).map_err(|_| {
-        AppError::internal(format!(
-            "enterprise {} has {} outside units on record",
-            row.enterprise_id, row.outside_units
-        ))
-    })?;
-    Ok(EnterpriseFacts {
-        district: row.district_code.clone(),
-        hangzhou_since: row.hangzhou_since,
-        industry_code: row.industry_code.clone(),
-        ownership,
-        industrial_guidance: row.industrial_guidance,
-        independent_legal_person: row.independent_legal_person,
-        deemed_legal_person: row.deemed_legal_person,
-        operating: row.operating,
-        unified_accounting: row.unified_accounting,
-        rd_facilities: row.rd_facilities,
-        stable_rd_funding: row.rd_stable_funding,
-        outside_units,
-        listing_exchange: row.listing_exchange.clone(),
-        listed_entity_in_hangzhou: row.listed_entity_in_hangzhou,
-        dishonest: row.dishonest,
-    })
 }
 
 fn policy_figures(row: &enterprise_figures::Model) -> Figures {
@@ -183,7 +149,7 @@ async fn verdict_in<C: ConnectionTrait>(
                 ),
             )
         })?;
-    let facts = policy_facts(&facts)?;
+    let facts = crate::services::registry::facts_from_row(&facts)?;
     let figures = match year.checked_sub(1) {
         Some(previous) => registry::read::figures_of(conn, enterprise.id, Some(previous))
             .await?

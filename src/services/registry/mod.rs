@@ -14,11 +14,12 @@
 pub mod read;
 /// Validation of client input: credit codes, names, districts, codes, dates, money and changes.
 mod validate;
+
+pub use validate::{parse_money, parse_outside_units};
 /// Writes: registering, recording events and figures, and rebuilding the fact periods.
 pub mod write;
 
 use chrono::{Duration, NaiveDate, Utc};
-use rust_decimal::Decimal;
 
 use crate::error::{AppError, AppResult};
 use crate::policy::Money;
@@ -39,13 +40,24 @@ pub fn today() -> NaiveDate {
 }
 
 /// The facts of a stored period row.
-pub fn facts_from_row(row: &enterprise_facts::Model) -> Facts {
-    Facts {
+///
+/// # Errors
+/// `INTERNAL` for a stored value this build does not know (an ownership code, a negative count):
+/// never read as a default.
+pub fn facts_from_row(row: &enterprise_facts::Model) -> AppResult<Facts> {
+    let ownership = row.ownership.parse().map_err(AppError::internal)?;
+    let outside_units = u32::try_from(row.outside_units).map_err(|_| {
+        AppError::internal(format!(
+            "enterprise {} has {} outside units on record",
+            row.enterprise_id, row.outside_units
+        ))
+    })?;
+    Ok(Facts {
         name: row.name.clone(),
         district_code: row.district_code.clone(),
         hangzhou_since: row.hangzhou_since,
         industry_code: row.industry_code.clone(),
-        ownership: row.ownership.clone(),
+        ownership,
         industrial_guidance: row.industrial_guidance,
         independent_legal_person: row.independent_legal_person,
         deemed_legal_person: row.deemed_legal_person,
@@ -53,13 +65,25 @@ pub fn facts_from_row(row: &enterprise_facts::Model) -> Facts {
         unified_accounting: row.unified_accounting,
         rd_facilities: row.rd_facilities,
         rd_stable_funding: row.rd_stable_funding,
-        outside_units: row.outside_units,
+        outside_units,
         listing_exchange: row.listing_exchange.clone(),
         listed_entity_in_hangzhou: row.listed_entity_in_hangzhou,
         dishonest: row.dishonest,
         owns_office: row.owns_office,
         registered_capital: row.registered_capital_fen.map(Money::from_fen),
-    }
+    })
+}
+
+/// The period of a stored facts row.
+///
+/// # Errors
+/// As [`facts_from_row`].
+pub fn period_from_row(row: &enterprise_facts::Model) -> AppResult<Period> {
+    Ok(Period {
+        valid_from: row.valid_from,
+        valid_to: row.valid_to,
+        facts: facts_from_row(row)?,
+    })
 }
 
 /// The facts as the audit log keeps them.
@@ -78,91 +102,16 @@ fn parse_changes(text: &str) -> AppResult<FactChanges> {
         .map_err(|e| AppError::internal(format!("stored event changes are unreadable: {e}")))
 }
 
-/// Changes as a client sends them, before validation. For nullable facts the outer `Option` says
-/// whether the fact is changed and the inner one is the new value (`Some(None)` clears it).
-#[derive(Debug, Clone, Default)]
-pub struct ChangesInput {
-    /// New name.
-    pub name: Option<String>,
-    /// New district; `Some(None)` = outside Hangzhou.
-    pub district_code: Option<Option<String>>,
-    /// New `hangzhou_since` (corrections only).
-    pub hangzhou_since: Option<Option<NaiveDate>>,
-    /// New industry class.
-    pub industry_code: Option<String>,
-    /// New ownership kind code.
-    pub ownership: Option<String>,
-    /// New industrial guidance flag.
-    pub industrial_guidance: Option<bool>,
-    /// New independent legal person flag.
-    pub independent_legal_person: Option<bool>,
-    /// New deemed legal person flag.
-    pub deemed_legal_person: Option<bool>,
-    /// New operating flag.
-    pub operating: Option<bool>,
-    /// New unified accounting flag.
-    pub unified_accounting: Option<bool>,
-    /// New R&D facilities flag.
-    pub rd_facilities: Option<bool>,
-    /// New stable R&D funding flag.
-    pub rd_stable_funding: Option<bool>,
-    /// New number of outside units.
-    pub outside_units: Option<i32>,
-    /// New listing exchange; `Some(None)` = no longer listed.
-    pub listing_exchange: Option<Option<String>>,
-    /// New "listed entity in Hangzhou" flag.
-    pub listed_entity_in_hangzhou: Option<bool>,
-    /// New dishonesty flag.
-    pub dishonest: Option<bool>,
-    /// New office ownership flag (corrections only).
-    pub owns_office: Option<bool>,
-    /// New registered capital in yuan; `Some(None)` = unknown.
-    pub registered_capital: Option<Option<Decimal>>,
-}
-
 /// What `registerEnterprise` receives.
 #[derive(Debug, Clone)]
 pub struct RegisterInput {
     /// Unified social credit code (trimmed and upper-cased here).
     pub credit_code: String,
-    /// The day the initial facts take effect; defaults to `hangzhou_since`.
+    /// The day the initial facts take effect; defaults to `facts.hangzhou_since`.
     pub registered_on: Option<NaiveDate>,
-    /// Name.
-    pub name: String,
-    /// Registered district; `None` = outside Hangzhou.
-    pub district_code: Option<String>,
-    /// First day of the current stay in Hangzhou; defaults to the effective date when in a district.
-    pub hangzhou_since: Option<NaiveDate>,
-    /// GB/T 4754-2017 class, 4 digits.
-    pub industry_code: String,
-    /// Ownership kind code.
-    pub ownership: String,
-    /// Industrial guidance flag.
-    pub industrial_guidance: bool,
-    /// Independent legal person.
-    pub independent_legal_person: bool,
-    /// Deemed legal person.
-    pub deemed_legal_person: bool,
-    /// Operating.
-    pub operating: bool,
-    /// Unified accounting.
-    pub unified_accounting: bool,
-    /// R&D facilities.
-    pub rd_facilities: bool,
-    /// Stable R&D funding.
-    pub rd_stable_funding: bool,
-    /// Outside units (≥ 0).
-    pub outside_units: i32,
-    /// Listing exchange, if listed.
-    pub listing_exchange: Option<String>,
-    /// Whether the listed entity is in Hangzhou.
-    pub listed_entity_in_hangzhou: bool,
-    /// On the serious dishonesty list.
-    pub dishonest: bool,
-    /// Owns office premises in Hangzhou.
-    pub owns_office: bool,
-    /// Registered capital in yuan.
-    pub registered_capital: Option<Decimal>,
+    /// The initial facts, validated and normalised here. A null `hangzhou_since` with a district
+    /// defaults to the effective date.
+    pub facts: Facts,
     /// Free-text note kept on the `REGISTERED` event.
     pub note: Option<String>,
 }
@@ -176,8 +125,8 @@ pub struct EventInput {
     pub kind: EventKind,
     /// The day the change takes effect.
     pub effective_date: NaiveDate,
-    /// The facts it changes.
-    pub changes: ChangesInput,
+    /// The facts it changes, validated and normalised here.
+    pub changes: FactChanges,
     /// Free-text note.
     pub note: Option<String>,
 }

@@ -6,9 +6,9 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::{ChangesInput, Fact, FactChanges, MAX_NAME_CHARS, today};
+use super::{Fact, FactChanges, MAX_NAME_CHARS, today};
 use crate::error::{AppError, AppResult};
-use crate::policy::{CreditCode, Money, MoneyError, Ownership, dates};
+use crate::policy::{CreditCode, Money, MoneyError, dates};
 
 pub(super) fn parse_credit_code(field: &str, text: &str) -> AppResult<CreditCode> {
     CreditCode::parse(text).map_err(|e| AppError::bad_input(field, e.to_string()))
@@ -63,22 +63,13 @@ pub(super) fn validate_industry(field: &str, code: &str) -> AppResult<String> {
     }
 }
 
-pub(super) fn validate_ownership(field: &str, code: &str) -> AppResult<String> {
-    code.trim()
-        .parse::<Ownership>()
-        .map(|o| o.as_str().to_string())
-        .map_err(|e| AppError::bad_input(field, e.to_string()))
-}
-
-pub(super) fn validate_outside_units(field: &str, units: i32) -> AppResult<i32> {
-    if units < 0 {
-        Err(AppError::bad_input(
-            field,
-            "the number of outside units cannot be negative",
-        ))
-    } else {
-        Ok(units)
-    }
+/// The number of outside units as the API gives it (a GraphQL `Int`).
+///
+/// # Errors
+/// `BAD_USER_INPUT` on `field` for a negative number.
+pub fn parse_outside_units(field: &str, units: i32) -> AppResult<u32> {
+    u32::try_from(units)
+        .map_err(|_| AppError::bad_input(field, "the number of outside units cannot be negative"))
 }
 
 pub(super) fn validate_exchange(field: &str, exchange: Option<&str>) -> AppResult<Option<String>> {
@@ -130,7 +121,11 @@ fn money_error(field: &str, err: MoneyError) -> AppError {
     AppError::bad_input(field, message)
 }
 
-pub(super) fn validate_money(field: &str, value: &Decimal) -> AppResult<Money> {
+/// An amount in yuan that cannot be negative, as the API gives it.
+///
+/// # Errors
+/// `BAD_USER_INPUT` on `field` for more than 2 decimals, a negative or an out-of-range amount.
+pub fn parse_money(field: &str, value: &Decimal) -> AppResult<Money> {
     Money::parse_non_negative(value).map_err(|e| money_error(field, e))
 }
 
@@ -145,61 +140,40 @@ pub(super) fn validate_note(note: Option<String>) -> AppResult<Option<String>> {
     Ok(note)
 }
 
-/// Validates each named change on its own and normalises it.
+/// Validates each named change on its own and normalises it; `field` names a fact's input field
+/// in errors (`changes.districtCode` for an event, `districtCode` for a registration).
 pub(super) fn validate_changes(
-    input: ChangesInput,
+    input: FactChanges,
     known: &HashSet<String>,
+    field: fn(Fact) -> String,
 ) -> AppResult<FactChanges> {
-    let f = |fact: Fact| fact.change_field();
     let latest = today();
     Ok(FactChanges {
         name: input
             .name
-            .map(|n| validate_name(&f(Fact::Name), &n))
+            .map(|n| validate_name(&field(Fact::Name), &n))
             .transpose()?,
         district_code: input
             .district_code
-            .map(|d| validate_district(&f(Fact::DistrictCode), d.as_deref(), known))
+            .map(|d| validate_district(&field(Fact::DistrictCode), d.as_deref(), known))
             .transpose()?,
         hangzhou_since: input
             .hangzhou_since
             .map(|d| {
-                d.map(|d| validate_date(&f(Fact::HangzhouSince), d, latest))
+                d.map(|d| validate_date(&field(Fact::HangzhouSince), d, latest))
                     .transpose()
             })
             .transpose()?,
         industry_code: input
             .industry_code
-            .map(|c| validate_industry(&f(Fact::IndustryCode), &c))
-            .transpose()?,
-        ownership: input
-            .ownership
-            .map(|o| validate_ownership(&f(Fact::Ownership), &o))
-            .transpose()?,
-        industrial_guidance: input.industrial_guidance,
-        independent_legal_person: input.independent_legal_person,
-        deemed_legal_person: input.deemed_legal_person,
-        operating: input.operating,
-        unified_accounting: input.unified_accounting,
-        rd_facilities: input.rd_facilities,
-        rd_stable_funding: input.rd_stable_funding,
-        outside_units: input
-            .outside_units
-            .map(|u| validate_outside_units(&f(Fact::OutsideUnits), u))
+            .map(|c| validate_industry(&field(Fact::IndustryCode), &c))
             .transpose()?,
         listing_exchange: input
             .listing_exchange
-            .map(|e| validate_exchange(&f(Fact::ListingExchange), e.as_deref()))
+            .map(|e| validate_exchange(&field(Fact::ListingExchange), e.as_deref()))
             .transpose()?,
-        listed_entity_in_hangzhou: input.listed_entity_in_hangzhou,
-        dishonest: input.dishonest,
-        owns_office: input.owns_office,
-        registered_capital: input
-            .registered_capital
-            .map(|c| {
-                c.map(|c| validate_money(&f(Fact::RegisteredCapital), &c))
-                    .transpose()
-            })
-            .transpose()?,
+        // The other facts are typed values the API has already parsed (flags, the ownership
+        // kind, a count and an amount): every value of their types is valid.
+        ..input
     })
 }

@@ -15,14 +15,12 @@ use sea_orm::{
 use serde_json::json;
 
 use super::validate::{
-    parse_credit_code, validate_changes, validate_date, validate_district, validate_exchange,
-    validate_industry, validate_money, validate_name, validate_note, validate_outside_units,
-    validate_ownership,
+    parse_credit_code, parse_money, validate_changes, validate_date, validate_note,
 };
 use super::{
-    EventInput, EventKind, FIRST_FIGURES_YEAR, FactChanges, Facts, FiguresRecorded, FoldEvent,
-    Period, Recorded, RegisterInput, Registered, changes_json, facts_json, fold, parse_changes,
-    today,
+    EventInput, EventKind, FIRST_FIGURES_YEAR, Fact, FactChanges, Facts, FiguresRecorded,
+    FoldEvent, Period, Recorded, RegisterInput, Registered, changes_json, facts_json, fold,
+    parse_changes, today,
 };
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
@@ -84,13 +82,12 @@ pub async fn register_in<C: ConnectionTrait>(
     let code = parse_credit_code("creditCode", &input.credit_code)?;
     let latest = today();
     let known = known_districts(conn).await?;
-    let name = validate_name("name", &input.name)?;
-    let district_code = validate_district("districtCode", input.district_code.as_deref(), &known)?;
-    let hangzhou_since = input
-        .hangzhou_since
-        .map(|d| validate_date("hangzhouSince", d, latest))
-        .transpose()?;
-    let effective = match (input.registered_on, hangzhou_since) {
+    let given = validate_changes(FactChanges::all_of(&input.facts), &known, |fact| {
+        fact.as_str().to_owned()
+    })?
+    .complete()
+    .ok_or_else(|| AppError::internal("a validated registration lost a fact"))?;
+    let effective = match (input.registered_on, given.hangzhou_since) {
         (Some(on), _) => validate_date("registeredOn", on, latest)?,
         (None, Some(since)) => since,
         (None, None) => {
@@ -100,7 +97,7 @@ pub async fn register_in<C: ConnectionTrait>(
             ));
         }
     };
-    let hangzhou_since = match (&district_code, hangzhou_since) {
+    let hangzhou_since = match (&given.district_code, given.hangzhou_since) {
         (Some(_), None) => Some(effective),
         (Some(_), Some(since)) if since > effective => {
             return Err(AppError::bad_input(
@@ -116,35 +113,15 @@ pub async fn register_in<C: ConnectionTrait>(
         }
         (_, since) => since,
     };
-    let listing_exchange = validate_exchange("listingExchange", input.listing_exchange.as_deref())?;
-    if input.listed_entity_in_hangzhou && listing_exchange.is_none() {
+    if given.listed_entity_in_hangzhou && given.listing_exchange.is_none() {
         return Err(AppError::bad_input(
             "listedEntityInHangzhou",
             "listedEntityInHangzhou needs a listing exchange",
         ));
     }
     let facts = Facts {
-        name,
-        district_code,
         hangzhou_since,
-        industry_code: validate_industry("industryCode", &input.industry_code)?,
-        ownership: validate_ownership("ownership", &input.ownership)?,
-        industrial_guidance: input.industrial_guidance,
-        independent_legal_person: input.independent_legal_person,
-        deemed_legal_person: input.deemed_legal_person,
-        operating: input.operating,
-        unified_accounting: input.unified_accounting,
-        rd_facilities: input.rd_facilities,
-        rd_stable_funding: input.rd_stable_funding,
-        outside_units: validate_outside_units("outsideUnits", input.outside_units)?,
-        listing_exchange,
-        listed_entity_in_hangzhou: input.listed_entity_in_hangzhou,
-        dishonest: input.dishonest,
-        owns_office: input.owns_office,
-        registered_capital: input
-            .registered_capital
-            .map(|c| validate_money("registeredCapital", &c))
-            .transpose()?,
+        ..given
     };
     let note = validate_note(input.note)?;
     let changes = FactChanges::all_of(&facts);
@@ -230,11 +207,11 @@ async fn write_periods<C: ConnectionTrait>(
         .filter(enterprise_facts::Column::EnterpriseId.eq(enterprise_id))
         .exec(conn)
         .await?;
-    let rows: Vec<enterprise_facts::ActiveModel> = periods
+    let rows = periods
         .iter()
         .map(|p| {
             let f = &p.facts;
-            enterprise_facts::ActiveModel {
+            Ok(enterprise_facts::ActiveModel {
                 id: NotSet,
                 enterprise_id: Set(enterprise_id),
                 valid_from: Set(p.valid_from),
@@ -243,7 +220,7 @@ async fn write_periods<C: ConnectionTrait>(
                 district_code: Set(f.district_code.clone()),
                 hangzhou_since: Set(f.hangzhou_since),
                 industry_code: Set(f.industry_code.clone()),
-                ownership: Set(f.ownership.clone()),
+                ownership: Set(f.ownership.as_str().to_owned()),
                 industrial_guidance: Set(f.industrial_guidance),
                 independent_legal_person: Set(f.independent_legal_person),
                 deemed_legal_person: Set(f.deemed_legal_person),
@@ -251,15 +228,20 @@ async fn write_periods<C: ConnectionTrait>(
                 unified_accounting: Set(f.unified_accounting),
                 rd_facilities: Set(f.rd_facilities),
                 rd_stable_funding: Set(f.rd_stable_funding),
-                outside_units: Set(f.outside_units),
+                outside_units: Set(i32::try_from(f.outside_units).map_err(|_| {
+                    AppError::internal(format!(
+                        "{} outside units do not fit a column",
+                        f.outside_units
+                    ))
+                })?),
                 listing_exchange: Set(f.listing_exchange.clone()),
                 listed_entity_in_hangzhou: Set(f.listed_entity_in_hangzhou),
                 dishonest: Set(f.dishonest),
                 owns_office: Set(f.owns_office),
                 registered_capital_fen: Set(f.registered_capital.map(Money::fen)),
-            }
+            })
         })
-        .collect();
+        .collect::<AppResult<Vec<_>>>()?;
     if !rows.is_empty() {
         enterprise_facts::Entity::insert_many(rows)
             .exec(conn)
@@ -320,7 +302,7 @@ pub async fn record_event_in<C: ConnectionTrait>(
     let effective = validate_date("effectiveDate", input.effective_date, today())?;
     let note = validate_note(input.note)?;
     let known = known_districts(conn).await?;
-    let changes = validate_changes(input.changes, &known)?;
+    let changes = validate_changes(input.changes, &known, Fact::change_field)?;
     let changes = changes_for_kind(input.kind, effective, changes)
         .map_err(|e| AppError::bad_input(e.field, e.message))?;
 
@@ -449,8 +431,8 @@ pub async fn record_figures_in<C: ConnectionTrait>(
             format!("figures are recorded for {FIRST_FIGURES_YEAR} to {current_year}"),
         ));
     }
-    let revenue = validate_money("revenue", &revenue)?;
-    let rd_spend = validate_money("rdSpend", &rd_spend)?;
+    let revenue = parse_money("revenue", &revenue)?;
+    let rd_spend = parse_money("rdSpend", &rd_spend)?;
     let enterprise = lock_enterprise(conn, &code).await?;
     // The §20 period lock (PERIOD_LOCKED for an approved fiscal year) belongs here once
     // settlements exist.
