@@ -742,6 +742,33 @@ mod tests {
     }
 
     #[test]
+    fn every_fact_is_keyed_by_its_code_in_facts_and_changes_in_declaration_order() {
+        let codes: Vec<&str> = Fact::ALL.iter().map(|f| f.as_str()).collect();
+        let facts = serde_json::to_value(initial()).unwrap();
+        let keys: Vec<&str> = facts
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        assert_eq!(keys, sorted, "serde_json sorts keys; the sets must agree");
+        let full = FactChanges::all_of(&initial());
+        assert_eq!(full.named(), Fact::ALL.to_vec());
+        let changes = serde_json::to_value(&full).unwrap();
+        assert_eq!(changes, facts);
+    }
+
+    #[test]
+    fn a_required_fact_cannot_be_cleared_with_null() {
+        let err = serde_json::from_str::<FactChanges>(r#"{"name": null}"#).unwrap_err();
+        assert!(err.to_string().contains("invalid type: null"), "{err}");
+        let unknown = serde_json::from_str::<FactChanges>(r#"{"nom": "x"}"#).unwrap_err();
+        assert!(unknown.to_string().contains("unknown field"), "{unknown}");
+    }
+
+    #[test]
     fn changes_round_trip_through_json_keeping_null_apart_from_absent() {
         let changes = FactChanges {
             district_code: Some(None),
