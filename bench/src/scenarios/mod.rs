@@ -154,3 +154,6 @@ pub mod evaluate;
 
 /// Start-up time, idle memory and binary size of the service.
 pub mod startup;
+
+/// The same statements over TLS and over a plain link to PostgreSQL.
+pub mod tls;
