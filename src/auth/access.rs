@@ -210,6 +210,11 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
         district_scope: DistrictScope::None,
     },
     FieldRule {
+        field: "Query.simulateSettlement",
+        audience: Audience::Roles(FINANCE_ONLY),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
         field: "Mutation.draftSettlement",
         audience: Audience::Roles(FINANCE_ONLY),
         district_scope: DistrictScope::None,

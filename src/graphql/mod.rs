@@ -20,6 +20,8 @@ mod recognition;
 /// Our strict `Decimal`, `Date` and `DateTime` scalars (one text form each, checked at validation).
 mod scalars;
 mod settlement;
+/// `simulateSettlement`: a year's settlement under several rates and budgets, stored nowhere.
+mod simulation;
 mod verdicts;
 
 use async_graphql::connection::Connection;
@@ -43,6 +45,7 @@ pub struct Query(
     recognition::RecognitionQuery,
     payments::PaymentQuery,
     settlement::SettlementQuery,
+    simulation::SimulationQuery,
 );
 
 /// Every mutation, merged from the per-domain objects.

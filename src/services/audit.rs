@@ -11,10 +11,9 @@
 
 use chrono::{SubsecRound, Utc};
 use sea_orm::{
-    AccessMode,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IsolationLevel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde_json::Value;
 
@@ -234,16 +233,7 @@ pub async fn verify(
     }
     // One snapshot: entries appended while the walk runs are neither seen nor mistaken for
     // entries beyond the head.
-    let txn = match db.get_database_backend() {
-        DbBackend::Postgres => {
-            db.begin_with_config(
-                Some(IsolationLevel::RepeatableRead),
-                Some(AccessMode::ReadOnly),
-            )
-            .await?
-        }
-        _ => db.begin().await?,
-    };
+    let txn = super::tx::begin_snapshot(db).await?;
     let head_row = audit_chain_head::Entity::find_by_id(HEAD_ID)
         .one(&txn)
         .await?

@@ -12,6 +12,7 @@ pub use entity::enterprises::Model as EnterpriseRecord;
 pub use entity::line_verdicts::Model as LineVerdictRecord;
 pub use entity::payment_lines::Model as PaymentLineRecord;
 pub use entity::recognitions::Model as RecognitionRecord;
+pub use entity::settlement_lines::Model as SettlementLineRecord;
 pub use entity::star_ratings::Model as StarRatingRecord;
 pub use entity::withdrawn_payment_lines::Model as WithdrawnLineRecord;
 

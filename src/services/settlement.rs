@@ -324,6 +324,100 @@ pub async fn draft(
     Ok(StoredSettlement { settlement, lines })
 }
 
+/// The most scenarios one [`simulate`] computes.
+pub const MAX_SCENARIOS: usize = 20;
+
+/// One what-if of [`simulate`]: a rate (default `settlement.default_rate`) and an optional
+/// budget, as `draftSettlement` takes them.
+#[derive(Debug, Clone, Default)]
+pub struct Scenario {
+    /// Reimbursement rate.
+    pub rate: Option<Decimal>,
+    /// The city's budget.
+    pub budget: Option<Decimal>,
+}
+
+/// What [`simulate`] computed.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    /// The drafts, one per scenario in the order given: the figures [`draft`] would store.
+    pub drafts: Vec<SettlementDraft>,
+    /// The parameter versions the drafts used.
+    pub parameter_versions: Vec<i64>,
+    /// The settlement stored for the year, if any, read in the same snapshot.
+    pub stored: Option<StoredSettlement>,
+}
+
+/// The settlement of `fiscal_year` under each of `scenarios`, computed as [`draft`] computes it
+/// (same verdicts, rounding, largest remainders and errors) from one snapshot of the year, and
+/// written nowhere: no draft is replaced and no audit entry is made.
+///
+/// # Errors
+/// As [`draft`] (`FORBIDDEN` but for the finance bureau, `POLICY_VIOLATION` for a rate above the
+/// cap, naming the rate; `BAD_USER_INPUT` for a budget, on `scenarios[i].budget`; `PERIOD_LOCKED`
+/// once approved); `BAD_USER_INPUT` for no scenario or more than [`MAX_SCENARIOS`].
+#[tracing::instrument(name = "settlement.simulate", skip_all, fields(role = %actor.role, fiscal_year))]
+pub async fn simulate(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    fiscal_year: i32,
+    scenarios: &[Scenario],
+) -> AppResult<Simulation> {
+    district_error(actor)?;
+    if !(2000..=2100).contains(&fiscal_year) {
+        return Err(AppError::bad_input(
+            "fiscalYear",
+            "not a plausible fiscal year",
+        ));
+    }
+    if scenarios.is_empty() || scenarios.len() > MAX_SCENARIOS {
+        return Err(AppError::bad_input(
+            "scenarios",
+            format!("give 1 to {MAX_SCENARIOS} scenarios"),
+        ));
+    }
+    let in_scenario = |index: usize, err: AppError| match err {
+        AppError::BadInput { field, message } => AppError::BadInput {
+            field: format!("scenarios[{index}].{field}"),
+            message,
+        },
+        other => other,
+    };
+    let budgets = scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.budget
+                .as_ref()
+                .map(rules::parse_budget)
+                .transpose()
+                .map_err(|e| in_scenario(i, e.into()))
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    let txn = tx::begin_snapshot(db).await?;
+    locks::ensure_open(&txn, fiscal_year).await?;
+    let set = parameters::load_set(&txn).await?;
+    let params = SettlementParams::for_year(&set, fiscal_year)?;
+    let inputs = district_inputs(&txn, fiscal_year).await?;
+    let drafts = scenarios
+        .iter()
+        .zip(budgets)
+        .enumerate()
+        .map(|(i, (scenario, budget))| {
+            let rate = scenario.rate.unwrap_or(params.default_rate);
+            rules::settle(fiscal_year, rate, params.rate_cap, budget, inputs.clone())
+                .map_err(|e| in_scenario(i, e.into()))
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    let stored = get(&txn, fiscal_year).await?;
+    txn.commit().await?;
+    Ok(Simulation {
+        drafts,
+        parameter_versions: params.parameter_versions,
+        stored,
+    })
+}
+
 /// The status of a stored settlement.
 ///
 /// # Errors

@@ -7,8 +7,8 @@
 //! touch.
 
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    AccessMode, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::error::AppResult;
@@ -30,4 +30,22 @@ pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransacti
         super::audit::lock_head(&txn).await?;
     }
     Ok(txn)
+}
+
+/// Begins a read-only transaction that sees one snapshot: on PostgreSQL `REPEATABLE READ READ
+/// ONLY`; on SQLite a deferred transaction, whose first read fixes what the later ones see.
+///
+/// # Errors
+/// Database errors (`SERVICE_UNAVAILABLE` when the database cannot be reached).
+pub async fn begin_snapshot(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
+    Ok(match db.get_database_backend() {
+        DbBackend::Postgres => {
+            db.begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await?
+        }
+        _ => db.begin().await?,
+    })
 }

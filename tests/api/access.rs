@@ -256,6 +256,13 @@ fn matrix() -> Vec<Expect> {
             roles: &[Role::CityFinance],
         },
         Expect {
+            field: "Query.simulateSettlement",
+            query: r#"{ simulateSettlement(fiscalYear: 2024, scenarios: [{rate: "0.10"}]) { fiscalYear } }"#,
+            variables: none,
+            anonymous: false,
+            roles: &[Role::CityFinance],
+        },
+        Expect {
             field: "Mutation.draftSettlement",
             query: "mutation { draftSettlement(fiscalYear: 2024) { status } }",
             variables: none,

@@ -1654,3 +1654,187 @@ async fn an_approval_racing_a_report_a_submission_or_a_return_leaves_a_consisten
         assert_consistent_with_claims(&app, year).await;
     }
 }
+
+const SIMULATION: &str = "query($y: Int!, $s: [SettlementScenarioInput!]!) {
+  simulateSettlement(fiscalYear: $y, scenarios: $s) {
+    fiscalYear payableYear parameterVersionIds
+    scenarios { rate budget budgetBinding
+      totals { reported eligible cut reimbursement granted adjustments netPayable }
+      districts { districtCode reported eligible cut cutByReason { reason clause amount }
+        reimbursement granted adjustments netPayable zeroReason grantedChange netPayableChange }
+      change { storedStatus storedRate reimbursement granted netPayable } } } }";
+
+async fn try_simulate(app: &TestApp, role: Role, year: i32, scenarios: Value) -> Gql {
+    app.gql_as(role, SIMULATION, json!({ "y": year, "s": scenarios }))
+        .await
+}
+
+async fn audit_entries(app: &TestApp) -> i64 {
+    app.gql_as(
+        Role::Auditor,
+        "{ auditLog(first: 1) { totalCount } }",
+        json!({}),
+    )
+    .await
+    .data()["auditLog"]["totalCount"]
+        .as_i64()
+        .expect("a count")
+}
+
+/// `a − b` of two decimal strings, as the API writes money.
+fn minus(a: &Value, b: &Value) -> String {
+    format!("{:.2}", dec(a) - dec(b))
+}
+
+#[tokio::test]
+async fn a_simulated_settlement_equals_the_draft_of_each_scenario_and_writes_nothing() {
+    use rand::{Rng, SeedableRng};
+
+    // Arrange: the year of `scenario`, drafted at 15%; random rates and budgets around it.
+    let app = spawn_app().await;
+    scenario(&app).await;
+    let stored = draft(&app, 2024, Some("0.15"), None).await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20_240_101);
+    let mut cases: Vec<(Option<String>, Option<String>)> = vec![
+        (None, None),
+        (Some("0.20".into()), Some("0.00".into())),
+        (Some("0".into()), None),
+    ];
+    for _ in 0..9 {
+        let rate = format!("0.{:02}", rng.gen_range(0..=20));
+        // Up to 400,000.00 yuan: binding for most rates, not for low ones.
+        let budget = rng
+            .gen_bool(0.7)
+            .then(|| format!("{}.{:02}", rng.gen_range(0..400_000), rng.gen_range(0..100)));
+        cases.push((Some(rate), budget));
+    }
+    let input: Vec<Value> = cases
+        .iter()
+        .map(|(rate, budget)| json!({ "rate": rate, "budget": budget }))
+        .collect();
+    let entries_before = audit_entries(&app).await;
+
+    // Act
+    let simulated = try_simulate(&app, Role::CityFinance, 2024, json!(input)).await;
+
+    // Assert: nothing written, the stored draft unchanged.
+    let simulation = simulated.data()["simulateSettlement"].clone();
+    assert_eq!(audit_entries(&app).await, entries_before);
+    assert_eq!(settlement(&app, 2024).await, stored);
+    assert_eq!(simulation["payableYear"], 2025);
+    let scenarios = simulation["scenarios"].as_array().expect("scenarios");
+    assert_eq!(scenarios.len(), cases.len());
+    assert!(
+        scenarios.iter().any(|s| s["budgetBinding"] == true)
+            && scenarios.iter().any(|s| s["budgetBinding"] == false),
+        "the cases bind and do not bind"
+    );
+
+    // Assert: each scenario is, field by field, the draft the same arguments store.
+    for (i, ((rate, budget), simulated)) in cases.iter().zip(scenarios).enumerate() {
+        let change = &simulated["change"];
+        assert_eq!(change["storedStatus"], "DRAFT", "{i}");
+        assert_eq!(dec(&change["storedRate"]), Decimal::new(15, 2), "{i}");
+        assert_eq!(
+            change["granted"],
+            minus(
+                &simulated["totals"]["granted"],
+                &stored["totals"]["granted"]
+            ),
+            "{i}"
+        );
+        assert_eq!(
+            change["netPayable"],
+            minus(
+                &simulated["totals"]["netPayable"],
+                &stored["totals"]["netPayable"]
+            ),
+            "{i}"
+        );
+        for line in simulated["districts"].as_array().expect("districts") {
+            let code = line["districtCode"].as_str().expect("code");
+            let before = district(&stored, code);
+            assert_eq!(
+                line["grantedChange"],
+                minus(&line["granted"], &before["granted"])
+            );
+            assert_eq!(
+                line["netPayableChange"],
+                minus(&line["netPayable"], &before["netPayable"])
+            );
+        }
+
+        let drafted = draft(&app, 2024, rate.as_deref(), budget.as_deref()).await;
+        assert_eq!(dec(&simulated["rate"]), dec(&drafted["rate"]), "{i}: rate");
+        assert_eq!(simulated["budget"], drafted["budget"], "{i}: budget");
+        assert_eq!(simulated["totals"], drafted["totals"], "{i}: totals");
+        let drafted_lines = drafted["districts"].as_array().expect("districts");
+        let simulated_lines = simulated["districts"].as_array().expect("districts");
+        assert_eq!(drafted_lines.len(), simulated_lines.len(), "{i}");
+        for (d, s) in drafted_lines.iter().zip(simulated_lines) {
+            assert_eq!(s["districtCode"], d["districtCode"], "{i}");
+            assert_eq!(figures(s), figures(d), "{i}: {}", d["districtCode"]);
+            assert_eq!(
+                s["cutByReason"], d["cutByReason"],
+                "{i}: {}",
+                d["districtCode"]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_simulation_refuses_what_a_draft_refuses_and_nothing_else_may_ask() {
+    // Arrange
+    let app = spawn_app().await;
+    scenario(&app).await;
+    let one = json!([{ "rate": "0.10" }]);
+
+    // Act / Assert: only the finance bureau.
+    for role in [Role::District, Role::HqOffice, Role::Auditor, Role::Viewer] {
+        let res = try_simulate(&app, role, 2024, one.clone()).await;
+        assert_eq!(
+            res.error_code(),
+            Some("FORBIDDEN"),
+            "{role:?}: {}",
+            res.body
+        );
+    }
+
+    // A rate above the cap, as draftSettlement refuses it.
+    let res = try_simulate(
+        &app,
+        Role::CityFinance,
+        2024,
+        json!([{ "rate": "0.10" }, { "rate": "0.21" }]),
+    )
+    .await;
+    assert_eq!(res.error_code(), Some("POLICY_VIOLATION"), "{}", res.body);
+    let refused = try_draft(&app, 2024, Some("0.21"), None).await;
+    assert_eq!(refused.error_code(), Some("POLICY_VIOLATION"));
+
+    // A bad budget names its scenario.
+    let res = try_simulate(
+        &app,
+        Role::CityFinance,
+        2024,
+        json!([{ "rate": "0.10" }, { "budget": "-1.00" }]),
+    )
+    .await;
+    assert_eq!(res.error_code(), Some("BAD_USER_INPUT"), "{}", res.body);
+    assert_eq!(res.error_extensions()["field"], "scenarios[1].budget");
+
+    // None, or more than 20.
+    for count in [0, 21] {
+        let many: Vec<Value> = (0..count).map(|_| json!({ "rate": "0.10" })).collect();
+        let res = try_simulate(&app, Role::CityFinance, 2024, json!(many)).await;
+        assert_eq!(res.error_code(), Some("BAD_USER_INPUT"), "{count}");
+        assert_eq!(res.error_extensions()["field"], "scenarios", "{count}");
+    }
+
+    // Once the year is approved, as a draft is.
+    draft(&app, 2024, Some("0.20"), None).await;
+    try_approve(&app, 2024).await.data();
+    let res = try_simulate(&app, Role::CityFinance, 2024, one).await;
+    assert_eq!(res.error_code(), Some("PERIOD_LOCKED"), "{}", res.body);
+}
