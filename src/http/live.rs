@@ -46,7 +46,8 @@ mod close {
     pub const BAD_REQUEST: u16 = 4400;
     /// `subscribe` before the connection was acknowledged.
     pub const UNAUTHORIZED: u16 = 4401;
-    /// `connection_init` refused: no valid bearer token, or too many connections.
+    /// `connection_init` refused (no valid bearer token, too many connections), or the token
+    /// expired while connected.
     pub const FORBIDDEN: u16 = 4403;
     /// The client did not offer `graphql-transport-ws`.
     pub const SUBPROTOCOL: u16 = 4406;
@@ -231,8 +232,9 @@ fn parse(text: &str, nesting: usize) -> Result<ClientMessage, String> {
 }
 
 /// The actor of a `connection_init` payload: `{"Authorization": "Bearer …"}` (the key in any
-/// case), verified as `POST /graphql` verifies the header.
-fn authenticate(state: &HttpState, payload: Option<&Value>) -> Result<Actor, String> {
+/// case), verified as `POST /graphql` verifies the header; and when its token stops being
+/// valid (the connection is closed then).
+fn authenticate(state: &HttpState, payload: Option<&Value>) -> Result<(Actor, Instant), String> {
     let value = payload
         .and_then(Value::as_object)
         .and_then(|p| {
@@ -244,10 +246,27 @@ fn authenticate(state: &HttpState, payload: Option<&Value>) -> Result<Actor, Str
     let text = value
         .as_str()
         .ok_or("the Authorization value is a string: Bearer <token>")?;
-    state
+    let actor = state
         .keys
         .verify_header(text, &state.api.districts)
-        .map_err(|err| err.to_string())
+        .map_err(|err| err.to_string())?;
+    Ok((actor, expiry_of(text)))
+}
+
+/// When a token just verified expires, with the leeway verification allows: its `exp`, read
+/// again without checking (its signature and every claim were checked a moment ago).
+fn expiry_of(header: &str) -> Instant {
+    #[derive(serde::Deserialize)]
+    struct Expiry {
+        exp: i64,
+    }
+    let exp = header
+        .split_whitespace()
+        .nth(1)
+        .and_then(|token| jsonwebtoken::dangerous::insecure_decode::<Expiry>(token).ok())
+        .map_or(0, |data| data.claims.exp);
+    let left = u64::try_from(exp.saturating_sub(chrono::Utc::now().timestamp())).unwrap_or(0);
+    Instant::now() + Duration::from_secs(left.saturating_add(crate::auth::LEEWAY_SECONDS))
 }
 
 /// An operation's item: its id, its generation, and a response (`None` when it ended).
@@ -278,10 +297,12 @@ impl Connection<'_> {
     }
 
     async fn run(mut self, messages: &mut AggregatedMessageStream) -> End {
-        let (actor, _admitted) = match self.initialise(messages).await {
+        let (actor, expiry, _admitted) = match self.initialise(messages).await {
             Ok(admitted) => admitted,
             Err(end) => return end,
         };
+        let expired = tokio::time::sleep_until(expiry);
+        tokio::pin!(expired);
         let caller = Caller::Actor(actor);
         let alarm = Arc::new(Alarm::default());
         let mut operations: HashMap<String, Operation> = HashMap::new();
@@ -294,6 +315,9 @@ impl Connection<'_> {
             tokio::select! {
                 biased;
                 reason = alarm.raised() => return End::close(close::TRY_AGAIN_LATER, reason),
+                () = &mut expired => {
+                    return End::close(close::FORBIDDEN, "the token expired: connect again with a fresh one");
+                }
                 message = messages.recv() => {
                     heard = Instant::now();
                     let message = match message {
@@ -410,7 +434,7 @@ impl Connection<'_> {
     async fn initialise(
         &mut self,
         messages: &mut AggregatedMessageStream,
-    ) -> Result<(Actor, Admitted), End> {
+    ) -> Result<(Actor, Instant, Admitted), End> {
         let deadline = Instant::now() + self.limits.init_timeout;
         loop {
             let message = match timeout_at(deadline, messages.recv()).await {
@@ -453,7 +477,7 @@ impl Connection<'_> {
                 }
                 Ok(ClientMessage::Pong | ClientMessage::Complete { .. }) => {}
                 Ok(ClientMessage::Init(payload)) => {
-                    let actor = authenticate(self.state, payload.as_ref())
+                    let (actor, expiry) = authenticate(self.state, payload.as_ref())
                         .map_err(|reason| End::close(close::FORBIDDEN, reason))?;
                     let admitted = self
                         .state
@@ -480,7 +504,7 @@ impl Connection<'_> {
                         return Err(End::Gone);
                     }
                     tracing::debug!(role = %actor.role, district = ?actor.district, "WebSocket connection acknowledged");
-                    return Ok((actor, admitted));
+                    return Ok((actor, expiry, admitted));
                 }
             }
         }

@@ -109,8 +109,9 @@ impl Client {
         if let Some(message) = self.pending.pop_front() {
             return Received::Message(message);
         }
+        let deadline = tokio::time::Instant::now() + STUCK;
         loop {
-            let frame = tokio::time::timeout(STUCK, self.ws.next())
+            let frame = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .expect("the server answers");
             match frame {
@@ -442,6 +443,25 @@ async fn a_connection_without_a_valid_token_or_out_of_protocol_is_closed_with_th
         .gql_as(Role::CityFinance, CLAIM_EVENTS, json!({ "y": 2024 }))
         .await;
     assert_eq!(res.error_code(), Some("BAD_USER_INPUT"), "{}", res.body);
+}
+
+#[tokio::test]
+async fn a_connection_is_closed_when_its_token_expires() {
+    let app = spawn_app().await;
+    let short = app
+        .keys
+        .mint(
+            "test:short",
+            Role::CityFinance,
+            None,
+            chrono::Duration::seconds(1),
+        )
+        .unwrap();
+    let mut client = Client::acknowledged(&app.address, &short).await;
+    client.follow("all", 2024).await;
+    let (code, reason) = client.closed().await;
+    assert_eq!(code, 4403);
+    assert!(reason.contains("expired"), "{reason}");
 }
 
 #[tokio::test]
