@@ -50,6 +50,18 @@ pub const DEFAULT_LOG_FORMAT: LogFormat = LogFormat::Text;
 pub const DEFAULT_APQ_CACHE_SIZE: usize = 1_000;
 /// Default origins allowed to call the API from a browser (CORS): none.
 pub const DEFAULT_CORS_ORIGINS: &str = "";
+/// Default most WebSocket connections one actor holds open on one instance.
+pub const DEFAULT_WS_MAX_CONNECTIONS_PER_ACTOR: usize = 5;
+/// Default most subscriptions running on one WebSocket connection.
+pub const DEFAULT_WS_MAX_SUBSCRIPTIONS: usize = 10;
+/// Default time a WebSocket client has to send `connection_init`.
+pub const DEFAULT_WS_INIT_TIMEOUT: &str = "10s";
+/// Default time a WebSocket connection may stay silent (the server pings at half of it).
+pub const DEFAULT_WS_IDLE_TIMEOUT: &str = "60s";
+/// Default largest message a WebSocket client may send, in bytes.
+pub const DEFAULT_WS_MAX_MESSAGE_BYTES: usize = 65_536;
+/// Default claim events a subscriber may fall behind before it is dropped.
+pub const DEFAULT_WS_EVENT_BUFFER: usize = 256;
 
 /// `hq-api`: the system of record of Hangzhou's headquarters-economy policy (杭政办〔2023〕3号).
 #[derive(Debug, Parser)]
@@ -296,6 +308,28 @@ pub struct Settings {
     /// no metrics listener.
     #[arg(long, env = "HQ_METRICS_BIND", global = true)]
     pub metrics_bind: Option<String>,
+    /// Most WebSocket connections (live claim status) one actor holds open on one instance; the
+    /// next one is refused at `connection_init`.
+    #[arg(long, env = "HQ_WS_MAX_CONNECTIONS_PER_ACTOR", default_value_t = DEFAULT_WS_MAX_CONNECTIONS_PER_ACTOR, global = true)]
+    pub ws_max_connections_per_actor: usize,
+    /// Most subscriptions running at once on one WebSocket connection.
+    #[arg(long, env = "HQ_WS_MAX_SUBSCRIPTIONS", default_value_t = DEFAULT_WS_MAX_SUBSCRIPTIONS, global = true)]
+    pub ws_max_subscriptions: usize,
+    /// Time a WebSocket client has, once connected, to send `connection_init` (`10s`).
+    #[arg(long, env = "HQ_WS_INIT_TIMEOUT", default_value = DEFAULT_WS_INIT_TIMEOUT, value_parser = parse_budget, global = true)]
+    pub ws_init_timeout: std::time::Duration,
+    /// Time a WebSocket connection may stay silent before it is closed (`60s`); the server pings
+    /// at half of it, and a client's pong counts, so a live client is never closed for idling.
+    /// A message the client does not take within it also closes the connection.
+    #[arg(long, env = "HQ_WS_IDLE_TIMEOUT", default_value = DEFAULT_WS_IDLE_TIMEOUT, value_parser = parse_budget, global = true)]
+    pub ws_idle_timeout: std::time::Duration,
+    /// Largest message (or frame) a WebSocket client may send, in bytes.
+    #[arg(long, env = "HQ_WS_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_WS_MAX_MESSAGE_BYTES, global = true)]
+    pub ws_max_message_bytes: usize,
+    /// Claim events a subscriber may fall behind before its connection is closed (the capacity
+    /// of each instance's event channel).
+    #[arg(long, env = "HQ_WS_EVENT_BUFFER", default_value_t = DEFAULT_WS_EVENT_BUFFER, global = true)]
+    pub ws_event_buffer: usize,
 }
 
 impl Default for Settings {
@@ -332,6 +366,14 @@ impl Default for Settings {
             log: DEFAULT_LOG.into(),
             log_format: DEFAULT_LOG_FORMAT,
             metrics_bind: None,
+            ws_max_connections_per_actor: DEFAULT_WS_MAX_CONNECTIONS_PER_ACTOR,
+            ws_max_subscriptions: DEFAULT_WS_MAX_SUBSCRIPTIONS,
+            ws_init_timeout: parse_budget(DEFAULT_WS_INIT_TIMEOUT)
+                .unwrap_or(std::time::Duration::from_secs(10)),
+            ws_idle_timeout: parse_budget(DEFAULT_WS_IDLE_TIMEOUT)
+                .unwrap_or(std::time::Duration::from_secs(60)),
+            ws_max_message_bytes: DEFAULT_WS_MAX_MESSAGE_BYTES,
+            ws_event_buffer: DEFAULT_WS_EVENT_BUFFER,
         }
     }
 }
@@ -632,6 +674,21 @@ mod tests {
         assert_eq!(d.log_format, LogFormat::Text);
         assert_eq!(row("HQ_METRICS_BIND"), "—");
         assert_eq!(d.metrics_bind, None);
+        assert_eq!(
+            row("HQ_WS_MAX_CONNECTIONS_PER_ACTOR"),
+            d.ws_max_connections_per_actor.to_string()
+        );
+        assert_eq!(
+            row("HQ_WS_MAX_SUBSCRIPTIONS"),
+            d.ws_max_subscriptions.to_string()
+        );
+        assert_eq!(row("HQ_WS_INIT_TIMEOUT"), DEFAULT_WS_INIT_TIMEOUT);
+        assert_eq!(row("HQ_WS_IDLE_TIMEOUT"), DEFAULT_WS_IDLE_TIMEOUT);
+        assert_eq!(
+            row("HQ_WS_MAX_MESSAGE_BYTES"),
+            d.ws_max_message_bytes.to_string()
+        );
+        assert_eq!(row("HQ_WS_EVENT_BUFFER"), d.ws_event_buffer.to_string());
     }
 
     #[test]

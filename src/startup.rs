@@ -115,7 +115,10 @@ impl Application {
         districts: KnownDistricts,
     ) -> Result<Self, StartupError> {
         let keys = check_settings(settings)?;
+        let feed = services::claim_feed::ClaimFeed::new(settings.ws_event_buffer);
+        feed.open(&db);
         let api = ApiState {
+            feed,
             db,
             pages: PageLimits {
                 default_size: settings.default_page_size,
@@ -147,6 +150,14 @@ impl Application {
                 root_fields: settings.max_root_fields,
             },
             request_timeout: settings.request_timeout,
+            live: http::LiveLimits {
+                connections_per_actor: settings.ws_max_connections_per_actor,
+                subscriptions: settings.ws_max_subscriptions,
+                init_timeout: settings.ws_init_timeout,
+                idle_timeout: settings.ws_idle_timeout,
+                max_message_bytes: settings.ws_max_message_bytes,
+            },
+            connections: std::sync::Arc::default(),
         };
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind.clone(),
@@ -284,6 +295,15 @@ fn check_settings(settings: &Settings) -> Result<JwtKeys, StartupError> {
     if settings.max_nesting == 0 || settings.max_fields == 0 || settings.max_root_fields == 0 {
         return Err(StartupError::Settings(
             "HQ_MAX_NESTING, HQ_MAX_FIELDS and HQ_MAX_ROOT_FIELDS must be positive".into(),
+        ));
+    }
+    if settings.ws_max_connections_per_actor == 0
+        || settings.ws_max_subscriptions == 0
+        || settings.ws_max_message_bytes == 0
+        || settings.ws_event_buffer == 0
+    {
+        return Err(StartupError::Settings(
+            "HQ_WS_MAX_CONNECTIONS_PER_ACTOR, HQ_WS_MAX_SUBSCRIPTIONS, HQ_WS_MAX_MESSAGE_BYTES and HQ_WS_EVENT_BUFFER must be positive".into(),
         ));
     }
     Ok(JwtKeys::hs256(&settings.signing_secret()?))

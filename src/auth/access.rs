@@ -34,7 +34,7 @@ pub enum DistrictScope {
 /// One row of the access table.
 #[derive(Debug, Clone, Copy)]
 pub struct FieldRule {
-    /// `Query.field` or `Mutation.field`.
+    /// `Query.field`, `Mutation.field` or `Subscription.field`.
     pub field: &'static str,
     /// Who may call it.
     pub audience: Audience,
@@ -62,7 +62,7 @@ const RECOGNITION_READERS: &[Role] = &[
     Role::District,
 ];
 
-/// The table. Keep it sorted by field within Query, then Mutation.
+/// The table. Keep it sorted by field within Query, then Mutation, then Subscription.
 pub const ACCESS_TABLE: &[FieldRule] = &[
     FieldRule {
         field: "Query.auditLog",
@@ -228,6 +228,11 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
         field: "Mutation.recordFinding",
         audience: Audience::Roles(FINANCE_ONLY),
         district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Subscription.claimEvents",
+        audience: Audience::Roles(SETTLEMENT_READERS),
+        district_scope: DistrictScope::OwnRowsOnly,
     },
 ];
 

@@ -4,7 +4,7 @@
 pub mod access;
 mod jwt;
 
-pub use jwt::{AUDIENCE, Claims, ISSUER, JwtKeys, TokenError};
+pub use jwt::{AUDIENCE, Claims, ISSUER, JwtKeys, LEEWAY_SECONDS, TokenError};
 
 use async_graphql::Enum;
 

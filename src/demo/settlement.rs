@@ -27,6 +27,7 @@ use crate::error::{AppError, AppResult};
 use crate::policy::Money;
 use crate::policy::reconciliation::PaymentKind;
 use crate::policy::settlement::ClaimStatus;
+use crate::services::claim_feed::ClaimFeed;
 use crate::services::payments::{self, LineInput};
 use crate::services::{findings as finding_service, locks, reconciliation, settlement};
 use entity::{claims, findings, payment_lines, recognitions, star_ratings};
@@ -564,6 +565,9 @@ pub(super) async fn run(
     let cast = Cast::choose(plans, &recognised)?;
     let batches = payment_plan(plans, &recognised, &stars, &cast)?;
     let finance = demo_actor(Role::CityFinance);
+    // The demo loads in a process of its own, with no subscriber here; on PostgreSQL its claim
+    // events still reach running instances through the NOTIFY of each transaction.
+    let feed = ClaimFeed::new(1);
     let mut wrote = false;
     for fiscal in YEARS {
         let locked = locks::is_locked(db, fiscal).await?;
@@ -588,7 +592,7 @@ pub(super) async fn run(
         }
         for district in &districts {
             if payments::find_claim(db, district, fiscal).await?.is_none() {
-                payments::submit_claim(db, &district_actor(district), district, fiscal)
+                payments::submit_claim(db, &feed, &district_actor(district), district, fiscal)
                     .await
                     .map_err(|e| step_error(&format!("claim {district}/{fiscal}"), e))?;
                 wrote = true;
@@ -604,7 +608,7 @@ pub(super) async fn run(
                 None => false,
             };
             if submitted {
-                reconciliation::reconcile_claim(db, &finance, district, fiscal)
+                reconciliation::reconcile_claim(db, &feed, &finance, district, fiscal)
                     .await
                     .map_err(|e| step_error(&format!("reconcile {district}/{fiscal}"), e))?;
             }
@@ -612,7 +616,7 @@ pub(super) async fn run(
         settlement::draft(db, &finance, fiscal, None, None)
             .await
             .map_err(|e| step_error(&format!("draft {fiscal}"), e))?;
-        settlement::approve(db, &finance, fiscal)
+        settlement::approve(db, &feed, &finance, fiscal)
             .await
             .map_err(|e| step_error(&format!("approve {fiscal}"), e))?;
         wrote = true;

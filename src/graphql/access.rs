@@ -46,21 +46,31 @@ impl AccessControlExtension {
     }
 }
 
-const ROOT_TYPES: [&str; 2] = ["Query", "Mutation"];
+// A subscription's root field is resolved once per event; its resolver checks the rule before
+// opening the stream, and this checks every event again.
+const ROOT_TYPES: [&str; 3] = ["Query", "Mutation", "Subscription"];
+
+/// Gives every error without a code (parse and validation errors of the executor)
+/// `BAD_USER_INPUT`, and says which argument a refused value belongs to. Executions run by the
+/// request hook below get it there; a subscription's stream (which has no request hook) gets it
+/// from its transport.
+pub fn code_errors(errors: &mut [async_graphql::ServerError]) {
+    for error in errors {
+        super::scalars::explain_argument_error(error);
+        let extensions = error
+            .extensions
+            .get_or_insert_with(ErrorExtensionValues::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", ErrorCode::BadUserInput.as_str());
+        }
+    }
+}
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for AccessControlExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
-        for error in &mut response.errors {
-            super::scalars::explain_argument_error(error);
-            let extensions = error
-                .extensions
-                .get_or_insert_with(ErrorExtensionValues::default);
-            if extensions.get("code").is_none() {
-                extensions.set("code", ErrorCode::BadUserInput.as_str());
-            }
-        }
+        code_errors(&mut response.errors);
         response
     }
 

@@ -12,6 +12,8 @@ pub mod enterprises;
 /// The registry's facts in the API, expanded from the one list of facts.
 mod facts;
 pub mod guard;
+/// `Subscription.claimEvents`: live claim status, and what a WebSocket connection hands it.
+pub mod live;
 mod me;
 pub mod pagination;
 mod parameters;
@@ -25,9 +27,9 @@ mod simulation;
 mod verdicts;
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
-pub use access::AccessControl;
+pub use access::{AccessControl, code_errors};
 
 use crate::auth::{Actor, Caller};
 pub use crate::config::Introspection;
@@ -58,14 +60,21 @@ pub struct Mutation(
     settlement::SettlementMutation,
 );
 
+/// Every subscription, merged from the per-domain objects; served over WebSocket
+/// (`graphql-transport-ws`) on `/graphql`.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(live::ClaimSubscription);
+
 /// The schema type served.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// What resolvers need from the running service.
 #[derive(Clone)]
 pub struct ApiState {
     /// The database pool.
     pub db: crate::services::records::Db,
+    /// Committed claim events, for subscriptions.
+    pub feed: crate::services::claim_feed::ClaimFeed,
     /// Page sizes of connections.
     pub pages: PageLimits,
     /// District codes known to the database (for validating district arguments and district
@@ -96,7 +105,11 @@ impl Default for SchemaLimits {
 
 /// Builds the schema. `state` is `None` only for exporting the SDL.
 pub fn schema(state: Option<ApiState>, limits: SchemaLimits) -> AppSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
         .extension(AccessControl {
             introspection: limits.introspection,
         })

@@ -205,6 +205,12 @@ pub struct ReportPaymentsResult {
 /// A step in a claim's history.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct ClaimEvent {
+    /// The claim's id (`Claim.id`).
+    pub claim_id: i64,
+    /// The claim's district.
+    pub district_code: String,
+    /// The claim's fiscal year.
+    pub fiscal_year: i32,
     /// The status the claim moved to at this step.
     pub action: GqlClaimStatus,
     /// The reason given (for RETURNED).
@@ -215,6 +221,22 @@ pub struct ClaimEvent {
     pub actor: String,
     /// When.
     pub at: DateTime,
+}
+
+/// A committed change as a step of its claim's history.
+impl From<&crate::services::claim_feed::ClaimChange> for ClaimEvent {
+    fn from(change: &crate::services::claim_feed::ClaimChange) -> Self {
+        ClaimEvent {
+            claim_id: change.claim_id,
+            district_code: change.district_code.clone(),
+            fiscal_year: change.fiscal_year,
+            action: change.action.into(),
+            reason: change.reason.clone(),
+            content_hash: change.content_hash.clone(),
+            actor: change.actor.clone(),
+            at: change.at.into(),
+        }
+    }
 }
 
 /// A district's yearly claim (§20 step 2).
@@ -270,6 +292,9 @@ impl Claim {
         rows.into_iter()
             .map(|e| {
                 Ok(ClaimEvent {
+                    claim_id: self.id,
+                    district_code: self.district_code.clone(),
+                    fiscal_year: self.fiscal_year,
                     action: codes::stored::<ClaimStatus, _>(&e.action)?,
                     reason: e.reason,
                     content_hash: e.content_hash,
@@ -428,7 +453,8 @@ impl PaymentMutation {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
         let code = district_arg(&district_code)?;
-        let claim = service::submit_claim(&state.db, actor, &code, fiscal_year).await?;
+        let claim =
+            service::submit_claim(&state.db, &state.feed, actor, &code, fiscal_year).await?;
         Ok(Claim::try_from(claim)?)
     }
 
@@ -463,7 +489,9 @@ impl PaymentMutation {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
         let code = district_arg(&district_code)?;
-        let claim = service::return_claim(&state.db, actor, &code, fiscal_year, &reason).await?;
+        let claim =
+            service::return_claim(&state.db, &state.feed, actor, &code, fiscal_year, &reason)
+                .await?;
         Ok(Claim::try_from(claim)?)
     }
 }

@@ -382,8 +382,14 @@ impl SettlementMutation {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
         let code = super::districts::parse_district_code("districtCode", &district_code)?;
-        let done =
-            reconciliation_service::reconcile_claim(&state.db, actor, &code, fiscal_year).await?;
+        let done = reconciliation_service::reconcile_claim(
+            &state.db,
+            &state.feed,
+            actor,
+            &code,
+            fiscal_year,
+        )
+        .await?;
         Ok(ReconcileResult {
             claim: Claim::try_from(done.claim)?,
             verdicts: done
@@ -459,7 +465,7 @@ impl SettlementMutation {
     ) -> Result<Settlement> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
-        let stored = service::approve(&state.db, actor, fiscal_year).await?;
+        let stored = service::approve(&state.db, &state.feed, actor, fiscal_year).await?;
         Ok(shape(stored, None)?)
     }
 

@@ -148,7 +148,7 @@ fn json_answer(text: String) -> HttpResponse {
 }
 
 /// The type and name of the operation a document runs (the named one, or the first).
-fn operation_of<'a>(
+pub(super) fn operation_of<'a>(
     document: &'a ExecutableDocument,
     operation_name: Option<&str>,
 ) -> Option<(OperationType, Option<&'a str>)> {

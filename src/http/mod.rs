@@ -8,6 +8,7 @@ mod files;
 mod graphiql;
 mod graphql;
 mod health;
+mod live;
 pub mod observe;
 pub mod persisted;
 
@@ -23,6 +24,7 @@ use crate::graphql::{ApiState, AppSchema};
 
 pub use budget::{PeerSocket, remember_socket};
 pub use cors::cors;
+pub use live::{Connections, LiveLimits};
 
 /// Shared state of the HTTP layer.
 #[derive(Clone)]
@@ -45,11 +47,23 @@ pub struct HttpState {
     pub limits: DocumentLimits,
     /// Time budget of one request.
     pub request_timeout: Duration,
+    /// Bounds of WebSocket connections (subscriptions).
+    pub live: LiveLimits,
+    /// The open WebSocket connections of each actor.
+    pub connections: std::sync::Arc<Connections>,
 }
 
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql::execute))
+        .route(
+            "/graphql",
+            web::get()
+                .guard(actix_web::guard::fn_guard(|ctx| {
+                    live::is_upgrade(ctx.head())
+                }))
+                .to(live::upgrade),
+        )
         .route("/graphql", web::get().to(graphql::get))
         .route("/graphiql/{file}", web::get().to(graphiql::asset))
         .route("/healthz", web::get().to(health::healthz))

@@ -22,6 +22,7 @@ use crate::policy::credit_code::CreditCode;
 use crate::policy::money::Money;
 use crate::policy::reconciliation::PaymentKind;
 use crate::policy::settlement::ClaimStatus;
+use crate::services::claim_feed::{self, ClaimFeed};
 use crate::services::{audit, locks, tx};
 use entity::{
     claim_events, claims, districts, enterprises, line_verdicts, payment_lines,
@@ -1158,28 +1159,6 @@ pub fn content_hash(lines: &[payment_lines::Model]) -> String {
     super::sha256_hex(canonical_form(lines).as_bytes())
 }
 
-async fn add_event<C: ConnectionTrait>(
-    conn: &C,
-    claim_id: i64,
-    action: ClaimStatus,
-    reason: Option<String>,
-    hash: Option<String>,
-    actor: &Actor,
-) -> AppResult<()> {
-    claim_events::ActiveModel {
-        id: NotSet,
-        claim_id: Set(claim_id),
-        action: Set(action.as_str().to_owned()),
-        reason: Set(reason),
-        content_hash: Set(hash),
-        actor: Set(actor.sub.clone()),
-        at: Set(Utc::now()),
-    }
-    .insert(conn)
-    .await?;
-    Ok(())
-}
-
 /// Submits the claim of `district_code` for `fiscal_year` (§20 step 2): freezes its lines and
 /// records their content hash. Submitting the same lines again changes nothing.
 ///
@@ -1189,6 +1168,7 @@ async fn add_event<C: ConnectionTrait>(
 #[tracing::instrument(name = "claim.submit", skip_all, fields(role = %actor.role, district = %district_code, fiscal_year))]
 pub async fn submit_claim(
     db: &DatabaseConnection,
+    feed: &ClaimFeed,
     actor: &Actor,
     district_code: &str,
     fiscal_year: i32,
@@ -1267,13 +1247,14 @@ pub async fn submit_claim(
             .await?
         }
     };
-    add_event(
+    let change = claim_feed::record(
         &txn,
-        claim.id,
+        &claim,
         ClaimStatus::Submitted,
         None,
         Some(hash),
         actor,
+        now,
     )
     .await?;
     audit::record(
@@ -1289,6 +1270,7 @@ pub async fn submit_claim(
     )
     .await?;
     txn.commit().await?;
+    feed.committed(db, vec![change]);
     Ok(claim)
 }
 
@@ -1301,6 +1283,7 @@ pub async fn submit_claim(
 #[tracing::instrument(name = "claim.return", skip_all, fields(role = %actor.role, district = %district_code, fiscal_year))]
 pub async fn return_claim(
     db: &DatabaseConnection,
+    feed: &ClaimFeed,
     actor: &Actor,
     district_code: &str,
     fiscal_year: i32,
@@ -1328,17 +1311,19 @@ pub async fn return_claim(
         .filter(entity::line_verdicts::Column::ClaimId.eq(claim.id))
         .exec(&txn)
         .await?;
+    let now = Utc::now();
     let mut active: claims::ActiveModel = claim.into();
     active.status = Set(ClaimStatus::Returned.as_str().to_owned());
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     let claim = active.update(&txn).await?;
-    add_event(
+    let change = claim_feed::record(
         &txn,
-        claim.id,
+        &claim,
         ClaimStatus::Returned,
         Some(reason.to_string()),
         None,
         actor,
+        now,
     )
     .await?;
     audit::record(
@@ -1354,6 +1339,7 @@ pub async fn return_claim(
     )
     .await?;
     txn.commit().await?;
+    feed.committed(db, vec![change]);
     Ok(claim)
 }
 

@@ -23,11 +23,12 @@ use crate::policy::reconciliation::{
 };
 use crate::policy::settlement::{ClaimStatus, SettlementStatus};
 use crate::services::audit::{self, AuditEntry};
+use crate::services::claim_feed::{self, ClaimFeed};
 use crate::services::settlement::INSERT_CHUNK;
 use crate::services::{locks, parameters, payments, tx};
 use entity::{
-    claim_events, claims, enterprise_facts, line_verdicts, payment_lines, recognitions,
-    revocations, settlements, star_ratings,
+    claims, enterprise_facts, line_verdicts, payment_lines, recognitions, revocations, settlements,
+    star_ratings,
 };
 
 fn to_policy_line(row: &payment_lines::Model) -> AppResult<PaymentLine> {
@@ -264,6 +265,7 @@ pub struct Reconciled {
 #[tracing::instrument(name = "claim.reconcile", skip_all, fields(role = %actor.role, district = %district_code, fiscal_year))]
 pub async fn reconcile_claim(
     db: &DatabaseConnection,
+    feed: &ClaimFeed,
     actor: &Actor,
     district_code: &str,
     fiscal_year: i32,
@@ -347,16 +349,15 @@ pub async fn reconcile_claim(
     active.status = Set(ClaimStatus::Reconciled.as_str().to_owned());
     active.updated_at = Set(now);
     let claim = active.update(&txn).await?;
-    claim_events::ActiveModel {
-        id: NotSet,
-        claim_id: Set(claim.id),
-        action: Set(ClaimStatus::Reconciled.as_str().to_owned()),
-        reason: Set(None),
-        content_hash: Set(claim.content_hash.clone()),
-        actor: Set(actor.sub.clone()),
-        at: Set(now),
-    }
-    .insert(&txn)
+    let change = claim_feed::record(
+        &txn,
+        &claim,
+        ClaimStatus::Reconciled,
+        None,
+        claim.content_hash.clone(),
+        actor,
+        now,
+    )
     .await?;
     audit::record(
         &txn,
@@ -376,6 +377,7 @@ pub async fn reconcile_claim(
     )
     .await?;
     txn.commit().await?;
+    feed.committed(db, vec![change]);
     Ok(Reconciled {
         claim,
         verdicts: stored,

@@ -26,11 +26,11 @@ use crate::policy::settlement::{
     SettlementParams, SettlementStatus,
 };
 use crate::services::audit::{self, AuditEntry};
+use crate::services::claim_feed::{self, ClaimFeed};
 use crate::services::reconciliation::{decide, district_error};
 use crate::services::{locks, parameters, payments, tx};
 use entity::{
-    adjustments, claim_events, claims, districts, line_verdicts, payment_lines, settlement_lines,
-    settlements,
+    adjustments, claims, districts, line_verdicts, payment_lines, settlement_lines, settlements,
 };
 
 /// Rows per multi-row INSERT (well under SQLite's limit of bound parameters).
@@ -583,6 +583,7 @@ async fn ensure_verdicts_current<C: ConnectionTrait>(conn: &C, fiscal_year: i32)
 #[tracing::instrument(name = "settlement.approve", skip_all, fields(role = %actor.role, fiscal_year))]
 pub async fn approve(
     db: &DatabaseConnection,
+    feed: &ClaimFeed,
     actor: &Actor,
     fiscal_year: i32,
 ) -> AppResult<StoredSettlement> {
@@ -644,28 +645,20 @@ pub async fn approve(
             "the settlement of {fiscal_year} was approved or re-drafted meanwhile"
         )));
     }
+    let mut changes = Vec::new();
     for claim in claims::Entity::find()
         .filter(claims::Column::FiscalYear.eq(fiscal_year))
         .filter(claims::Column::Status.eq(ClaimStatus::Reconciled.as_str()))
         .all(&txn)
         .await?
     {
-        let claim_id = claim.id;
         let mut active: claims::ActiveModel = claim.into();
         active.status = Set(ClaimStatus::Approved.as_str().to_owned());
         active.updated_at = Set(now);
-        active.update(&txn).await?;
-        claim_events::ActiveModel {
-            id: NotSet,
-            claim_id: Set(claim_id),
-            action: Set(ClaimStatus::Approved.as_str().to_owned()),
-            reason: Set(None),
-            content_hash: Set(None),
-            actor: Set(actor.sub.clone()),
-            at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
+        let claim = active.update(&txn).await?;
+        changes.push(
+            claim_feed::record(&txn, &claim, ClaimStatus::Approved, None, None, actor, now).await?,
+        );
     }
     let stored = get(&txn, fiscal_year)
         .await?
@@ -696,6 +689,7 @@ pub async fn approve(
         .await?
         .ok_or_else(|| AppError::internal("approved settlement vanished"))?;
     txn.commit().await?;
+    feed.committed(db, changes);
     Ok(stored)
 }
 

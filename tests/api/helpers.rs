@@ -73,6 +73,21 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 
+impl TestApp {
+    /// Starts a second instance of the service on this app's database, with this app's secret
+    /// (so its tokens are valid there too); its `http://127.0.0.1:PORT`. It runs until the test
+    /// ends.
+    pub async fn another_instance(&self) -> String {
+        let settings = test_settings(&self.database_url, &self.secret);
+        let app = Application::build(settings)
+            .await
+            .expect("the second instance builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+}
+
 /// The result of one GraphQL call.
 #[derive(Debug)]
 pub struct Gql {

@@ -20,6 +20,7 @@ mod hostile;
 mod idempotency;
 mod imports;
 mod introspection;
+mod live;
 mod money_bounds;
 mod observability;
 mod outage;

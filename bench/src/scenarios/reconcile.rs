@@ -16,6 +16,7 @@ use crate::measure::{Memory, mib, ratio, secs, thousands, top_kinds};
 use crate::{BenchError, Outcome};
 use entity::{claims, payment_lines};
 use hq_api::auth::Role;
+use hq_api::services::claim_feed::ClaimFeed;
 use hq_api::services::reconciliation;
 use policy::Money;
 
@@ -115,8 +116,10 @@ async fn floor_reconcile(
 /// As `reconcile_claim`.
 pub async fn once(ctx: &Ctx<'_>) -> Result<(), BenchError> {
     let finance = actor(Role::CityFinance, None);
+    // No subscriber: the events are written (and notified on PostgreSQL) as in service.
+    let feed = ClaimFeed::new(1);
     for district in &ctx.set.claim_districts {
-        reconciliation::reconcile_claim(&ctx.db, &finance, district, FISCAL_YEAR).await?;
+        reconciliation::reconcile_claim(&ctx.db, &feed, &finance, district, FISCAL_YEAR).await?;
     }
     Ok(())
 }
@@ -132,6 +135,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
         thousands(ctx.set.lines)
     )?;
     let finance = actor(Role::CityFinance, None);
+    let feed = ClaimFeed::new(1);
     let memory = Memory::start();
     let kinds = ctx.counter.by_kind();
     let mut verdicts = 0usize;
@@ -143,7 +147,8 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
         for district in &districts {
             let started = Instant::now();
             let done =
-                reconciliation::reconcile_claim(&ctx.db, &finance, district, FISCAL_YEAR).await?;
+                reconciliation::reconcile_claim(&ctx.db, &feed, &finance, district, FISCAL_YEAR)
+                    .await?;
             let took = started.elapsed();
             if took > slowest.0 {
                 slowest = (took, district.clone(), done.verdicts.len());
