@@ -2,9 +2,10 @@
 //! field is checked against.
 
 pub mod access;
+pub mod jwks;
 mod jwt;
 
-pub use jwt::{AUDIENCE, Claims, ISSUER, JwtKeys, TokenError};
+pub use jwt::{AUDIENCE, ClaimNames, Claims, ISSUER, JwtKeys, TokenError, bearer_token};
 
 use async_graphql::Enum;
 
