@@ -493,6 +493,33 @@ async fn keys_rotate_with_old_and_new_kid_valid_during_the_overlap() {
 }
 
 #[tokio::test]
+async fn the_keys_are_fetched_again_on_schedule_and_a_removed_key_is_then_refused() {
+    let server = JwksServer::start(vec![RSA_A.jwk("2026-01"), EC_A.jwk("2026-02")]).await;
+    let app = app_trusting(&server, |s| s.jwks_refresh = Duration::from_millis(50)).await;
+    let old = RSA_A.sign("2026-01", &viewer());
+    assert_accepted(&app, &old, "before the removal").await;
+
+    server.publish(vec![EC_A.jwk("2026-02")]);
+    // Fetches run one after another: once a second one has begun after the removal, the first
+    // (which served the new set) has been stored.
+    let published_at = server.hits();
+    for _ in 0..400 {
+        if server.hits() >= published_at + 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        server.hits() >= published_at + 2,
+        "the schedule fetched the set"
+    );
+    // While the old key was held, its token verified without a fetch: refused now, it was the
+    // schedule that dropped it.
+    assert_refused(&app, &old, UNKNOWN_KEY, "after the scheduled fetch").await;
+    assert_accepted(&app, &EC_A.sign("2026-02", &viewer()), "the key kept").await;
+}
+
+#[tokio::test]
 async fn role_and_district_may_come_from_other_claims() {
     let server = JwksServer::start(vec![RSA_A.jwk("rsa-1")]).await;
     let app = app_trusting(&server, |s| {
