@@ -134,6 +134,16 @@ impl KeySet {
         }
     }
 
+    /// The keys' `kid`s and algorithms, for the log (`-` for a key without a `kid`).
+    pub fn kids(&self) -> String {
+        let kids: Vec<String> = self
+            .keys
+            .iter()
+            .map(|k| format!("{}:{:?}", k.kid.as_deref().unwrap_or("-"), k.algorithm))
+            .collect();
+        kids.join(",")
+    }
+
     /// How many keys are held.
     pub fn len(&self) -> usize {
         self.keys.len()
@@ -327,10 +337,16 @@ impl Jwks {
         let outcome = match result {
             Ok(set) => {
                 let count = set.len();
+                let kids = set.kids();
+                let changed = self.current().is_none_or(|held| held.kids() != kids);
                 if let Ok(mut keys) = self.keys.write() {
                     *keys = Some(Arc::new(set));
                 }
-                tracing::debug!(source = %self.source, keys = count, "JWKS loaded");
+                if changed {
+                    tracing::info!(source = %self.source, kids = %kids, "identity provider's keys loaded");
+                } else {
+                    tracing::debug!(source = %self.source, keys = count, "JWKS unchanged");
+                }
                 Ok(count)
             }
             Err(err) => {
@@ -358,7 +374,7 @@ impl Jwks {
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|err| format!("GET failed: {err}"))?;
+            .map_err(|err| format!("GET failed: {}", causes(&err)))?;
         if !response.status().is_success() {
             return Err(format!("GET answered {}", response.status()));
         }
@@ -366,7 +382,7 @@ impl Jwks {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|err| format!("reading the answer failed: {err}"))?
+            .map_err(|err| format!("reading the answer failed: {}", causes(&err)))?
         {
             if body.len() + chunk.len() > MAX_JWKS_BYTES {
                 return Err(format!("answer larger than {MAX_JWKS_BYTES} bytes"));
@@ -375,6 +391,18 @@ impl Jwks {
         }
         Ok(body)
     }
+}
+
+/// An error and its causes on one line (reqwest's own text omits the cause: DNS, TLS, refused).
+fn causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Fetches every `refresh` (sooner after a failure, and whenever woken), until the keys are
