@@ -267,8 +267,12 @@ impl Jwks {
             client,
         });
         let first = jwks.fetch_once().await;
-        if let (JwksSource::File(path), Err(err)) = (&jwks.source, &first) {
-            return Err(format!("JWKS file {}: {err}", path.display()));
+        match (&jwks.source, &first) {
+            (JwksSource::File(path), Err(err)) => {
+                return Err(format!("JWKS file {}: {err}", path.display()));
+            }
+            (JwksSource::Url(_), Err(err)) => jwks.log_failure(err),
+            _ => {}
         }
         tokio::spawn(refresh_loop(
             Arc::downgrade(&jwks),
@@ -349,21 +353,23 @@ impl Jwks {
                 }
                 Ok(count)
             }
-            Err(err) => {
-                tracing::warn!(
-                    source = %self.source,
-                    "cannot load the identity provider's keys: {err}; {}",
-                    if self.current().is_some() {
-                        "keeping the keys loaded before"
-                    } else {
-                        "its tokens are refused until they load"
-                    }
-                );
-                Err(err)
-            }
+            Err(err) => Err(err),
         };
         self.fetches.send_modify(|n| n.finished += 1);
         outcome
+    }
+
+    /// Logs a failed fetch and what follows from it.
+    fn log_failure(&self, err: &str) {
+        tracing::warn!(
+            source = %self.source,
+            "cannot load the identity provider's keys: {err}; {}",
+            if self.current().is_some() {
+                "keeping the keys loaded before"
+            } else {
+                "its tokens are refused until they load"
+            }
+        );
     }
 
     /// GETs the JWKS: a 2xx answer of at most [`MAX_JWKS_BYTES`].
@@ -429,7 +435,11 @@ async fn refresh_loop(jwks: Weak<Jwks>, wake: Arc<Notify>, mut healthy: bool) {
         let Some(jwks) = jwks.upgrade() else {
             return;
         };
-        healthy = jwks.fetch_once().await.is_ok();
+        let outcome = jwks.fetch_once().await;
+        if let Err(err) = &outcome {
+            jwks.log_failure(err);
+        }
+        healthy = outcome.is_ok();
     }
 }
 
