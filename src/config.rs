@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
-use crate::auth::Role;
+use crate::auth::jwks::JwksSource;
+use crate::auth::{ClaimNames, Role};
 
 /// Default listen address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -62,6 +63,16 @@ pub const DEFAULT_WS_IDLE_TIMEOUT: &str = "60s";
 pub const DEFAULT_WS_MAX_MESSAGE_BYTES: usize = 65_536;
 /// Default claim events a subscriber may fall behind before it is dropped.
 pub const DEFAULT_WS_EVENT_BUFFER: usize = 256;
+/// Default claim of a bearer token's role.
+pub const DEFAULT_ROLE_CLAIM: &str = "role";
+/// Default claim of a bearer token's district.
+pub const DEFAULT_DISTRICT_CLAIM: &str = "district";
+/// Default `aud` of the identity provider's tokens.
+pub const DEFAULT_JWKS_AUDIENCE: &str = "hq-api";
+/// Default interval between two fetches of the identity provider's keys.
+pub const DEFAULT_JWKS_REFRESH: &str = "10m";
+/// Default least interval between two fetches caused by tokens with an unknown `kid`.
+pub const DEFAULT_JWKS_MIN_REFRESH: &str = "30s";
 
 /// `hq-api`: the system of record of Hangzhou's headquarters-economy policy (杭政办〔2023〕3号).
 #[derive(Debug, Parser)]
@@ -202,6 +213,38 @@ pub struct Settings {
     /// File holding the HS256 secret; generated once with mode 0600 if missing.
     #[arg(long, env = "HQ_JWT_SECRET_FILE", default_value = DEFAULT_SECRET_FILE, global = true)]
     pub jwt_secret_file: PathBuf,
+    /// Algorithms a bearer token may use, comma-separated, of `HS256`, `RS256` and `ES256`.
+    /// Default: `HS256` without a JWKS; with one, `RS256,ES256`, plus `HS256` when
+    /// `HQ_JWT_SECRET` is set.
+    #[arg(long, env = "HQ_JWT_ALGORITHMS", global = true)]
+    pub jwt_algorithms: Option<JwtAlgorithms>,
+    /// URL of the identity provider's JWKS (`https://`, or `http://` on a loopback address):
+    /// RS256/ES256 tokens signed by its keys are accepted.
+    #[arg(long, env = "HQ_JWKS_URL", global = true)]
+    pub jwks_url: Option<String>,
+    /// A local JWKS file, instead of `HQ_JWKS_URL`; read again as a URL would be fetched.
+    #[arg(long, env = "HQ_JWKS_FILE", global = true)]
+    pub jwks_file: Option<PathBuf>,
+    /// The `iss` of the identity provider's tokens; required with a JWKS.
+    #[arg(long, env = "HQ_JWKS_ISSUER", global = true)]
+    pub jwks_issuer: Option<String>,
+    /// The `aud` the identity provider's tokens must carry.
+    #[arg(long, env = "HQ_JWKS_AUDIENCE", default_value = DEFAULT_JWKS_AUDIENCE, global = true)]
+    pub jwks_audience: String,
+    /// Interval between two fetches of the JWKS (`30s`, `10m`); after a failed fetch it is
+    /// tried again sooner (1 s, doubling).
+    #[arg(long, env = "HQ_JWKS_REFRESH", default_value = DEFAULT_JWKS_REFRESH, value_parser = parse_budget, global = true)]
+    pub jwks_refresh: std::time::Duration,
+    /// Least interval between two fetches of the JWKS caused by tokens whose `kid` is unknown.
+    #[arg(long, env = "HQ_JWKS_MIN_REFRESH", default_value = DEFAULT_JWKS_MIN_REFRESH, value_parser = parse_budget, global = true)]
+    pub jwks_min_refresh: std::time::Duration,
+    /// The claim holding a bearer token's role (an exact top-level claim name, such as
+    /// `https://hq.hangzhou.gov.cn/role`).
+    #[arg(long, env = "HQ_ROLE_CLAIM", default_value = DEFAULT_ROLE_CLAIM, global = true)]
+    pub role_claim: String,
+    /// The claim holding a `DISTRICT` token's district code.
+    #[arg(long, env = "HQ_DISTRICT_CLAIM", default_value = DEFAULT_DISTRICT_CLAIM, global = true)]
+    pub district_claim: String,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "HQ_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -341,6 +384,17 @@ impl Default for Settings {
             database_url: DEFAULT_DATABASE_URL.into(),
             jwt_secret: None,
             jwt_secret_file: PathBuf::from(DEFAULT_SECRET_FILE),
+            jwt_algorithms: None,
+            jwks_url: None,
+            jwks_file: None,
+            jwks_issuer: None,
+            jwks_audience: DEFAULT_JWKS_AUDIENCE.into(),
+            jwks_refresh: parse_budget(DEFAULT_JWKS_REFRESH)
+                .unwrap_or(std::time::Duration::from_secs(600)),
+            jwks_min_refresh: parse_budget(DEFAULT_JWKS_MIN_REFRESH)
+                .unwrap_or(std::time::Duration::from_secs(30)),
+            role_claim: DEFAULT_ROLE_CLAIM.into(),
+            district_claim: DEFAULT_DISTRICT_CLAIM.into(),
             workers: None,
             db_max_connections: DEFAULT_DB_MAX_CONNECTIONS,
             db_acquire_timeout_secs: DEFAULT_DB_ACQUIRE_TIMEOUT_SECS,
@@ -375,6 +429,86 @@ impl Default for Settings {
             ws_max_message_bytes: DEFAULT_WS_MAX_MESSAGE_BYTES,
             ws_event_buffer: DEFAULT_WS_EVENT_BUFFER,
         }
+    }
+}
+
+/// The algorithms bearer tokens may use (`HQ_JWT_ALGORITHMS`): some of HS256, RS256, ES256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtAlgorithms(pub Vec<jsonwebtoken::Algorithm>);
+
+impl std::str::FromStr for JwtAlgorithms {
+    type Err = String;
+
+    /// Parses a comma-separated list (`HS256,RS256`); at least one, no other algorithm.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        use jsonwebtoken::Algorithm;
+        let mut algorithms = Vec::new();
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let algorithm = match item.to_ascii_uppercase().as_str() {
+                "HS256" => Algorithm::HS256,
+                "RS256" => Algorithm::RS256,
+                "ES256" => Algorithm::ES256,
+                _ => {
+                    return Err(format!(
+                        "`{item}` is not an accepted token algorithm (HS256, RS256, ES256)"
+                    ));
+                }
+            };
+            if !algorithms.contains(&algorithm) {
+                algorithms.push(algorithm);
+            }
+        }
+        if algorithms.is_empty() {
+            return Err("name at least one token algorithm (HS256, RS256, ES256)".into());
+        }
+        Ok(JwtAlgorithms(algorithms))
+    }
+}
+
+/// How bearer tokens are verified, as the settings say (checked, no I/O done).
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    /// The algorithms a bearer token may use.
+    pub algorithms: Vec<jsonwebtoken::Algorithm>,
+    /// The claims of the role and the district.
+    pub claim_names: ClaimNames,
+    /// The identity provider, if one is configured.
+    pub identity_provider: Option<IdentityProviderSettings>,
+}
+
+/// The identity provider's keys and the claims its tokens must carry.
+#[derive(Debug, Clone)]
+pub struct IdentityProviderSettings {
+    /// Where its JWKS is.
+    pub source: JwksSource,
+    /// Its tokens' `iss`.
+    pub issuer: String,
+    /// Its tokens' `aud`.
+    pub audience: String,
+    /// Interval between two fetches.
+    pub refresh: std::time::Duration,
+    /// Least interval between two fetches caused by an unknown `kid`.
+    pub min_refresh: std::time::Duration,
+}
+
+/// Whether `url` may serve a JWKS: `https://`, or `http://` on a loopback host (a sidecar or a
+/// test), since keys fetched in clear text could be replaced on the way.
+fn check_jwks_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|err| format!("HQ_JWKS_URL `{url}` is not a URL: {err}"))?;
+    let host = parsed.host_str().unwrap_or("");
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" if !host.is_empty() => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(format!(
+            "HQ_JWKS_URL `{url}` must be https:// (http:// only on a loopback address)"
+        )),
     }
 }
 
@@ -518,6 +652,104 @@ impl Settings {
             return Ok(secret.clone());
         }
         load_or_create_secret_file(&self.jwt_secret_file)
+    }
+
+    /// How bearer tokens are verified: the algorithms, the claim names and the identity
+    /// provider, checked for consistency.
+    ///
+    /// # Errors
+    /// A line an operator can act on: both `HQ_JWKS_URL` and `HQ_JWKS_FILE`, a JWKS without
+    /// `HQ_JWKS_ISSUER` (or an issuer without a JWKS), an insecure URL, RS256/ES256 without a
+    /// JWKS, a JWKS with neither RS256 nor ES256 allowed, or unusable claim names.
+    pub fn token_settings(&self) -> Result<TokenSettings, String> {
+        use jsonwebtoken::Algorithm;
+        let role = self.role_claim.trim();
+        let district = self.district_claim.trim();
+        const REGISTERED: [&str; 7] = ["sub", "iss", "aud", "exp", "nbf", "iat", "jti"];
+        for (variable, name) in [("HQ_ROLE_CLAIM", role), ("HQ_DISTRICT_CLAIM", district)] {
+            if name.is_empty() || REGISTERED.contains(&name) {
+                return Err(format!(
+                    "{variable} must name a claim other than sub, iss, aud, exp, nbf, iat and jti"
+                ));
+            }
+        }
+        if role == district {
+            return Err("HQ_ROLE_CLAIM and HQ_DISTRICT_CLAIM must be different claims".into());
+        }
+        let source = match (&self.jwks_url, &self.jwks_file) {
+            (Some(_), Some(_)) => {
+                return Err("set HQ_JWKS_URL or HQ_JWKS_FILE, not both".into());
+            }
+            (Some(url), None) => {
+                check_jwks_url(url.trim())?;
+                Some(JwksSource::Url(url.trim().to_string()))
+            }
+            (None, Some(path)) => Some(JwksSource::File(path.clone())),
+            (None, None) => None,
+        };
+        let issuer = self
+            .jwks_issuer
+            .as_deref()
+            .map(str::trim)
+            .filter(|i| !i.is_empty());
+        let identity_provider = match (source, issuer) {
+            (Some(source), Some(issuer)) => {
+                if self.jwks_audience.trim().is_empty() {
+                    return Err("HQ_JWKS_AUDIENCE must not be empty".into());
+                }
+                Some(IdentityProviderSettings {
+                    source,
+                    issuer: issuer.to_string(),
+                    audience: self.jwks_audience.trim().to_string(),
+                    refresh: self.jwks_refresh,
+                    min_refresh: self.jwks_min_refresh,
+                })
+            }
+            (Some(_), None) => {
+                return Err(
+                    "HQ_JWKS_ISSUER (the `iss` of the identity provider's tokens) is required with HQ_JWKS_URL or HQ_JWKS_FILE".into(),
+                );
+            }
+            (None, Some(_)) => {
+                return Err(
+                    "HQ_JWKS_ISSUER is set but neither HQ_JWKS_URL nor HQ_JWKS_FILE".into(),
+                );
+            }
+            (None, None) => None,
+        };
+        let algorithms = match (&self.jwt_algorithms, &identity_provider) {
+            (Some(JwtAlgorithms(algorithms)), _) => algorithms.clone(),
+            (None, None) => vec![Algorithm::HS256],
+            (None, Some(_)) => {
+                let mut algorithms = vec![Algorithm::RS256, Algorithm::ES256];
+                if self.jwt_secret.is_some() {
+                    algorithms.insert(0, Algorithm::HS256);
+                }
+                algorithms
+            }
+        };
+        let asymmetric = algorithms
+            .iter()
+            .any(|a| matches!(a, Algorithm::RS256 | Algorithm::ES256));
+        if asymmetric && identity_provider.is_none() {
+            return Err(
+                "HQ_JWT_ALGORITHMS allows RS256 or ES256, which need HQ_JWKS_URL or HQ_JWKS_FILE"
+                    .into(),
+            );
+        }
+        if !asymmetric && identity_provider.is_some() {
+            return Err(
+                "a JWKS is configured but HQ_JWT_ALGORITHMS allows neither RS256 nor ES256".into(),
+            );
+        }
+        Ok(TokenSettings {
+            algorithms,
+            claim_names: ClaimNames {
+                role: role.to_string(),
+                district: district.to_string(),
+            },
+            identity_provider,
+        })
     }
 
     /// The database URL ready for the driver: SQLite files are opened read-write-create.
@@ -689,6 +921,139 @@ mod tests {
             d.ws_max_message_bytes.to_string()
         );
         assert_eq!(row("HQ_WS_EVENT_BUFFER"), d.ws_event_buffer.to_string());
+        assert_eq!(row("HQ_JWT_ALGORITHMS"), "—");
+        assert_eq!(d.jwt_algorithms, None);
+        assert_eq!(row("HQ_JWKS_URL"), "—");
+        assert_eq!(row("HQ_JWKS_FILE"), "—");
+        assert_eq!(row("HQ_JWKS_ISSUER"), "—");
+        assert!(d.jwks_url.is_none() && d.jwks_file.is_none() && d.jwks_issuer.is_none());
+        assert_eq!(row("HQ_JWKS_AUDIENCE"), d.jwks_audience);
+        assert_eq!(row("HQ_JWKS_REFRESH"), DEFAULT_JWKS_REFRESH);
+        assert_eq!(row("HQ_JWKS_MIN_REFRESH"), DEFAULT_JWKS_MIN_REFRESH);
+        assert_eq!(row("HQ_ROLE_CLAIM"), d.role_claim);
+        assert_eq!(row("HQ_DISTRICT_CLAIM"), d.district_claim);
+    }
+
+    fn with_jwks() -> Settings {
+        Settings {
+            jwks_url: Some(
+                "https://sso.hangzhou.gov.cn/realms/hq/protocol/openid-connect/certs".into(),
+            ),
+            jwks_issuer: Some("https://sso.hangzhou.gov.cn/realms/hq".into()),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn the_token_algorithms_default_to_the_key_sources_configured() {
+        use jsonwebtoken::Algorithm::{ES256, HS256, RS256};
+        let algorithms = |s: Settings| s.token_settings().unwrap().algorithms;
+        assert_eq!(algorithms(Settings::default()), [HS256]);
+        assert_eq!(algorithms(with_jwks()), [RS256, ES256]);
+        let with_secret = Settings {
+            jwt_secret: Some(Secret::new("a-secret-of-at-least-thirty-two-bytes")),
+            ..with_jwks()
+        };
+        assert_eq!(algorithms(with_secret), [HS256, RS256, ES256]);
+        let listed = Settings {
+            jwt_algorithms: Some(" es256 , HS256,ES256".parse().unwrap()),
+            ..with_jwks()
+        };
+        assert_eq!(algorithms(listed), [ES256, HS256]);
+        for bad in ["", "none", "HS384", "RS256,PS256"] {
+            assert!(bad.parse::<JwtAlgorithms>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn inconsistent_token_settings_are_refused_with_the_variable_to_fix() {
+        let cases = [
+            (
+                Settings {
+                    jwks_file: Some("jwks.json".into()),
+                    ..with_jwks()
+                },
+                "not both",
+            ),
+            (
+                Settings {
+                    jwks_issuer: None,
+                    ..with_jwks()
+                },
+                "HQ_JWKS_ISSUER",
+            ),
+            (
+                Settings {
+                    jwks_issuer: Some("https://sso.example".into()),
+                    ..Settings::default()
+                },
+                "HQ_JWKS_ISSUER is set",
+            ),
+            (
+                Settings {
+                    jwks_url: Some("http://sso.hangzhou.gov.cn/certs".into()),
+                    ..with_jwks()
+                },
+                "https://",
+            ),
+            (
+                Settings {
+                    jwks_url: Some("ftp://127.0.0.1/certs".into()),
+                    ..with_jwks()
+                },
+                "https://",
+            ),
+            (
+                Settings {
+                    jwt_algorithms: Some("ES256".parse().unwrap()),
+                    ..Settings::default()
+                },
+                "need HQ_JWKS_URL",
+            ),
+            (
+                Settings {
+                    jwt_algorithms: Some("HS256".parse().unwrap()),
+                    ..with_jwks()
+                },
+                "neither RS256 nor ES256",
+            ),
+            (
+                Settings {
+                    role_claim: "sub".into(),
+                    ..Settings::default()
+                },
+                "HQ_ROLE_CLAIM",
+            ),
+            (
+                Settings {
+                    district_claim: " ".into(),
+                    ..Settings::default()
+                },
+                "HQ_DISTRICT_CLAIM",
+            ),
+            (
+                Settings {
+                    district_claim: "role".into(),
+                    ..Settings::default()
+                },
+                "different claims",
+            ),
+        ];
+        for (settings, expected) in cases {
+            let error = settings.token_settings().unwrap_err();
+            assert!(error.contains(expected), "{expected}: {error}");
+        }
+        for loopback in [
+            "http://127.0.0.1:8081/jwks",
+            "http://localhost/jwks",
+            "http://[::1]:9/jwks",
+        ] {
+            let settings = Settings {
+                jwks_url: Some(loopback.into()),
+                ..with_jwks()
+            };
+            assert!(settings.token_settings().is_ok(), "{loopback}");
+        }
     }
 
     #[test]

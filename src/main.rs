@@ -60,8 +60,14 @@ fn token(settings: &Settings, args: &TokenArgs) -> Result<(), String> {
         }
         _ => {}
     }
+    let tokens = settings.token_settings()?;
+    if !tokens.algorithms.contains(&jsonwebtoken::Algorithm::HS256) {
+        return Err(
+            "HS256 tokens are not accepted with these settings (HQ_JWT_ALGORITHMS, HQ_JWKS_URL, HQ_JWKS_FILE): set HQ_JWT_SECRET or list HS256 in HQ_JWT_ALGORITHMS".into(),
+        );
+    }
     let secret = settings.signing_secret().map_err(|e| e.to_string())?;
-    let keys = JwtKeys::hs256(&secret);
+    let keys = JwtKeys::hs256(&secret).with_claim_names(tokens.claim_names);
     let sub = args
         .sub
         .clone()

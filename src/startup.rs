@@ -8,6 +8,7 @@ use actix_web::{App, HttpServer, web};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::JwtKeys;
+use crate::auth::jwks::Jwks;
 use crate::config::Settings;
 use crate::db::{self, ConnectError};
 use crate::error::AppResult;
@@ -78,13 +79,14 @@ impl Application {
         match db::connect(&settings).await {
             Ok(db) => Self::build_on(settings, db).await,
             Err(err) if err.is_retryable() => {
+                let keys = token_keys(&settings).await?;
                 tracing::warn!(
                     retry_in_secs = RETRY_FIRST.as_secs(),
                     "{err}; serving anyway: /readyz answers 503 until the database is ready"
                 );
                 let db = db::connect_lazy(&settings).await?;
                 let districts = KnownDistricts::waiting(err.summary());
-                let app = Self::serve(&settings, db.clone(), districts.clone())?;
+                let app = Self::serve(&settings, db.clone(), districts.clone(), keys)?;
                 tokio::spawn(bring_up(settings, db, districts));
                 Ok(app)
             }
@@ -102,10 +104,11 @@ impl Application {
         db: DatabaseConnection,
     ) -> Result<Self, StartupError> {
         check_settings(&settings)?;
+        let keys = token_keys(&settings).await?;
         let codes = load(&settings, &db)
             .await
             .map_err(|err| StartupError::Migrate(db::describe(&err)))?;
-        Self::serve(&settings, db, KnownDistricts::loaded(codes))
+        Self::serve(&settings, db, KnownDistricts::loaded(codes), keys)
     }
 
     /// Binds the address and builds the server on `db`, ready or not.
@@ -113,8 +116,8 @@ impl Application {
         settings: &Settings,
         db: DatabaseConnection,
         districts: KnownDistricts,
+        keys: JwtKeys,
     ) -> Result<Self, StartupError> {
-        let keys = check_settings(settings)?;
         let feed = services::claim_feed::ClaimFeed::new(settings.ws_event_buffer);
         feed.open(&db);
         let api = ApiState {
@@ -285,8 +288,29 @@ fn next_wait(wait: Duration) -> Duration {
     wait.saturating_mul(2).min(RETRY_MAX)
 }
 
-/// Checks the settings that need no I/O; returns the token keys.
-fn check_settings(settings: &Settings) -> Result<JwtKeys, StartupError> {
+/// The token keys: the HS256 secret (which also signs download links) and, when configured, the
+/// identity provider's keys, loaded once here. A JWKS URL that does not answer is logged and
+/// tried again in the background (its tokens are refused until then); a JWKS file that cannot
+/// be read stops the start.
+///
+/// # Errors
+/// The secret is unusable, or the JWKS file cannot be read.
+pub async fn token_keys(settings: &Settings) -> Result<JwtKeys, StartupError> {
+    let tokens = settings.token_settings().map_err(StartupError::Settings)?;
+    let mut keys = JwtKeys::hs256(&settings.signing_secret()?)
+        .with_algorithms(&tokens.algorithms)
+        .with_claim_names(tokens.claim_names);
+    if let Some(idp) = tokens.identity_provider {
+        let jwks = Jwks::start(idp.source, idp.refresh, idp.min_refresh)
+            .await
+            .map_err(StartupError::Settings)?;
+        keys = keys.with_identity_provider(jwks, &idp.issuer, &idp.audience);
+    }
+    Ok(keys)
+}
+
+/// Checks the settings that need no I/O beyond the secret file.
+fn check_settings(settings: &Settings) -> Result<(), StartupError> {
     if settings.default_page_size == 0 || settings.default_page_size > settings.max_page_size {
         return Err(StartupError::Settings(
             "the default page size must be between 1 and the maximum page size".into(),
@@ -306,7 +330,9 @@ fn check_settings(settings: &Settings) -> Result<JwtKeys, StartupError> {
             "HQ_WS_MAX_CONNECTIONS_PER_ACTOR, HQ_WS_MAX_SUBSCRIPTIONS, HQ_WS_MAX_MESSAGE_BYTES and HQ_WS_EVENT_BUFFER must be positive".into(),
         ));
     }
-    Ok(JwtKeys::hs256(&settings.signing_secret()?))
+    settings.token_settings().map_err(StartupError::Settings)?;
+    settings.signing_secret()?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,9 +2,12 @@
 //! field is checked against.
 
 pub mod access;
+pub mod jwks;
 mod jwt;
 
-pub use jwt::{AUDIENCE, Claims, ISSUER, JwtKeys, LEEWAY_SECONDS, TokenError};
+pub use jwt::{
+    AUDIENCE, ClaimNames, Claims, ISSUER, JwtKeys, LEEWAY_SECONDS, TokenError, bearer_token,
+};
 
 use async_graphql::Enum;
 

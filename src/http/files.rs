@@ -25,8 +25,8 @@ fn fiscal_year(text: &str) -> Result<i32, AppError> {
 }
 
 /// The authenticated caller of a file endpoint.
-fn actor_of(req: &HttpRequest, state: &HttpState) -> Result<Actor, AppError> {
-    match caller_of(req, &state.keys, &state.api)? {
+async fn actor_of(req: &HttpRequest, state: &HttpState) -> Result<Actor, AppError> {
+    match caller_of(req, &state.keys, &state.api).await? {
         Caller::Actor(actor) => Ok(actor),
         Caller::Anonymous => Err(AppError::Unauthenticated(
             "this endpoint needs a bearer token".into(),
@@ -144,7 +144,7 @@ async fn import(
     mut payload: web::Payload,
 ) -> HttpResult {
     use futures_util::StreamExt;
-    let actor = actor_of(req, state)?;
+    let actor = actor_of(req, state).await?;
     // Authorise from the headers, before a byte of the body is read (the one check, shared
     // with `reportPayments`), and refuse a declared length over the limit at once.
     let (district, year) = path.into_inner();
@@ -291,7 +291,7 @@ pub(super) async fn export_settlement(
 }
 
 async fn settlement(state: &HttpState, req: &HttpRequest, file: String) -> HttpResult {
-    let actor = actor_of(req, state)?;
+    let actor = actor_of(req, state).await?;
     settlement_file(state, &actor, &file).await
 }
 
@@ -357,7 +357,7 @@ pub(super) async fn export_settlement_lines(
 }
 
 async fn settlement_lines(state: &HttpState, req: &HttpRequest, year: String) -> HttpResult {
-    let actor = actor_of(req, state)?;
+    let actor = actor_of(req, state).await?;
     lines_file(state, &actor, &year).await
 }
 

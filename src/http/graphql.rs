@@ -79,7 +79,7 @@ async fn answer(
     if let (Some(document), true) = (remember, parsed) {
         state.persisted.remember(document);
     }
-    let caller = caller_of(req, &state.keys, &state.api)?;
+    let caller = caller_of(req, &state.keys, &state.api).await?;
     if !post {
         let mut response = state.schema.execute(request.data(caller)).await;
         observe::finish_graphql(req, &mut response);

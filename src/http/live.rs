@@ -234,7 +234,10 @@ fn parse(text: &str, nesting: usize) -> Result<ClientMessage, String> {
 /// The actor of a `connection_init` payload: `{"Authorization": "Bearer …"}` (the key in any
 /// case), verified as `POST /graphql` verifies the header; and when its token stops being
 /// valid (the connection is closed then).
-fn authenticate(state: &HttpState, payload: Option<&Value>) -> Result<(Actor, Instant), String> {
+async fn authenticate(
+    state: &HttpState,
+    payload: Option<&Value>,
+) -> Result<(Actor, Instant), String> {
     let value = payload
         .and_then(Value::as_object)
         .and_then(|p| {
@@ -249,6 +252,7 @@ fn authenticate(state: &HttpState, payload: Option<&Value>) -> Result<(Actor, In
     let actor = state
         .keys
         .verify_header(text, &state.api.districts)
+        .await
         .map_err(|err| err.to_string())?;
     Ok((actor, expiry_of(text)))
 }
@@ -478,6 +482,7 @@ impl Connection<'_> {
                 Ok(ClientMessage::Pong | ClientMessage::Complete { .. }) => {}
                 Ok(ClientMessage::Init(payload)) => {
                     let (actor, expiry) = authenticate(self.state, payload.as_ref())
+                        .await
                         .map_err(|reason| End::close(close::FORBIDDEN, reason))?;
                     let admitted = self
                         .state

@@ -158,7 +158,11 @@ fn has_content_type(req: &HttpRequest, mime: &str) -> bool {
 ///
 /// # Errors
 /// `UNAUTHENTICATED` for a header that is present but not a valid bearer token.
-pub fn caller_of(req: &HttpRequest, keys: &JwtKeys, api: &ApiState) -> Result<Caller, AppError> {
+pub async fn caller_of(
+    req: &HttpRequest,
+    keys: &JwtKeys,
+    api: &ApiState,
+) -> Result<Caller, AppError> {
     match req.headers().get(header::AUTHORIZATION) {
         None => Ok(Caller::Anonymous),
         Some(value) => {
@@ -167,6 +171,7 @@ pub fn caller_of(req: &HttpRequest, keys: &JwtKeys, api: &ApiState) -> Result<Ca
                 .map_err(|_| AppError::Unauthenticated("invalid Authorization header".into()))?;
             let actor = keys
                 .verify_header(text, &api.districts)
+                .await
                 .map_err(|err| AppError::Unauthenticated(err.to_string()))?;
             observe::note_actor(req, &actor);
             Ok(Caller::Actor(actor))

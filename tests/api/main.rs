@@ -3,6 +3,7 @@
 mod access;
 mod audit_chain;
 mod auth;
+mod auth_jwks;
 mod browser;
 mod concurrency;
 mod confidentiality;

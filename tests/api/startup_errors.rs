@@ -197,6 +197,25 @@ fn a_sqlite_file_in_a_missing_directory_stops_serve_naming_the_file() {
 }
 
 #[test]
+fn an_unreadable_jwks_file_or_a_jwks_without_issuer_stops_serve_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jwks.json");
+    let path = file.display().to_string();
+    let missing = run_binary(
+        &["serve"],
+        &[
+            ("HQ_JWKS_FILE", &path),
+            ("HQ_JWKS_ISSUER", "https://sso.example.org"),
+        ],
+    );
+    let line = the_one_line(&missing);
+    assert!(line.contains(&format!("JWKS file {path}")), "{line}");
+    let no_issuer = run_binary(&["serve"], &[("HQ_JWKS_FILE", &path)]);
+    let line = the_one_line(&no_issuer);
+    assert!(line.contains("HQ_JWKS_ISSUER"), "{line}");
+}
+
+#[test]
 fn a_sqlite_path_under_a_regular_file_stops_migrate() {
     let file = tempfile::NamedTempFile::new().unwrap();
     let url = format!("sqlite://{}/hq.db", file.path().display());
