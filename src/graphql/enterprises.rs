@@ -17,13 +17,14 @@ use async_graphql::{
 use chrono::NaiveDate;
 
 use super::districts::District;
-use super::pagination::{self, ConnectionTotals, PageArgs};
+use super::pagination::{self, ConnectionTotals, CursorSpec, KeyKind, PageArgs};
 use super::recognition::GqlRoute;
 use super::scalars::{Date, DateTime, Decimal};
 use crate::auth::access::CONFIDENTIAL_READERS;
 use crate::error::{AppError, AppResult};
 use crate::policy::Money;
 use crate::services::batched;
+use crate::services::keyset::{self, KeyPart};
 use crate::services::records::{
     Db, DistrictRecord, EnterpriseEventRecord, EnterpriseFactsRecord, EnterpriseRecord,
     FiguresRecord, PaymentLineRecord, RecognitionRecord, StarRatingRecord,
@@ -400,18 +401,39 @@ impl Enterprise {
             .map_err(Into::into)
     }
 
-    /// The enterprise's history: every event, in (effective date, recording) order.
-    #[graphql(
-        complexity = "super::pagination::list_cost(super::pagination::HISTORY_ROWS, child_complexity)"
-    )]
-    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<EnterpriseEvent>> {
+    /// The enterprise's history, in (effective date, recording) order, as a Relay connection.
+    #[graphql(complexity = "pagination::cost(first, last, child_complexity)")]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Events after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Events before this cursor.")] before: Option<String>,
+        #[graphql(desc = "The first N events (1 to the maximum page size).")] first: Option<i32>,
+        #[graphql(desc = "The last N events (1 to the maximum page size).")] last: Option<i32>,
+    ) -> Result<Connection<String, EnterpriseEvent, ConnectionTotals>> {
+        let state = super::state(ctx)?;
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        let request = args.request(&EVENT_CURSOR, state.pages)?;
+        // One statement for the histories of every enterprise on the page (the loader); a
+        // history is short, so its page is cut from it by key.
         let rows = data_loader(ctx)?
             .load_one(EventsKey(self.0.id))
             .await?
             .unwrap_or_default();
-        rows.into_iter()
-            .map(|row| EnterpriseEvent::try_from(row).map_err(Into::into))
-            .collect()
+        let total = rows.len() as u64;
+        let page = keyset::in_memory(rows, &request, |row| {
+            vec![KeyPart::Date(row.effective_date), KeyPart::Int(row.id)]
+        });
+        Ok(pagination::connection(
+            &EVENT_CURSOR,
+            page.try_map(EnterpriseEvent::try_from)?,
+            ConnectionTotals::known(total),
+        ))
     }
 
     /// Yearly figures (confidential), in year order; only `year` if given. `FORBIDDEN` for a
@@ -811,20 +833,55 @@ impl EnterpriseQuery {
             stars: filter.stars,
         };
         read::validate_filter(&mut list_filter)?;
+        let order: read::ListOrder = order_by.unwrap_or_default().into();
         let args = PageArgs {
             after,
             before,
             first,
             last,
         };
-        // Validate the page arguments before touching the database.
-        args.window(0, state.pages)?;
-        let total = read::count(&state.db, &list_filter).await?;
-        let window = args.window(total, state.pages)?;
-        let order = order_by.unwrap_or_default().into();
-        let rows = read::list(&state.db, &list_filter, order, window.offset, window.limit).await?;
-        let items = rows.into_iter().map(Enterprise).collect();
-        Ok(pagination::connection(items, window, total))
+        let spec = enterprise_cursor(order);
+        let request = args.request(&spec, state.pages)?;
+        let page = read::page(&state.db, &list_filter, order, &request).await?;
+        let db = state.db.clone();
+        let totals = ConnectionTotals::lazy(move || {
+            let (db, filter) = (db.clone(), list_filter.clone());
+            async move { read::count(&db, &filter).await }
+        });
+        Ok(pagination::connection(
+            &spec,
+            page.try_map(|row| Ok::<_, AppError>(Enterprise(row)))?,
+            totals,
+        ))
+    }
+}
+
+/// The cursors of `Enterprise.events`: effective date and event id.
+const EVENT_CURSOR: CursorSpec = CursorSpec {
+    list: "enterpriseEvents",
+    key: &[KeyKind::Date, KeyKind::Int],
+};
+
+/// The cursors of `enterprises` in `order`: the row's sort key (see `read::page`).
+fn enterprise_cursor(order: read::ListOrder) -> CursorSpec {
+    use read::ListOrder;
+    match order {
+        ListOrder::CreditCode => CursorSpec {
+            list: "enterprises/creditCode",
+            key: &[KeyKind::Text],
+        },
+        ListOrder::Name => CursorSpec {
+            list: "enterprises/name",
+            key: &[KeyKind::Text, KeyKind::Text],
+        },
+        ListOrder::HangzhouSince => CursorSpec {
+            list: "enterprises/hangzhouSince",
+            key: &[KeyKind::Date, KeyKind::Text],
+        },
+        ListOrder::RecentlyRegistered => CursorSpec {
+            list: "enterprises/recentlyRegistered",
+            key: &[KeyKind::Int],
+        },
     }
 }
 

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use sea_orm::sea_query::{LikeExpr, Query};
+use sea_orm::sea_query::{Expr, Func, LikeExpr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Select,
 };
 
 use super::MAX_NAME_CHARS;
@@ -16,6 +16,7 @@ use super::write::stored_events;
 use crate::error::{AppError, AppResult};
 use crate::policy::Route;
 use crate::services::batched::rows_of_many;
+use crate::services::keyset::{self, KeyOrder, KeyPart, Page, PageRequest};
 use entity::{
     enterprise_events, enterprise_facts, enterprise_figures, enterprises, recognitions,
     star_ratings,
@@ -265,10 +266,39 @@ pub fn validate_filter(filter: &mut ListFilter) -> AppResult<()> {
     Ok(())
 }
 
-fn list_query(filter: &ListFilter) -> Select<enterprises::Entity> {
-    let mut query = enterprises::Entity::find()
-        .inner_join(enterprise_facts::Entity)
-        .filter(valid_on(filter.as_of));
+/// Whether a filter reads the facts on `as_of` (district, industry, name).
+fn filter_reads_facts(filter: &ListFilter) -> bool {
+    filter.district_code.is_some()
+        || filter.industry_prefix.is_some()
+        || filter.name_contains.is_some()
+}
+
+/// Whether the list in `order` reads the facts on `as_of` (to filter or to sort).
+fn list_reads_facts(filter: &ListFilter, order: ListOrder) -> bool {
+    filter_reads_facts(filter) || matches!(order, ListOrder::Name | ListOrder::HangzhouSince)
+}
+
+/// The enterprises matching `filter`, joined to their facts on `as_of` only when `join_facts`.
+///
+/// An enterprise is listed once its facts have started on `as_of`. Its facts start on its
+/// registration day, which is never after the day it was registered, and then run without a gap
+/// (the last period is open): so without a facts filter an enterprise qualifies when its first
+/// period starts on or before `as_of`, and every enterprise qualifies when `as_of` is today or
+/// later. Neither case joins the facts.
+fn list_query(filter: &ListFilter, join_facts: bool, today: NaiveDate) -> Select<enterprises::Entity> {
+    let mut query = enterprises::Entity::find();
+    if join_facts {
+        query = query
+            .inner_join(enterprise_facts::Entity)
+            .filter(valid_on(filter.as_of));
+    } else if filter.as_of < today {
+        let mut started = Query::select();
+        started
+            .column(enterprise_facts::Column::EnterpriseId)
+            .from(enterprise_facts::Entity)
+            .and_where(enterprise_facts::Column::ValidFrom.lte(filter.as_of));
+        query = query.filter(enterprises::Column::Id.in_subquery(started));
+    }
     if let Some(district) = &filter.district_code {
         query = query.filter(enterprise_facts::Column::DistrictCode.eq(district.clone()));
     }
@@ -307,43 +337,89 @@ fn list_query(filter: &ListFilter) -> Select<enterprises::Entity> {
     query
 }
 
-/// How many enterprises match `filter`.
+/// How many enterprises match `filter`: `enterprises` alone, joined to the facts only for a
+/// district, industry or name filter.
 ///
 /// # Errors
 /// Database errors.
 pub async fn count<C: ConnectionTrait>(conn: &C, filter: &ListFilter) -> AppResult<u64> {
-    Ok(list_query(filter).count(conn).await?)
+    Ok(list_query(filter, filter_reads_facts(filter), super::today())
+        .count(conn)
+        .await?)
 }
 
-/// The enterprises matching `filter` in `order`, `limit` of them from `offset`.
+/// Sorts "outside Hangzhou" (no `hangzhou_since`) after every date.
+const NO_HANGZHOU_SINCE: NaiveDate = NaiveDate::MAX;
+
+/// The key of the list in `order`: unique (the credit code breaks ties), one direction.
+fn list_key(order: ListOrder) -> KeyOrder {
+    let code = Expr::col((enterprises::Entity, enterprises::Column::CreditCode));
+    match order {
+        ListOrder::CreditCode => KeyOrder::asc(vec![code]),
+        ListOrder::Name => KeyOrder::asc(vec![
+            Expr::col((enterprise_facts::Entity, enterprise_facts::Column::Name)),
+            code,
+        ]),
+        ListOrder::HangzhouSince => KeyOrder::asc(vec![
+            Expr::from(Func::coalesce([
+                Expr::col((
+                    enterprise_facts::Entity,
+                    enterprise_facts::Column::HangzhouSince,
+                )),
+                Expr::val(NO_HANGZHOU_SINCE),
+            ])),
+            code,
+        ]),
+        ListOrder::RecentlyRegistered => {
+            KeyOrder::desc(vec![Expr::col((enterprises::Entity, enterprises::Column::Id))])
+        }
+    }
+}
+
+/// One page of the enterprises matching `filter` in `order`, by key (one statement): joined to
+/// the facts on `as_of` only when a filter or the order reads them. Each row's key is its credit
+/// code (`CreditCode`), name and credit code (`Name`), `hangzhou_since` and credit code
+/// (`HangzhouSince`; outside Hangzhou sorts last) or id (`RecentlyRegistered`, descending).
 ///
 /// # Errors
 /// Database errors.
-pub async fn list<C: ConnectionTrait>(
+pub async fn page<C: ConnectionTrait>(
     conn: &C,
     filter: &ListFilter,
     order: ListOrder,
-    offset: u64,
-    limit: u64,
-) -> AppResult<Vec<enterprises::Model>> {
-    let query = list_query(filter);
-    let query = match order {
-        ListOrder::CreditCode => query,
-        ListOrder::Name => query.order_by_asc(enterprise_facts::Column::Name),
-        ListOrder::HangzhouSince => query
-            .order_by(
-                enterprise_facts::Column::HangzhouSince.is_null(),
-                Order::Asc,
-            )
-            .order_by_asc(enterprise_facts::Column::HangzhouSince),
-        ListOrder::RecentlyRegistered => query.order_by_desc(enterprises::Column::Id),
-    };
-    Ok(query
-        .order_by_asc(enterprises::Column::CreditCode)
-        .offset(offset)
-        .limit(limit)
-        .all(conn)
-        .await?)
+    request: &PageRequest,
+) -> AppResult<Page<enterprises::Model>> {
+    let key = list_key(order);
+    let query = list_query(filter, list_reads_facts(filter, order), super::today());
+    let code = |e: &enterprises::Model| KeyPart::Text(e.credit_code.clone());
+    match order {
+        ListOrder::CreditCode => {
+            let rows = keyset::apply(query, &key, request).all(conn).await?;
+            Ok(keyset::finish(rows, request, |e| vec![code(e)]))
+        }
+        ListOrder::RecentlyRegistered => {
+            let rows = keyset::apply(query, &key, request).all(conn).await?;
+            Ok(keyset::finish(rows, request, |e| vec![KeyPart::Int(e.id)]))
+        }
+        ListOrder::Name | ListOrder::HangzhouSince => {
+            let query = query.select_also(enterprise_facts::Entity);
+            let rows = keyset::apply(query, &key, request).all(conn).await?;
+            let page = keyset::finish(rows, request, |(e, facts)| {
+                let first = match (order, facts) {
+                    (ListOrder::Name, Some(f)) => KeyPart::Text(f.name.clone()),
+                    (_, Some(f)) => KeyPart::Date(f.hangzhou_since.unwrap_or(NO_HANGZHOU_SINCE)),
+                    // An inner join always has the facts.
+                    (_, None) => KeyPart::Text(String::new()),
+                };
+                vec![first, code(e)]
+            });
+            Ok(Page {
+                items: page.items.into_iter().map(|(k, (e, _))| (k, e)).collect(),
+                has_previous: page.has_previous,
+                has_next: page.has_next,
+            })
+        }
+    }
 }
 
 /// The enterprises with these ids, by id.
