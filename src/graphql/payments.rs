@@ -6,8 +6,8 @@ use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, S
 
 use super::codes::{self, GqlClaimStatus};
 use super::pagination::{self, ConnectionTotals, CursorSpec, KeyKind, PageArgs};
-use super::verdicts::LineVerdict;
 use super::scalars::{Date, DateTime, Decimal};
+use super::verdicts::LineVerdict;
 use crate::auth::access::ensure_own_district;
 use crate::error::AppError;
 use crate::policy::money::Money;

@@ -11,10 +11,10 @@ use super::pagination::{self, ConnectionTotals, CursorSpec, KeyKind, PageArgs};
 use super::scalars::{Date, DateTime, Decimal};
 use crate::error::AppError;
 use crate::policy::{self, Gap, RecognitionVerdict as Verdict};
+use crate::services::keyset::{self, KeyPart};
 use crate::services::recognition::published::{self, Progress};
 use crate::services::recognition::rewards::{self, RewardLine};
 use crate::services::recognition::{ratings, recognize, revocations};
-use crate::services::keyset::{self, KeyPart};
 use crate::services::{districts as district_service, registry};
 
 // ---------------------------------------------------------------------------------------------

@@ -404,7 +404,9 @@ impl SettlementQuery {
         #[graphql(desc = "Only findings naming lines of this fiscal year.")] fiscal_year: Option<
             i32,
         >,
-        #[graphql(desc = "Only findings naming lines of this district (a district actor: its own; the default).")]
+        #[graphql(
+            desc = "Only findings naming lines of this district (a district actor: its own; the default)."
+        )]
         district_code: Option<String>,
         #[graphql(desc = "Findings after this cursor.")] after: Option<String>,
         #[graphql(desc = "Findings before this cursor.")] before: Option<String>,

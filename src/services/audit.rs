@@ -22,8 +22,8 @@ use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use crate::services::keyset::{self, KeyOrder, KeyPart, Page, PageRequest};
 use entity::{audit_chain_head, audit_log};
-use sea_orm::sea_query::Expr;
 use migration::{ChainFields, GENESIS_HASH, chain_hash};
+use sea_orm::sea_query::Expr;
 
 /// Entries read per page while verifying: memory stays bounded whatever the log's length.
 pub const VERIFY_PAGE: u64 = 1_000;
@@ -487,7 +487,9 @@ pub async fn page<C: ConnectionTrait>(
     let rows = keyset::apply(filtered(filter), &key, request)
         .all(conn)
         .await?;
-    Ok(keyset::finish(rows, request, |row| vec![KeyPart::Int(row.id)]))
+    Ok(keyset::finish(rows, request, |row| {
+        vec![KeyPart::Int(row.id)]
+    }))
 }
 
 #[cfg(test)]

@@ -6,13 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder,
 };
-use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use serde_json::json;
 
 use crate::auth::Actor;
@@ -20,10 +20,10 @@ use crate::error::{AppError, AppResult};
 use crate::policy::money::Money;
 use crate::policy::settlement as rules;
 use crate::services::audit::{self, AuditEntry};
+use crate::services::keyset::{self, KeyOrder, KeyPart, Page, PageRequest};
 use crate::services::reconciliation::{
     approved_years, district_error, lines_of_enterprises, verdicts_of,
 };
-use crate::services::keyset::{self, KeyOrder, KeyPart, Page, PageRequest};
 use crate::services::settlement::get;
 use crate::services::{locks, tx};
 use entity::{adjustments, finding_lines, findings, payment_lines, recognitions};
@@ -402,8 +402,8 @@ pub async fn finding_page<C: ConnectionTrait>(
     let mut lines: HashMap<i64, Vec<i64>> = HashMap::new();
     let mut adjusted: HashMap<i64, Vec<adjustments::Model>> = HashMap::new();
     if !ids.is_empty() {
-        let mut query =
-            finding_lines::Entity::find().filter(finding_lines::Column::FindingId.is_in(ids.clone()));
+        let mut query = finding_lines::Entity::find()
+            .filter(finding_lines::Column::FindingId.is_in(ids.clone()));
         if let Some(code) = scope {
             query = query
                 .filter(finding_lines::Column::LineId.in_subquery(lines_where(None, Some(code))));

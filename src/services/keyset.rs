@@ -225,7 +225,12 @@ pub fn in_memory<T>(rows: Vec<T>, page: &PageRequest, key_of: impl Fn(&T) -> Key
 mod tests {
     use super::*;
 
-    fn request(after: Option<i64>, before: Option<i64>, size: u64, direction: Direction) -> PageRequest {
+    fn request(
+        after: Option<i64>,
+        before: Option<i64>,
+        size: u64,
+        direction: Direction,
+    ) -> PageRequest {
         PageRequest {
             after: after.map(|n| vec![KeyPart::Int(n)]),
             before: before.map(|n| vec![KeyPart::Int(n)]),
@@ -242,7 +247,11 @@ mod tests {
     fn a_forward_page_in_memory_starts_after_the_key_and_says_whether_more_follow() {
         let rows: Vec<i64> = (1..=10).collect();
         let key = |n: &i64| vec![KeyPart::Int(*n)];
-        let page = in_memory(rows.clone(), &request(Some(3), None, 4, Direction::Forward), key);
+        let page = in_memory(
+            rows.clone(),
+            &request(Some(3), None, 4, Direction::Forward),
+            key,
+        );
         assert_eq!(ids(&page), vec![4, 5, 6, 7]);
         assert!(page.has_next);
         assert!(!page.has_previous);
@@ -255,10 +264,18 @@ mod tests {
     fn a_backward_page_in_memory_ends_before_the_key_in_list_order() {
         let rows: Vec<i64> = (1..=10).collect();
         let key = |n: &i64| vec![KeyPart::Int(*n)];
-        let page = in_memory(rows.clone(), &request(None, Some(8), 3, Direction::Backward), key);
+        let page = in_memory(
+            rows.clone(),
+            &request(None, Some(8), 3, Direction::Backward),
+            key,
+        );
         assert_eq!(ids(&page), vec![5, 6, 7]);
         assert!(page.has_previous);
-        let first = in_memory(rows, &request(Some(1), Some(4), 5, Direction::Backward), key);
+        let first = in_memory(
+            rows,
+            &request(Some(1), Some(4), 5, Direction::Backward),
+            key,
+        );
         assert_eq!(ids(&first), vec![2, 3]);
         assert!(!first.has_previous);
     }

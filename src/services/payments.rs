@@ -24,11 +24,11 @@ use crate::policy::reconciliation::PaymentKind;
 use crate::policy::settlement::ClaimStatus;
 use crate::services::keyset::{self, KeyOrder, KeyPart, Page, PageRequest};
 use crate::services::{audit, locks, tx};
-use sea_orm::sea_query::Expr;
 use entity::{
     claim_events, claims, districts, enterprises, line_verdicts, payment_lines,
     withdrawn_payment_lines,
 };
+use sea_orm::sea_query::Expr;
 
 /// Rows per multi-row INSERT (well under SQLite's limit of bound parameters).
 const INSERT_CHUNK: usize = 500;
@@ -1140,7 +1140,9 @@ pub async fn line_page<C: ConnectionTrait>(
     let rows = keyset::apply(lines_query(district_code, fiscal_year), &key, request)
         .all(conn)
         .await?;
-    Ok(keyset::finish(rows, request, |row| vec![KeyPart::Int(row.seq)]))
+    Ok(keyset::finish(rows, request, |row| {
+        vec![KeyPart::Int(row.seq)]
+    }))
 }
 
 /// Filters of the list of claims; all optional, combined with AND.

@@ -23,15 +23,15 @@ use crate::policy::reconciliation::{
 };
 use crate::policy::settlement::{ClaimStatus, SettlementStatus};
 use crate::services::audit::{self, AuditEntry};
-use crate::services::settlement::INSERT_CHUNK;
 use crate::services::keyset::{self, KeyOrder, KeyPart, Page, PageRequest};
+use crate::services::settlement::INSERT_CHUNK;
 use crate::services::{locks, parameters, payments, tx};
-use sea_orm::PaginatorTrait;
-use sea_orm::sea_query::Expr;
 use entity::{
     claim_events, claims, enterprise_facts, line_verdicts, payment_lines, recognitions,
     revocations, settlements, star_ratings,
 };
+use sea_orm::PaginatorTrait;
+use sea_orm::sea_query::Expr;
 
 fn to_policy_line(row: &payment_lines::Model) -> AppResult<PaymentLine> {
     Ok(PaymentLine {
@@ -414,7 +414,9 @@ pub async fn verdict_page<C: ConnectionTrait>(
     ))]);
     let query = line_verdicts::Entity::find().filter(line_verdicts::Column::ClaimId.eq(claim_id));
     let rows = keyset::apply(query, &key, request).all(conn).await?;
-    Ok(keyset::finish(rows, request, |v| vec![KeyPart::Int(v.line_id)]))
+    Ok(keyset::finish(rows, request, |v| {
+        vec![KeyPart::Int(v.line_id)]
+    }))
 }
 
 /// The stored verdict of each of `line_ids`.

@@ -160,6 +160,41 @@ impl TestApp {
         self.gql(Some(&token), query, variables).await
     }
 
+    /// Every node of a connection, read forwards page after page (500 at a time): `call` is
+    /// the root field with its own arguments but no parentheses for paging, e.g.
+    /// `starRewards(year: 2024` (closed here with `, first: …, after: …)`), `selection` the
+    /// node's fields.
+    pub async fn all_nodes(
+        &self,
+        token: Option<&str>,
+        call: &str,
+        selection: &str,
+        variables: Value,
+    ) -> Vec<Value> {
+        let field = call.split('(').next().expect("a field").trim().to_string();
+        let sep = if call.trim_end().ends_with('(') {
+            ""
+        } else {
+            ", "
+        };
+        let query = format!(
+            "query($after: String) {{ {call}{sep}first: 500, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {selection} }} }} }}"
+        );
+        let mut nodes = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let mut vars = variables.clone();
+            vars["after"] = after.clone();
+            let res = self.gql(token, &query, vars).await;
+            let page = &res.data()[field.as_str()];
+            nodes.extend(page["nodes"].as_array().expect("nodes").iter().cloned());
+            if page["pageInfo"]["hasNextPage"] != Value::Bool(true) {
+                return nodes;
+            }
+            after = page["pageInfo"]["endCursor"].clone();
+        }
+    }
+
     /// GET a path.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client

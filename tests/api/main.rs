@@ -23,6 +23,7 @@ mod introspection;
 mod money_bounds;
 mod observability;
 mod outage;
+mod pagination;
 mod payments;
 mod persisted;
 mod recognition;

@@ -204,7 +204,7 @@ const RETURN: &str = "mutation($d: String!, $y: Int!) {
 const RECONCILE: &str = "mutation($d: String!, $y: Int!) {
   reconcileClaim(districtCode: $d, fiscalYear: $y) {
     claim { status } eligibleTotal cutTotal
-    verdicts { lineId eligible cut primaryReason reasons { code clause detail } ratioGroup groupLimit parameterVersionIds } } }";
+    verdicts(first: 100) { nodes { lineId eligible cut primaryReason reasons { code clause detail } ratioGroup groupLimit parameterVersionIds } } } }";
 
 async fn try_reconcile(app: &TestApp, district: &str, year: i32) -> Gql {
     app.gql_as(
@@ -220,7 +220,7 @@ async fn reconcile(app: &TestApp, district: &str, year: i32) -> BTreeMap<i64, Va
     let res = try_reconcile(app, district, year).await;
     let result = &res.data()["reconcileClaim"];
     assert_eq!(result["claim"]["status"], "RECONCILED");
-    result["verdicts"]
+    result["verdicts"]["nodes"]
         .as_array()
         .unwrap()
         .iter()

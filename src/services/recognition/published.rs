@@ -7,8 +7,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFi
 
 use super::{registry, revocation_dates_of_many};
 use crate::error::AppResult;
-use crate::services::keyset::{Key, KeyPart};
 use crate::policy::Money;
+use crate::services::keyset::{Key, KeyPart};
 use entity::{enterprise_facts, enterprise_figures, recognitions, star_ratings};
 
 /// The baseline year of the §1 targets (数量新增 counts from the 2023 recognitions).

@@ -285,7 +285,11 @@ fn list_reads_facts(filter: &ListFilter, order: ListOrder) -> bool {
 /// (the last period is open): so without a facts filter an enterprise qualifies when its first
 /// period starts on or before `as_of`, and every enterprise qualifies when `as_of` is today or
 /// later. Neither case joins the facts.
-fn list_query(filter: &ListFilter, join_facts: bool, today: NaiveDate) -> Select<enterprises::Entity> {
+fn list_query(
+    filter: &ListFilter,
+    join_facts: bool,
+    today: NaiveDate,
+) -> Select<enterprises::Entity> {
     let mut query = enterprises::Entity::find();
     if join_facts {
         query = query
@@ -343,9 +347,11 @@ fn list_query(filter: &ListFilter, join_facts: bool, today: NaiveDate) -> Select
 /// # Errors
 /// Database errors.
 pub async fn count<C: ConnectionTrait>(conn: &C, filter: &ListFilter) -> AppResult<u64> {
-    Ok(list_query(filter, filter_reads_facts(filter), super::today())
-        .count(conn)
-        .await?)
+    Ok(
+        list_query(filter, filter_reads_facts(filter), super::today())
+            .count(conn)
+            .await?,
+    )
 }
 
 /// Sorts "outside Hangzhou" (no `hangzhou_since`) after every date.
@@ -370,9 +376,10 @@ fn list_key(order: ListOrder) -> KeyOrder {
             ])),
             code,
         ]),
-        ListOrder::RecentlyRegistered => {
-            KeyOrder::desc(vec![Expr::col((enterprises::Entity, enterprises::Column::Id))])
-        }
+        ListOrder::RecentlyRegistered => KeyOrder::desc(vec![Expr::col((
+            enterprises::Entity,
+            enterprises::Column::Id,
+        ))]),
     }
 }
 
@@ -457,5 +464,189 @@ mod tests {
     #[test]
     fn like_wildcards_in_a_name_filter_are_escaped() {
         assert_eq!(escape_like("100%_a\\b"), "100\\%\\_a\\\\b");
+    }
+}
+
+#[cfg(test)]
+mod statements {
+    //! The list page's statements, counted on a real (in-memory SQLite) database: a page, the
+    //! facts of its enterprises and the count are one statement each, whatever the page size.
+
+    use std::sync::Mutex;
+
+    use sea_orm::{
+        ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,
+        Statement,
+    };
+
+    use super::*;
+    use crate::auth::{Actor, Role};
+    use crate::services::keyset::Direction;
+    use crate::services::registry::{RegisterInput, write};
+
+    /// Runs every statement on the inner connection and keeps its SQL.
+    struct Recording<'a> {
+        inner: &'a DatabaseConnection,
+        sql: Mutex<Vec<String>>,
+    }
+
+    impl Recording<'_> {
+        fn note(&self, sql: &str) {
+            self.sql.lock().expect("not poisoned").push(sql.to_string());
+        }
+
+        fn take(&self) -> Vec<String> {
+            std::mem::take(&mut *self.sql.lock().expect("not poisoned"))
+        }
+    }
+
+    #[sea_orm::prelude::async_trait::async_trait]
+    impl ConnectionTrait for Recording<'_> {
+        fn get_database_backend(&self) -> DbBackend {
+            self.inner.get_database_backend()
+        }
+
+        async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+            self.note(&stmt.sql);
+            self.inner.execute_raw(stmt).await
+        }
+
+        async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+            self.note(sql);
+            self.inner.execute_unprepared(sql).await
+        }
+
+        async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+            self.note(&stmt.sql);
+            self.inner.query_one_raw(stmt).await
+        }
+
+        async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+            self.note(&stmt.sql);
+            self.inner.query_all_raw(stmt).await
+        }
+    }
+
+    /// A valid credit code (GB 32100 check character) numbered `n`.
+    fn code(n: u32) -> String {
+        const ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+        const WEIGHTS: [u32; 17] = [
+            1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+        ];
+        let base = format!("91330100{n:09}");
+        let sum: u32 = base
+            .chars()
+            .zip(WEIGHTS)
+            .map(|(c, w)| ALPHABET.find(c).expect("in the alphabet") as u32 * w)
+            .sum();
+        let check = (31 - sum % 31) % 31;
+        format!(
+            "{base}{}",
+            ALPHABET.chars().nth(check as usize).expect("0..31")
+        )
+    }
+
+    async fn registry_of(n: u32) -> DatabaseConnection {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).min_connections(1);
+        let db = Database::connect(options).await.expect("in-memory SQLite");
+        crate::db::migrate_and_seed(&db).await.expect("migrated");
+        let actor = Actor {
+            sub: "test:hq_office".into(),
+            role: Role::HqOffice,
+            district: None,
+        };
+        let since = NaiveDate::from_ymd_opt(2020, 1, 1).expect("a date");
+        for i in 1..=n {
+            let input = RegisterInput {
+                credit_code: code(i),
+                registered_on: Some(since),
+                name: format!("企业{i:03}"),
+                district_code: Some(if i % 2 == 0 { "330106" } else { "330108" }.into()),
+                hangzhou_since: Some(since),
+                industry_code: "7211".into(),
+                ownership: "PRIVATE".into(),
+                industrial_guidance: false,
+                independent_legal_person: true,
+                deemed_legal_person: false,
+                operating: true,
+                unified_accounting: false,
+                rd_facilities: false,
+                rd_stable_funding: false,
+                outside_units: 0,
+                listing_exchange: None,
+                listed_entity_in_hangzhou: false,
+                dishonest: false,
+                owns_office: false,
+                registered_capital: None,
+                note: None,
+            };
+            write::register(&db, &actor, input)
+                .await
+                .expect("registered");
+        }
+        db
+    }
+
+    #[tokio::test]
+    async fn a_list_page_takes_the_same_statements_for_5_and_for_50_enterprises() {
+        let db = registry_of(120).await;
+        let today = super::super::today();
+        let mut counts = Vec::new();
+        for size in [5, 50] {
+            for (filter, order) in [
+                (ListFilter::on(today), ListOrder::CreditCode),
+                (
+                    ListFilter {
+                        district_code: Some("330106".into()),
+                        ..ListFilter::on(today)
+                    },
+                    ListOrder::Name,
+                ),
+            ] {
+                let conn = Recording {
+                    inner: &db,
+                    sql: Mutex::new(Vec::new()),
+                };
+                let request = PageRequest {
+                    after: None,
+                    before: None,
+                    size,
+                    direction: Direction::Forward,
+                };
+                // What a list request runs: the page, the facts of its enterprises (one
+                // statement for the page, as the data loader asks), the count if selected.
+                let page = page(&conn, &filter, order, &request).await.expect("a page");
+                assert_eq!(page.items.len() as u64, size);
+                let ids: Vec<i64> = page.items.iter().map(|(_, e)| e.id).collect();
+                let facts = facts_as_of_many(&conn, &ids, today).await.expect("facts");
+                assert_eq!(facts.len(), ids.len());
+                let total = count(&conn, &filter).await.expect("a count");
+                let statements = conn.take();
+                assert_eq!(statements.len(), 3, "{statements:#?}");
+                counts.push(statements.len());
+                assert!(
+                    !statements[0].contains("OFFSET"),
+                    "a page is read by key: {}",
+                    statements[0]
+                );
+                // The count reads the facts only for a facts filter.
+                let count_sql = &statements[2];
+                assert_eq!(
+                    count_sql.contains("enterprise_facts"),
+                    filter.district_code.is_some(),
+                    "{count_sql}"
+                );
+                assert_eq!(
+                    total,
+                    if filter.district_code.is_some() {
+                        60
+                    } else {
+                        120
+                    }
+                );
+            }
+        }
+        assert!(counts.iter().all(|&n| n == counts[0]));
     }
 }
