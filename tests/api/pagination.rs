@@ -10,14 +10,28 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, register_enterprise, spawn_app};
 
-/// One page: the `key` field of each node, and the cursor to continue from (if there is more).
+/// A node's field as text; numbers zero-padded, so that text order is number order.
+fn text(node: &Value, name: &str) -> String {
+    match &node[name] {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => format!("{n:0>12}"),
+        other => other.to_string(),
+    }
+}
+
+/// The key of a node: one field of it.
+fn field(name: &'static str) -> impl Fn(&Value) -> String {
+    move |node| text(node, name)
+}
+
+/// One page: the key of each node, and the cursor to continue from (if there is more).
 #[allow(clippy::too_many_arguments)]
 async fn page(
     app: &TestApp,
     token: &str,
     query: &str,
     pointer: &str,
-    key: &str,
+    key: &dyn Fn(&Value) -> String,
     backward: bool,
     cursor: Option<String>,
     size: i64,
@@ -36,10 +50,7 @@ async fn page(
         .as_array()
         .expect("edges")
         .iter()
-        .map(|edge| match &edge["node"][key] {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
+        .map(|edge| key(&edge["node"]))
         .collect();
     let info = &connection["pageInfo"];
     let (more, next) = if backward {
@@ -56,6 +67,52 @@ async fn page(
     assert_eq!(other_way, &json!(false), "{connection}");
     let next = (more == &json!(true)).then(|| next.as_str().expect("a cursor").to_string());
     (keys, next)
+}
+
+/// A connection to walk: the query (taking `$first`, `$after`, `$last`, `$before` besides
+/// `variables`), where the connection is in `data`, and the key of a node.
+struct List<'a> {
+    query: &'a str,
+    pointer: &'a str,
+    key: &'a dyn Fn(&Value) -> String,
+    variables: Value,
+}
+
+/// Walks `list` to its end, `size` rows a page, forwards or backwards, running `between(step)`
+/// after each page that has a next one; answers the keys in list order.
+async fn walk(
+    app: &TestApp,
+    token: &str,
+    list: &List<'_>,
+    backward: bool,
+    size: i64,
+    mut between: impl AsyncFnMut(usize),
+) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor = None;
+    for step in 0.. {
+        let (keys, next) = page(
+            app,
+            token,
+            list.query,
+            list.pointer,
+            list.key,
+            backward,
+            cursor,
+            size,
+            list.variables.clone(),
+        )
+        .await;
+        if backward {
+            seen.splice(0..0, keys);
+        } else {
+            seen.extend(keys);
+        }
+        let Some(next) = next else { break };
+        cursor = Some(next);
+        between(step).await;
+    }
+    seen
 }
 
 /// Checks a walk: in list order, nothing twice, every row that stayed throughout, the rows
@@ -162,7 +219,7 @@ async fn enterprise_pages_repeat_and_skip_nothing_while_enterprises_come_and_go(
                 &token,
                 ENTERPRISES,
                 "/enterprises",
-                "creditCode",
+                &field("creditCode"),
                 backward,
                 cursor,
                 4,
@@ -278,7 +335,7 @@ async fn payment_line_pages_repeat_and_skip_nothing_while_lines_are_reported_and
                 &token,
                 LINES,
                 "/paymentLines",
-                "seq",
+                &field("seq"),
                 backward,
                 cursor,
                 3,
@@ -359,7 +416,7 @@ async fn audit_log_pages_newest_first_skip_nothing_while_entries_are_written() {
                 &token,
                 AUDIT,
                 "/auditLog",
-                "id",
+                &field("id"),
                 backward,
                 cursor,
                 3,
@@ -591,4 +648,467 @@ async fn claims_and_findings_keep_a_district_actor_to_its_own_district() {
     assert_eq!(own_findings.data()["findings"]["totalCount"], 0);
     assert_eq!(submitted.data()["claims"]["totalCount"], 2);
     assert_eq!(submitted.data()["returned"]["totalCount"], 0);
+}
+
+const LIST_IN_ORDER: &str = "query($o: EnterpriseOrderBy, $first: Int, $after: String, $last: Int,
+    $before: String) {
+  enterprises(orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { creditCode facts { hangzhouSince } } } } }";
+
+#[tokio::test]
+async fn every_order_of_the_enterprise_list_pages_the_same_rows_both_ways() {
+    // Arrange: names and stays in Hangzhou in another order than the credit codes, and one
+    // enterprise outside Hangzhou.
+    let app = spawn_app().await;
+    for (n, name, since) in [
+        (1, "丙", "2019-01-01"),
+        (2, "甲", "2021-01-01"),
+        (3, "乙", "2018-01-01"),
+        (4, "甲", "2018-01-01"),
+        (5, "丁", "2020-01-01"),
+    ] {
+        let input = json!({ "creditCode": code(n), "name": name, "districtCode": "330106",
+            "registeredOn": "2021-06-01", "hangzhouSince": since, "industryCode": "7211",
+            "ownership": "PRIVATE" });
+        app.gql_as(
+            Role::HqOffice,
+            "mutation($i: RegisterEnterpriseInput!) { registerEnterprise(input: $i) { warnings } }",
+            json!({ "i": input }),
+        )
+        .await
+        .data();
+    }
+    let input = json!({ "creditCode": code(6), "name": "外地", "registeredOn": "2021-06-01",
+        "industryCode": "7211", "ownership": "PRIVATE" });
+    app.gql_as(
+        Role::HqOffice,
+        "mutation($i: RegisterEnterpriseInput!) { registerEnterprise(input: $i) { warnings } }",
+        json!({ "i": input }),
+    )
+    .await
+    .data();
+    let token = app.token_for(Role::Viewer);
+
+    for order in [
+        "CREDIT_CODE",
+        "NAME",
+        "HANGZHOU_SINCE",
+        "RECENTLY_REGISTERED",
+    ] {
+        // Act
+        let whole = app
+            .gql(
+                Some(&token),
+                LIST_IN_ORDER,
+                json!({ "o": order, "first": 100 }),
+            )
+            .await;
+        let whole: Vec<String> = whole.data()["enterprises"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["creditCode"].as_str().unwrap().to_string())
+            .collect();
+        let list = List {
+            query: LIST_IN_ORDER,
+            pointer: "/enterprises",
+            key: &field("creditCode"),
+            variables: json!({ "o": order }),
+        };
+        let forwards = walk(&app, &token, &list, false, 2, async |_| {}).await;
+        let backwards = walk(&app, &token, &list, true, 2, async |_| {}).await;
+
+        // Assert
+        assert_eq!(whole.len(), 6, "{order}");
+        assert_eq!(forwards, whole, "{order}");
+        assert_eq!(backwards, whole, "{order}");
+        match order {
+            "CREDIT_CODE" => assert_eq!(whole, (1..=6).map(code).collect::<Vec<_>>()),
+            "RECENTLY_REGISTERED" => assert_eq!(whole, (1..=6).rev().map(code).collect::<Vec<_>>()),
+            "HANGZHOU_SINCE" => {
+                // Earliest first, ties by credit code, outside Hangzhou last.
+                assert_eq!(whole, [3, 4, 1, 5, 2, 6].map(code));
+            }
+            _ => {
+                // Equal names keep credit-code order.
+                let at = |n| whole.iter().position(|c| *c == code(n)).unwrap();
+                assert!(at(2) < at(4), "{whole:?}");
+            }
+        }
+    }
+}
+
+const EVENTS: &str =
+    "query($c: String!, $first: Int, $after: String, $last: Int, $before: String) {
+  enterprise(creditCode: $c) { events(first: $first, after: $after, last: $last, before: $before) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id effectiveDate } } } } }";
+
+fn event_key(node: &Value) -> String {
+    format!("{}/{}", text(node, "effectiveDate"), text(node, "id"))
+}
+
+async fn rename(app: &TestApp, credit_code: &str, on: &str, name: &str) {
+    let q = "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { id } } }";
+    app.gql_as(
+        Role::HqOffice,
+        q,
+        json!({ "i": { "creditCode": credit_code, "kind": "RENAMED", "effectiveDate": on,
+                       "changes": { "name": name } } }),
+    )
+    .await
+    .data();
+}
+
+#[tokio::test]
+async fn event_pages_skip_nothing_while_events_are_recorded_ahead_and_behind() {
+    // Arrange: registered 2020-01-01 and renamed every year to 2025.
+    let app = spawn_app().await;
+    let credit_code = code(1);
+    register_enterprise(&app, &credit_code, "起名", "330106").await;
+    for year in 2021..=2025 {
+        rename(
+            &app,
+            &credit_code,
+            &format!("{year}-01-01"),
+            &format!("名{year}"),
+        )
+        .await;
+    }
+    let token = app.token_for(Role::Viewer);
+    let list = List {
+        query: EVENTS,
+        pointer: "/enterprise/events",
+        key: &event_key,
+        variables: json!({ "c": credit_code }),
+    };
+
+    for backward in [false, true] {
+        let before = walk(&app, &token, &list, backward, 100, async |_| {}).await;
+        let stayed: BTreeSet<String> = before.iter().cloned().collect();
+        // Act: after the first page, an event dated ahead of the reader and one behind it.
+        let (ahead, behind) = if backward {
+            ("2020-02-01", "2025-10-01")
+        } else {
+            ("2025-09-01", "2020-03-01")
+        };
+        let seen = walk(&app, &token, &list, backward, 2, async |step| {
+            if step == 0 {
+                rename(&app, &credit_code, ahead, &format!("前{ahead}")).await;
+                rename(&app, &credit_code, behind, &format!("后{behind}")).await;
+            }
+        })
+        .await;
+
+        // Assert
+        let inserted: Vec<String> = seen
+            .iter()
+            .filter(|k| k.starts_with(ahead))
+            .cloned()
+            .collect();
+        assert_eq!(inserted.len(), 1, "the event ahead is met: {seen:?}");
+        assert!(!seen.iter().any(|k| k.starts_with(behind)), "{seen:?}");
+        assert_walk(&seen, &stayed, &inserted, &[], false);
+    }
+}
+
+const CLAIM_VERDICTS: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
+  claim(districtCode: \"330106\", fiscalYear: 2024) {
+    verdicts(first: $first, after: $after, last: $last, before: $before) {
+      totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      edges { cursor node { lineId } } } } }";
+
+const RECONCILE: &str = "mutation { reconcileClaim(districtCode: \"330106\", fiscalYear: 2024) {
+  verdictCount verdicts(first: 3) { totalCount edges { cursor node { lineId } } } } }";
+
+#[tokio::test]
+async fn verdict_pages_skip_nothing_while_the_claim_is_reconciled_again() {
+    // Arrange: a submitted claim of seven lines, reconciled.
+    let app = spawn_app().await;
+    register_enterprise(
+        &app,
+        "91330100716105852F",
+        "杭州之江软件科技有限公司",
+        "330106",
+    )
+    .await;
+    let vouchers: Vec<String> = (1..=7).map(|n| format!("V{n}")).collect();
+    report(&app, &vouchers).await;
+    let district = app.token(Role::District, Some("330106"));
+    app.gql(
+        Some(&district),
+        "mutation { submitClaim(districtCode: \"330106\", fiscalYear: 2024) { status } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let reconciled = app.gql_as(Role::CityFinance, RECONCILE, json!({})).await;
+    let result = &reconciled.data()["reconcileClaim"];
+    assert_eq!(result["verdictCount"], 7);
+    assert_eq!(result["verdicts"]["totalCount"], 7);
+    assert_eq!(result["verdicts"]["edges"].as_array().unwrap().len(), 3);
+    let finance = app.token_for(Role::CityFinance);
+    let list = List {
+        query: CLAIM_VERDICTS,
+        pointer: "/claim/verdicts",
+        key: &field("lineId"),
+        variables: json!({}),
+    };
+    let all: BTreeSet<String> = walk(&app, &finance, &list, false, 100, async |_| {})
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(all.len(), 7);
+
+    for backward in [false, true] {
+        // Act: between pages the claim is reconciled again: every verdict is deleted and
+        // stored anew.
+        let seen = walk(&app, &finance, &list, backward, 2, async |_| {
+            app.gql_as(Role::CityFinance, RECONCILE, json!({}))
+                .await
+                .data();
+        })
+        .await;
+        // Assert
+        assert_walk(&seen, &all, &[], &[], false);
+        assert_eq!(seen.len(), 7);
+    }
+    // The mutation's cursors continue on the claim's verdicts.
+    let cursor = result["verdicts"]["edges"][2]["cursor"].clone();
+    let rest = app
+        .gql(
+            Some(&finance),
+            CLAIM_VERDICTS,
+            json!({ "first": 10, "after": cursor }),
+        )
+        .await;
+    assert_eq!(
+        rest.data()["claim"]["verdicts"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    // Another district's verdicts stay hidden.
+    let other = app.token(Role::District, Some("330108"));
+    let res = app
+        .gql(
+            Some(&other),
+            "{ claim(districtCode: \"330106\", fiscalYear: 2024) { verdicts { totalCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.error_code(), Some("FORBIDDEN"));
+}
+
+const CLAIMS: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
+  claims(fiscalYear: 2024, status: SUBMITTED, first: $first, after: $after, last: $last,
+    before: $before) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { districtCode } } } }";
+
+const DISTRICTS: [&str; 9] = [
+    "330102", "330105", "330106", "330108", "330109", "330110", "330111", "330112", "330113",
+];
+
+async fn submit(app: &TestApp, district: &str) {
+    let token = app.token(Role::District, Some(district));
+    let q = format!(
+        "mutation($l: [PaymentLineInput!]!) {{ reportPayments(districtCode: \"{district}\", fiscalYear: 2024, lines: $l) {{ created {{ id }} }} }}"
+    );
+    app.gql(
+        Some(&token),
+        &q,
+        json!({ "l": [rent(&format!("C-{district}"))] }),
+    )
+    .await
+    .data();
+    let q = format!(
+        "mutation {{ submitClaim(districtCode: \"{district}\", fiscalYear: 2024) {{ status }} }}"
+    );
+    app.gql(Some(&token), &q, json!({})).await.data();
+}
+
+async fn return_claim(app: &TestApp, district: &str) {
+    let q = format!(
+        "mutation {{ returnClaim(districtCode: \"{district}\", fiscalYear: 2024, reason: \"unreadable\") {{ status }} }}"
+    );
+    app.gql_as(Role::CityFinance, &q, json!({})).await.data();
+}
+
+#[tokio::test]
+async fn claim_pages_skip_nothing_while_claims_are_submitted_and_returned() {
+    // Arrange: submitted claims of 330105 to 330112 (330102 and 330113 come later).
+    let app = spawn_app().await;
+    register_enterprise(
+        &app,
+        "91330100716105852F",
+        "杭州之江软件科技有限公司",
+        "330106",
+    )
+    .await;
+    for district in &DISTRICTS[1..8] {
+        submit(&app, district).await;
+    }
+    let finance = app.token_for(Role::CityFinance);
+    let list = List {
+        query: CLAIMS,
+        pointer: "/claims",
+        key: &field("districtCode"),
+        variables: json!({}),
+    };
+
+    for backward in [false, true] {
+        let all: BTreeSet<String> = walk(&app, &finance, &list, backward, 100, async |_| {})
+            .await
+            .into_iter()
+            .collect();
+        // Act: after the first page, a district ahead of the reader submits, one behind it
+        // submits, one ahead and one behind are returned (they leave the SUBMITTED list).
+        // Backwards, the claim returned earlier is submitted again (it re-enters the list).
+        let (new_ahead, new_behind, gone_ahead, gone_behind) = if backward {
+            ("330105", "", "330106", "330112")
+        } else {
+            ("330113", "330102", "330110", "330105")
+        };
+        let seen = walk(&app, &finance, &list, backward, 2, async |step| {
+            if step == 0 {
+                submit(&app, new_ahead).await;
+                if !backward {
+                    submit(&app, new_behind).await;
+                }
+                return_claim(&app, gone_ahead).await;
+                return_claim(&app, gone_behind).await;
+            }
+        })
+        .await;
+        // Assert
+        let touched: BTreeSet<String> = [gone_ahead, gone_behind]
+            .map(str::to_string)
+            .into_iter()
+            .collect();
+        let stayed: BTreeSet<String> = all.difference(&touched).cloned().collect();
+        assert_walk(
+            &seen,
+            &stayed,
+            &[new_ahead.to_string()],
+            &[gone_ahead.to_string()],
+            false,
+        );
+        assert!(
+            !seen.contains(&new_behind.to_string()) || backward,
+            "{seen:?}"
+        );
+    }
+}
+
+const PUBLISHED: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
+  publishedHeadquarters(year: 2024, first: $first, after: $after, last: $last, before: $before) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { name stars } } } }";
+
+/// The published list's order as text: stars (5 first, unrated last), then name.
+fn published_key(node: &Value) -> String {
+    let rank = 5 - node["stars"].as_i64().unwrap_or(0);
+    format!("{rank}/{}", text(node, "name"))
+}
+
+const REWARDS: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
+  starRewards(year: 2024, first: $first, after: $after, last: $last, before: $before) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { creditCode } } } }";
+
+#[tokio::test]
+async fn published_list_and_reward_pages_skip_nothing_while_hqs_come_and_go() {
+    use crate::recognition::{eligible, rate, recognize, revoke};
+    // Arrange: six HQs of 2024 with 1 to 5 stars.
+    let app = spawn_app().await;
+    let mut codes = Vec::new();
+    for n in 1..=6 {
+        let code = eligible(&app, n).await;
+        recognize(&app, &code, 2024, "2024-05-01").await.data();
+        rate(&app, &code, 2024, 1 + (n as i32 % 5)).await.data();
+        codes.push(code);
+    }
+    let hq = app.token_for(Role::HqOffice);
+    let published = List {
+        query: PUBLISHED,
+        pointer: "/publishedHeadquarters",
+        key: &published_key,
+        variables: json!({}),
+    };
+    let rewards = List {
+        query: REWARDS,
+        pointer: "/starRewards",
+        key: &field("creditCode"),
+        variables: json!({}),
+    };
+
+    for backward in [false, true] {
+        let all: BTreeSet<String> = walk(&app, &hq, &published, backward, 100, async |_| {})
+            .await
+            .into_iter()
+            .collect();
+        let ranked: Vec<String> = walk(&app, &hq, &published, false, 100, async |_| {}).await;
+        // Act: after the first page a new HQ is recognised (unrated: it sorts last) and the
+        // title of the HQ listed first or last is revoked.
+        let newcomer = 10 + u32::from(backward);
+        let gone = if backward {
+            ranked.first().unwrap().clone()
+        } else {
+            ranked.last().unwrap().clone()
+        };
+        let gone_code = codes
+            .iter()
+            .find(|c| gone.ends_with(&format!("杭州总部{c}有限公司")))
+            .unwrap()
+            .clone();
+        let seen = walk(&app, &hq, &published, backward, 2, async |step| {
+            if step == 0 {
+                let code = eligible(&app, newcomer).await;
+                recognize(&app, &code, 2024, "2024-05-01").await.data();
+                revoke(&app, &gone_code, "2024-06-15").await.data();
+            }
+        })
+        .await;
+        // Assert
+        let stayed: BTreeSet<String> = all.iter().filter(|k| **k != gone).cloned().collect();
+        let newcomer_key: Vec<String> = seen
+            .iter()
+            .filter(|k| {
+                k.ends_with(&format!(
+                    "杭州总部{}有限公司",
+                    crate::recognition::credit_code(newcomer)
+                ))
+            })
+            .cloned()
+            .collect();
+        assert_eq!(newcomer_key.len(), usize::from(!backward), "{seen:?}");
+        assert_walk(&seen, &stayed, &newcomer_key, &[gone.clone()], false);
+    }
+
+    for backward in [false, true] {
+        let all: BTreeSet<String> = walk(&app, &hq, &rewards, backward, 100, async |_| {})
+            .await
+            .into_iter()
+            .collect();
+        // Act: a rating arrives between pages, for an HQ sorting last by credit code.
+        let newcomer = 20 + u32::from(backward);
+        let seen = walk(&app, &hq, &rewards, backward, 2, async |step| {
+            if step == 0 {
+                let code = eligible(&app, newcomer).await;
+                recognize(&app, &code, 2024, "2024-05-01").await.data();
+                rate(&app, &code, 2024, 4).await.data();
+            }
+        })
+        .await;
+        // Assert
+        let ahead: Vec<String> = if backward {
+            vec![]
+        } else {
+            vec![crate::recognition::credit_code(newcomer)]
+        };
+        assert_walk(&seen, &all, &ahead, &[], false);
+    }
 }

@@ -12,7 +12,7 @@ const WEIGHTS: [u32; 17] = [
 ];
 
 /// A valid credit code of a Hangzhou-issued company, distinct per `n`.
-fn credit_code(n: u32) -> String {
+pub(crate) fn credit_code(n: u32) -> String {
     let base = format!("91330100{n:09}");
     let sum: u32 = base
         .chars()
@@ -62,7 +62,7 @@ async fn figures(app: &TestApp, code: &str, year: i32, revenue: &str, rd_spend: 
 }
 
 /// Registers an eligible enterprise with 2023 revenue of 1.2 billion.
-async fn eligible(app: &TestApp, n: u32) -> String {
+pub(crate) async fn eligible(app: &TestApp, n: u32) -> String {
     let code = credit_code(n);
     register(app, eligible_enterprise(&code)).await;
     figures(app, &code, 2023, "1200000000.00", "0").await;
@@ -97,7 +97,12 @@ const RECOGNIZE: &str = "mutation($code: String!, $year: Int!, $on: Date) {
   }
 }";
 
-async fn recognize(app: &TestApp, code: &str, year: i32, on: &str) -> crate::helpers::Gql {
+pub(crate) async fn recognize(
+    app: &TestApp,
+    code: &str,
+    year: i32,
+    on: &str,
+) -> crate::helpers::Gql {
     app.gql_as(
         Role::HqOffice,
         RECOGNIZE,
@@ -110,7 +115,7 @@ const RATE: &str = "mutation($code: String!, $year: Int!, $stars: Int!) {
   rateStars(creditCode: $code, year: $year, stars: $stars) { stars previousStars }
 }";
 
-async fn rate(app: &TestApp, code: &str, year: i32, stars: i32) -> crate::helpers::Gql {
+pub(crate) async fn rate(app: &TestApp, code: &str, year: i32, stars: i32) -> crate::helpers::Gql {
     app.gql_as(
         Role::HqOffice,
         RATE,
@@ -141,7 +146,7 @@ const REVOKE: &str = "mutation($code: String!, $on: Date!) {
   }
 }";
 
-async fn revoke(app: &TestApp, code: &str, on: &str) -> crate::helpers::Gql {
+pub(crate) async fn revoke(app: &TestApp, code: &str, on: &str) -> crate::helpers::Gql {
     app.gql_as(Role::HqOffice, REVOKE, json!({ "code": code, "on": on }))
         .await
 }

@@ -354,8 +354,12 @@ pub async fn count<C: ConnectionTrait>(conn: &C, filter: &ListFilter) -> AppResu
     )
 }
 
-/// Sorts "outside Hangzhou" (no `hangzhou_since`) after every date.
-const NO_HANGZHOU_SINCE: NaiveDate = NaiveDate::MAX;
+/// Sorts "outside Hangzhou" (no `hangzhou_since`) after every date. A four-digit year, so
+/// that SQLite (which keeps dates as `YYYY-MM-DD` text) sorts it last too.
+const NO_HANGZHOU_SINCE: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(date) => date,
+    None => panic!("a valid date"),
+};
 
 /// The key of the list in `order`: unique (the credit code breaks ties), one direction.
 fn list_key(order: ListOrder) -> KeyOrder {
