@@ -248,7 +248,31 @@ impl Loader<PaymentsKey> for EnterpriseLoader {
     }
 }
 
-fn data_loader<'a>(ctx: &Context<'a>) -> AppResult<&'a EnterpriseDataLoader> {
+/// The stored verdict of a payment line (by line id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VerdictKey(pub i64);
+
+impl Loader<VerdictKey> for EnterpriseLoader {
+    type Value = crate::services::records::LineVerdictRecord;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[VerdictKey],
+    ) -> Result<HashMap<VerdictKey, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = crate::services::reconciliation::verdicts_for(&self.db, &ids)
+            .await
+            .map_err(load_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, row)| (VerdictKey(id), row))
+            .collect())
+    }
+}
+
+/// The request's data loader (enterprises' nested fields, districts, line verdicts).
+pub(super) fn data_loader<'a>(ctx: &Context<'a>) -> AppResult<&'a EnterpriseDataLoader> {
     ctx.data::<EnterpriseDataLoader>()
         .map_err(|_| AppError::internal("schema executed without the enterprise loader"))
 }

@@ -100,11 +100,11 @@ impl PaymentLine {
 
     /// The reconciliation verdict (§20 step 3); `null` until the claim is reconciled.
     async fn verdict(&self, ctx: &Context<'_>) -> Result<Option<super::verdicts::LineVerdict>> {
-        let state = super::state(ctx)?;
-        let mut found =
-            crate::services::reconciliation::verdicts_for(&state.db, &[self.id]).await?;
+        // Batched: a page of lines reads its verdicts in one statement.
+        let found = super::enterprises::data_loader(ctx)?
+            .load_one(super::enterprises::VerdictKey(self.id))
+            .await?;
         Ok(found
-            .remove(&self.id)
             .map(super::verdicts::LineVerdict::from_row)
             .transpose()?)
     }

@@ -1085,7 +1085,13 @@ async fn published_list_and_reward_pages_skip_nothing_while_hqs_come_and_go() {
             .cloned()
             .collect();
         assert_eq!(newcomer_key.len(), usize::from(!backward), "{seen:?}");
-        assert_walk(&seen, &stayed, &newcomer_key, &[gone.clone()], false);
+        assert_walk(
+            &seen,
+            &stayed,
+            &newcomer_key,
+            std::slice::from_ref(&gone),
+            false,
+        );
     }
 
     for backward in [false, true] {
