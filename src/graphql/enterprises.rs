@@ -8,6 +8,7 @@
 //! Nested fields are batched per request through [`EnterpriseDataLoader`] (no N+1 queries).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::connection::Connection;
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -372,11 +373,50 @@ pub enum EnterpriseEventKind {
 
 /// An enterprise of the registry, identified by its unified social credit code.
 #[derive(Debug, Clone)]
-pub struct Enterprise(pub EnterpriseRecord);
+pub struct Enterprise(pub EnterpriseRecord, Option<Arc<PagePrefetch>>);
+
+/// What the enterprise list read for its whole page at once (one statement each), so that the
+/// page's nested fields cost the same statements whatever the page size: the facts of its
+/// enterprises on one day (today, the default `asOf`) and, when `district` is selected, the
+/// districts.
+#[derive(Debug, Default)]
+pub struct PagePrefetch {
+    on: NaiveDate,
+    facts: HashMap<i64, EnterpriseFactsRecord>,
+    districts: Option<HashMap<String, DistrictRecord>>,
+}
+
+impl Enterprise {
+    /// Its facts on `on`: from the page's prefetch when it holds that day, else the loader.
+    async fn facts_on(
+        &self,
+        ctx: &Context<'_>,
+        on: NaiveDate,
+    ) -> Result<Option<EnterpriseFactsRecord>> {
+        match &self.1 {
+            Some(page) if page.on == on => Ok(page.facts.get(&self.0.id).cloned()),
+            _ => facts_on(ctx, self.0.id, on).await,
+        }
+    }
+
+    /// The district `code`: from the page's prefetch when it has the districts, else the loader.
+    async fn district_named(
+        &self,
+        ctx: &Context<'_>,
+        code: Option<&str>,
+    ) -> Result<Option<District>> {
+        if let (Some(page), Some(code)) = (&self.1, code)
+            && let Some(all) = &page.districts
+        {
+            return Ok(all.get(code).cloned().map(District::try_from).transpose()?);
+        }
+        district_by_code(ctx, code).await
+    }
+}
 
 impl From<EnterpriseRecord> for Enterprise {
     fn from(model: EnterpriseRecord) -> Self {
-        Enterprise(model)
+        Enterprise(model, None)
     }
 }
 
@@ -396,7 +436,7 @@ impl Enterprise {
         #[graphql(desc = "The day to read (default: today in Hangzhou).")] as_of: Option<Date>,
     ) -> Result<Option<String>> {
         let on = as_of.map_or_else(service::today, Into::into);
-        Ok(facts_on(ctx, self.0.id, on).await?.map(|f| f.name))
+        Ok(self.facts_on(ctx, on).await?.map(|f| f.name))
     }
 
     /// The district the enterprise is registered in on `asOf` (default: today in Hangzhou); null
@@ -407,8 +447,9 @@ impl Enterprise {
         #[graphql(desc = "The day to read (default: today in Hangzhou).")] as_of: Option<Date>,
     ) -> Result<Option<District>> {
         let on = as_of.map_or_else(service::today, Into::into);
-        let facts = facts_on(ctx, self.0.id, on).await?;
-        district_by_code(ctx, facts.as_ref().and_then(|f| f.district_code.as_deref())).await
+        let facts = self.facts_on(ctx, on).await?;
+        self.district_named(ctx, facts.as_ref().and_then(|f| f.district_code.as_deref()))
+            .await
     }
 
     /// Every fact on `asOf` (default: today in Hangzhou); null before the facts start.
@@ -418,7 +459,7 @@ impl Enterprise {
         #[graphql(desc = "The day to read (default: today in Hangzhou).")] as_of: Option<Date>,
     ) -> Result<Option<EnterpriseFacts>> {
         let on = as_of.map_or_else(service::today, Into::into);
-        facts_on(ctx, self.0.id, on)
+        self.facts_on(ctx, on)
             .await?
             .map(EnterpriseFacts::try_from)
             .transpose()
@@ -469,7 +510,7 @@ impl Enterprise {
     ) -> Result<Option<Vec<YearlyFigures>>> {
         let actor = super::actor(ctx)?;
         let allowed = if actor.district_scope().is_some() {
-            let facts = facts_on(ctx, self.0.id, service::today()).await?;
+            let facts = self.facts_on(ctx, service::today()).await?;
             actor.sees_confidential_of(facts.as_ref().and_then(|f| f.district_code.as_deref()))
         } else {
             actor.sees_confidential_of(None)
@@ -822,7 +863,7 @@ impl EnterpriseQuery {
     ) -> Result<Option<Enterprise>> {
         let state = super::state(ctx)?;
         let row = read::find_by_credit_code(&state.db, &credit_code).await?;
-        Ok(row.map(Enterprise))
+        Ok(row.map(Enterprise::from))
     }
 
     /// The registry, filtered and ordered, as a Relay connection.
@@ -867,6 +908,7 @@ impl EnterpriseQuery {
         let spec = enterprise_cursor(order);
         let request = args.request(&spec, state.pages)?;
         let page = read::page(&state.db, &list_filter, order, &request).await?;
+        let prefetch = prefetch(ctx, &state.db, &page).await?;
         let db = state.db.clone();
         let totals = ConnectionTotals::lazy(move || {
             let (db, filter) = (db.clone(), list_filter.clone());
@@ -874,10 +916,44 @@ impl EnterpriseQuery {
         });
         Ok(pagination::connection(
             &spec,
-            page.try_map(|row| Ok::<_, AppError>(Enterprise(row)))?,
+            page.try_map(|row| Ok::<_, AppError>(Enterprise(row, prefetch.clone())))?,
             totals,
         ))
     }
+}
+
+/// Reads what the page's nodes select for every enterprise of `page` at once: the facts on
+/// today when a field reading them is selected (`name`, `district`, `facts`, `figures` — with
+/// or without `asOf`; other days go through the loader), and the districts when `district` is.
+async fn prefetch(
+    ctx: &Context<'_>,
+    db: &Db,
+    page: &keyset::Page<EnterpriseRecord>,
+) -> Result<Option<Arc<PagePrefetch>>, AppError> {
+    let look = ctx.look_ahead();
+    let nodes = [look.field("edges").field("node"), look.field("nodes")];
+    let selects = |name: &str| nodes.iter().any(|node| node.field(name).exists());
+    if page.items.is_empty()
+        || !["name", "district", "facts", "figures"]
+            .iter()
+            .any(|f| selects(f))
+    {
+        return Ok(None);
+    }
+    let on = service::today();
+    let ids: Vec<i64> = page.items.iter().map(|(_, e)| e.id).collect();
+    let facts = read::facts_as_of_many(db, &ids, on).await?;
+    let districts = if selects("district") {
+        let all = crate::services::districts::list(db).await?;
+        Some(all.into_iter().map(|d| (d.code.clone(), d)).collect())
+    } else {
+        None
+    };
+    Ok(Some(Arc::new(PagePrefetch {
+        on,
+        facts,
+        districts,
+    })))
 }
 
 /// The cursors of `Enterprise.events`: effective date and event id.
@@ -1139,7 +1215,7 @@ impl EnterpriseMutation {
         };
         let registered = write::register(&state.db, actor, input).await?;
         Ok(RegisterEnterprisePayload {
-            enterprise: Enterprise(registered.enterprise),
+            enterprise: Enterprise::from(registered.enterprise),
             warnings: registered.warnings,
         })
     }
@@ -1164,7 +1240,7 @@ impl EnterpriseMutation {
         };
         let recorded = write::record_event(&state.db, actor, input).await?;
         Ok(RecordEnterpriseEventPayload {
-            enterprise: Enterprise(recorded.enterprise),
+            enterprise: Enterprise::from(recorded.enterprise),
             event: EnterpriseEvent::try_from(recorded.event)?,
         })
     }
@@ -1188,7 +1264,7 @@ impl EnterpriseMutation {
         )
         .await?;
         Ok(RecordFiguresPayload {
-            enterprise: Enterprise(recorded.enterprise),
+            enterprise: Enterprise::from(recorded.enterprise),
             figures: YearlyFigures::from(recorded.figures),
         })
     }

@@ -1118,3 +1118,45 @@ async fn published_list_and_reward_pages_skip_nothing_while_hqs_come_and_go() {
         assert_walk(&seen, &all, &ahead, &[], false);
     }
 }
+
+const LIST_PAGE: &str = "query($n: Int!, $after: String) {
+  enterprises(filter: { districtCode: \"330106\" }, orderBy: NAME, first: $n, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { cursor node { creditCode name district { code name } facts { industryCode ownsOffice }
+      registeredAt } } } }";
+
+#[tokio::test]
+async fn the_enterprise_list_runs_as_many_statements_for_50_rows_as_for_5() {
+    // Arrange: 120 enterprises in 330106.
+    let (app, statements) = crate::helpers::spawn_app_counting_statements().await;
+    for n in 1..=120 {
+        register_enterprise(&app, &code(n), &format!("企业{n:03}"), "330106").await;
+    }
+    let token = app.token_for(Role::Viewer);
+
+    // Act: the statements of one request, first and deep page, at 5 and at 50 rows (the least
+    // of three tries, in case anything else used the pool meanwhile).
+    let mut per_request = Vec::new();
+    for n in [5, 50] {
+        let first = app.gql(Some(&token), LIST_PAGE, json!({ "n": n })).await;
+        let deep = first.data()["enterprises"]["pageInfo"]["endCursor"].clone();
+        for after in [Value::Null, deep] {
+            let mut least = u64::MAX;
+            for _ in 0..3 {
+                let before = statements.load(std::sync::atomic::Ordering::SeqCst);
+                let res = app
+                    .gql(Some(&token), LIST_PAGE, json!({ "n": n, "after": after }))
+                    .await;
+                let after_request = statements.load(std::sync::atomic::Ordering::SeqCst);
+                let edges = res.data()["enterprises"]["edges"].as_array().unwrap().len();
+                assert_eq!(edges, n as usize);
+                assert_eq!(res.data()["enterprises"]["totalCount"], 120);
+                least = least.min(after_request - before);
+            }
+            per_request.push(least);
+        }
+    }
+
+    // Assert: the page, the facts of its enterprises, the districts and the count.
+    assert_eq!(per_request, [4, 4, 4, 4]);
+}
