@@ -21,6 +21,8 @@ mod m20260102_000001_money_bounds;
 mod m20260201_000001_audit_chain;
 /// Withdrawn payment lines, moved out of `payment_lines` with when, who and why.
 mod m20260301_000001_withdrawn_lines;
+/// Indexes giving each keyset-paged list its key in order.
+mod m20260401_000001_keyset_indexes;
 
 pub use m20260201_000001_audit_chain::{ChainFields, GENESIS_HASH, canonical_bytes, chain_hash};
 
@@ -39,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260102_000001_money_bounds::Migration),
             Box::new(m20260201_000001_audit_chain::Migration),
             Box::new(m20260301_000001_withdrawn_lines::Migration),
+            Box::new(m20260401_000001_keyset_indexes::Migration),
         ]
     }
 }

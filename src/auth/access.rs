@@ -170,6 +170,11 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
         district_scope: DistrictScope::ArgumentIsOwnDistrict("districtCode"),
     },
     FieldRule {
+        field: "Query.claims",
+        audience: Audience::Roles(SETTLEMENT_READERS),
+        district_scope: DistrictScope::OwnRowsOnly,
+    },
+    FieldRule {
         field: "Query.paymentLines",
         audience: Audience::Roles(SETTLEMENT_READERS),
         district_scope: DistrictScope::ArgumentIsOwnDistrict("districtCode"),
@@ -196,6 +201,11 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
     },
     FieldRule {
         field: "Query.settlement",
+        audience: Audience::Roles(SETTLEMENT_READERS),
+        district_scope: DistrictScope::OwnRowsOnly,
+    },
+    FieldRule {
+        field: "Query.findings",
         audience: Audience::Roles(SETTLEMENT_READERS),
         district_scope: DistrictScope::OwnRowsOnly,
     },

@@ -4,7 +4,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject};
 
-use super::pagination::{self, ConnectionTotals, PageArgs};
+use super::pagination::{self, ConnectionTotals, CursorSpec, KeyKind, PageArgs};
 use super::scalars::DateTime;
 use crate::auth::Role;
 use crate::error::AppError;
@@ -164,6 +164,12 @@ impl From<Verification> for AuditVerification {
     }
 }
 
+/// The cursors of `auditLog`: the entry's id.
+const AUDIT_CURSOR: CursorSpec = CursorSpec {
+    list: "auditLog",
+    key: &[KeyKind::Int],
+};
+
 /// The audit log query.
 #[derive(Default)]
 pub struct AuditQuery;
@@ -195,14 +201,18 @@ impl AuditQuery {
             first,
             last,
         };
-        let total = audit_service::count(&state.db, &filter).await?;
-        let window = args.window(total, state.pages)?;
-        let rows = audit_service::list(&state.db, &filter, window.offset, window.limit).await?;
-        let items = rows
-            .into_iter()
-            .map(AuditEntry::try_from)
-            .collect::<Result<_, _>>()?;
-        Ok(pagination::connection(items, window, total))
+        let request = args.request(&AUDIT_CURSOR, state.pages)?;
+        let page = audit_service::page(&state.db, &filter, &request).await?;
+        let db = state.db.clone();
+        let totals = ConnectionTotals::lazy(move || {
+            let (db, filter) = (db.clone(), filter.clone());
+            async move { audit_service::count(&db, &filter).await }
+        });
+        Ok(pagination::connection(
+            &AUDIT_CURSOR,
+            page.try_map(AuditEntry::try_from)?,
+            totals,
+        ))
     }
 
     /// Walks the audit log's hash chain in id order from entry `from` to entry `to` (default:

@@ -8,6 +8,7 @@
 //! Nested fields are batched per request through [`EnterpriseDataLoader`] (no N+1 queries).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::connection::Connection;
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -18,13 +19,14 @@ use chrono::NaiveDate;
 
 use super::districts::District;
 pub use super::facts::{EnterpriseFacts, FactChangesInput, RegisterEnterpriseInput};
-use super::pagination::{self, ConnectionTotals, PageArgs};
+use super::pagination::{self, ConnectionTotals, CursorSpec, KeyKind, PageArgs};
 use super::recognition::GqlRoute;
 use super::scalars::{Date, DateTime, Decimal};
 use crate::auth::access::CONFIDENTIAL_READERS;
 use crate::error::{AppError, AppResult};
 use crate::policy::Money;
 use crate::services::batched;
+use crate::services::keyset::{self, KeyPart};
 use crate::services::records::{
     Db, DistrictRecord, EnterpriseEventRecord, EnterpriseFactsRecord, EnterpriseRecord,
     FiguresRecord, PaymentLineRecord, RecognitionRecord, StarRatingRecord,
@@ -248,7 +250,31 @@ impl Loader<PaymentsKey> for EnterpriseLoader {
     }
 }
 
-fn data_loader<'a>(ctx: &Context<'a>) -> AppResult<&'a EnterpriseDataLoader> {
+/// The stored verdict of a payment line (by line id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VerdictKey(pub i64);
+
+impl Loader<VerdictKey> for EnterpriseLoader {
+    type Value = crate::services::records::LineVerdictRecord;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[VerdictKey],
+    ) -> Result<HashMap<VerdictKey, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = crate::services::reconciliation::verdicts_for(&self.db, &ids)
+            .await
+            .map_err(load_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, row)| (VerdictKey(id), row))
+            .collect())
+    }
+}
+
+/// The request's data loader (enterprises' nested fields, districts, line verdicts).
+pub(super) fn data_loader<'a>(ctx: &Context<'a>) -> AppResult<&'a EnterpriseDataLoader> {
     ctx.data::<EnterpriseDataLoader>()
         .map_err(|_| AppError::internal("schema executed without the enterprise loader"))
 }
@@ -348,11 +374,50 @@ pub enum EnterpriseEventKind {
 
 /// An enterprise of the registry, identified by its unified social credit code.
 #[derive(Debug, Clone)]
-pub struct Enterprise(pub EnterpriseRecord);
+pub struct Enterprise(pub EnterpriseRecord, Option<Arc<PagePrefetch>>);
+
+/// What the enterprise list read for its whole page at once (one statement each), so that the
+/// page's nested fields cost the same statements whatever the page size: the facts of its
+/// enterprises on one day (today, the default `asOf`) and, when `district` is selected, the
+/// districts.
+#[derive(Debug, Default)]
+pub struct PagePrefetch {
+    on: NaiveDate,
+    facts: HashMap<i64, EnterpriseFactsRecord>,
+    districts: Option<HashMap<String, DistrictRecord>>,
+}
+
+impl Enterprise {
+    /// Its facts on `on`: from the page's prefetch when it holds that day, else the loader.
+    async fn facts_on(
+        &self,
+        ctx: &Context<'_>,
+        on: NaiveDate,
+    ) -> Result<Option<EnterpriseFactsRecord>> {
+        match &self.1 {
+            Some(page) if page.on == on => Ok(page.facts.get(&self.0.id).cloned()),
+            _ => facts_on(ctx, self.0.id, on).await,
+        }
+    }
+
+    /// The district `code`: from the page's prefetch when it has the districts, else the loader.
+    async fn district_named(
+        &self,
+        ctx: &Context<'_>,
+        code: Option<&str>,
+    ) -> Result<Option<District>> {
+        if let (Some(page), Some(code)) = (&self.1, code)
+            && let Some(all) = &page.districts
+        {
+            return Ok(all.get(code).cloned().map(District::try_from).transpose()?);
+        }
+        district_by_code(ctx, code).await
+    }
+}
 
 impl From<EnterpriseRecord> for Enterprise {
     fn from(model: EnterpriseRecord) -> Self {
-        Enterprise(model)
+        Enterprise(model, None)
     }
 }
 
@@ -372,7 +437,7 @@ impl Enterprise {
         #[graphql(desc = "The day to read (default: today in Hangzhou).")] as_of: Option<Date>,
     ) -> Result<Option<String>> {
         let on = as_of.map_or_else(service::today, Into::into);
-        Ok(facts_on(ctx, self.0.id, on).await?.map(|f| f.name))
+        Ok(self.facts_on(ctx, on).await?.map(|f| f.name))
     }
 
     /// The district the enterprise is registered in on `asOf` (default: today in Hangzhou); null
@@ -383,8 +448,9 @@ impl Enterprise {
         #[graphql(desc = "The day to read (default: today in Hangzhou).")] as_of: Option<Date>,
     ) -> Result<Option<District>> {
         let on = as_of.map_or_else(service::today, Into::into);
-        let facts = facts_on(ctx, self.0.id, on).await?;
-        district_by_code(ctx, facts.as_ref().and_then(|f| f.district_code.as_deref())).await
+        let facts = self.facts_on(ctx, on).await?;
+        self.district_named(ctx, facts.as_ref().and_then(|f| f.district_code.as_deref()))
+            .await
     }
 
     /// Every fact on `asOf` (default: today in Hangzhou); null before the facts start.
@@ -394,25 +460,46 @@ impl Enterprise {
         #[graphql(desc = "The day to read (default: today in Hangzhou).")] as_of: Option<Date>,
     ) -> Result<Option<EnterpriseFacts>> {
         let on = as_of.map_or_else(service::today, Into::into);
-        facts_on(ctx, self.0.id, on)
+        self.facts_on(ctx, on)
             .await?
             .map(|row| service::period_from_row(&row).map(EnterpriseFacts::from))
             .transpose()
             .map_err(Into::into)
     }
 
-    /// The enterprise's history: every event, in (effective date, recording) order.
-    #[graphql(
-        complexity = "super::pagination::list_cost(super::pagination::HISTORY_ROWS, child_complexity)"
-    )]
-    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<EnterpriseEvent>> {
+    /// The enterprise's history, in (effective date, recording) order, as a Relay connection.
+    #[graphql(complexity = "pagination::cost(first, last, child_complexity)")]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Events after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Events before this cursor.")] before: Option<String>,
+        #[graphql(desc = "The first N events (1 to the maximum page size).")] first: Option<i32>,
+        #[graphql(desc = "The last N events (1 to the maximum page size).")] last: Option<i32>,
+    ) -> Result<Connection<String, EnterpriseEvent, ConnectionTotals>> {
+        let state = super::state(ctx)?;
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        let request = args.request(&EVENT_CURSOR, state.pages)?;
+        // One statement for the histories of every enterprise on the page (the loader); a
+        // history is short, so its page is cut from it by key.
         let rows = data_loader(ctx)?
             .load_one(EventsKey(self.0.id))
             .await?
             .unwrap_or_default();
-        rows.into_iter()
-            .map(|row| EnterpriseEvent::try_from(row).map_err(Into::into))
-            .collect()
+        let total = rows.len() as u64;
+        let page = keyset::in_memory(rows, &request, |row| {
+            vec![KeyPart::Date(row.effective_date), KeyPart::Int(row.id)]
+        });
+        Ok(pagination::connection(
+            &EVENT_CURSOR,
+            page.try_map(EnterpriseEvent::try_from)?,
+            ConnectionTotals::known(total),
+        ))
     }
 
     /// Yearly figures (confidential), in year order; only `year` if given. `FORBIDDEN` for a
@@ -424,7 +511,7 @@ impl Enterprise {
     ) -> Result<Option<Vec<YearlyFigures>>> {
         let actor = super::actor(ctx)?;
         let allowed = if actor.district_scope().is_some() {
-            let facts = facts_on(ctx, self.0.id, service::today()).await?;
+            let facts = self.facts_on(ctx, service::today()).await?;
             actor.sees_confidential_of(facts.as_ref().and_then(|f| f.district_code.as_deref()))
         } else {
             actor.sees_confidential_of(None)
@@ -696,7 +783,7 @@ impl EnterpriseQuery {
     ) -> Result<Option<Enterprise>> {
         let state = super::state(ctx)?;
         let row = read::find_by_credit_code(&state.db, &credit_code).await?;
-        Ok(row.map(Enterprise))
+        Ok(row.map(Enterprise::from))
     }
 
     /// The registry, filtered and ordered, as a Relay connection.
@@ -731,20 +818,90 @@ impl EnterpriseQuery {
             stars: filter.stars,
         };
         read::validate_filter(&mut list_filter)?;
+        let order: read::ListOrder = order_by.unwrap_or_default().into();
         let args = PageArgs {
             after,
             before,
             first,
             last,
         };
-        // Validate the page arguments before touching the database.
-        args.window(0, state.pages)?;
-        let total = read::count(&state.db, &list_filter).await?;
-        let window = args.window(total, state.pages)?;
-        let order = order_by.unwrap_or_default().into();
-        let rows = read::list(&state.db, &list_filter, order, window.offset, window.limit).await?;
-        let items = rows.into_iter().map(Enterprise).collect();
-        Ok(pagination::connection(items, window, total))
+        let spec = enterprise_cursor(order);
+        let request = args.request(&spec, state.pages)?;
+        let page = read::page(&state.db, &list_filter, order, &request).await?;
+        let prefetch = prefetch(ctx, &state.db, &page).await?;
+        let db = state.db.clone();
+        let totals = ConnectionTotals::lazy(move || {
+            let (db, filter) = (db.clone(), list_filter.clone());
+            async move { read::count(&db, &filter).await }
+        });
+        Ok(pagination::connection(
+            &spec,
+            page.try_map(|row| Ok::<_, AppError>(Enterprise(row, prefetch.clone())))?,
+            totals,
+        ))
+    }
+}
+
+/// Reads what the page's nodes select for every enterprise of `page` at once: the facts on
+/// today when a field reading them is selected (`name`, `district`, `facts`, `figures` — with
+/// or without `asOf`; other days go through the loader), and the districts when `district` is.
+async fn prefetch(
+    ctx: &Context<'_>,
+    db: &Db,
+    page: &keyset::Page<EnterpriseRecord>,
+) -> Result<Option<Arc<PagePrefetch>>, AppError> {
+    let look = ctx.look_ahead();
+    let nodes = [look.field("edges").field("node"), look.field("nodes")];
+    let selects = |name: &str| nodes.iter().any(|node| node.field(name).exists());
+    if page.items.is_empty()
+        || !["name", "district", "facts", "figures"]
+            .iter()
+            .any(|f| selects(f))
+    {
+        return Ok(None);
+    }
+    let on = service::today();
+    let ids: Vec<i64> = page.items.iter().map(|(_, e)| e.id).collect();
+    let facts = read::facts_as_of_many(db, &ids, on).await?;
+    let districts = if selects("district") {
+        let all = crate::services::districts::list(db).await?;
+        Some(all.into_iter().map(|d| (d.code.clone(), d)).collect())
+    } else {
+        None
+    };
+    Ok(Some(Arc::new(PagePrefetch {
+        on,
+        facts,
+        districts,
+    })))
+}
+
+/// The cursors of `Enterprise.events`: effective date and event id.
+const EVENT_CURSOR: CursorSpec = CursorSpec {
+    list: "enterpriseEvents",
+    key: &[KeyKind::Date, KeyKind::Int],
+};
+
+/// The cursors of `enterprises` in `order`: the row's sort key (see `read::page`).
+fn enterprise_cursor(order: read::ListOrder) -> CursorSpec {
+    use read::ListOrder;
+    match order {
+        ListOrder::CreditCode => CursorSpec {
+            list: "enterprises/creditCode",
+            key: &[KeyKind::Text],
+        },
+        ListOrder::Name => CursorSpec {
+            list: "enterprises/name",
+            key: &[KeyKind::Text, KeyKind::Text],
+        },
+        ListOrder::HangzhouSince => CursorSpec {
+            list: "enterprises/hangzhouSince",
+            key: &[KeyKind::Date, KeyKind::Text],
+        },
+        ListOrder::RecentlyRegistered => CursorSpec {
+            list: "enterprises/recentlyRegistered",
+            key: &[KeyKind::Int],
+        },
     }
 }
 
@@ -826,7 +983,7 @@ impl EnterpriseMutation {
         let input = input.into_register()?;
         let registered = write::register(&state.db, actor, input).await?;
         Ok(RegisterEnterprisePayload {
-            enterprise: Enterprise(registered.enterprise),
+            enterprise: Enterprise::from(registered.enterprise),
             warnings: registered.warnings,
         })
     }
@@ -855,7 +1012,7 @@ impl EnterpriseMutation {
         };
         let recorded = write::record_event(&state.db, actor, input).await?;
         Ok(RecordEnterpriseEventPayload {
-            enterprise: Enterprise(recorded.enterprise),
+            enterprise: Enterprise::from(recorded.enterprise),
             event: EnterpriseEvent::try_from(recorded.event)?,
         })
     }
@@ -879,7 +1036,7 @@ impl EnterpriseMutation {
         )
         .await?;
         Ok(RecordFiguresPayload {
-            enterprise: Enterprise(recorded.enterprise),
+            enterprise: Enterprise::from(recorded.enterprise),
             figures: YearlyFigures::from(recorded.figures),
         })
     }

@@ -130,6 +130,24 @@ pub fn schema(state: Option<ApiState>, limits: SchemaLimits) -> AppSchema {
         .override_output_type_description::<Connection<String, payments::PaymentLine, ConnectionTotals>>(
             "A page of payment lines in report order (a Relay connection), with the total count.",
         )
+        .override_output_type_description::<Connection<String, enterprises::EnterpriseEvent, ConnectionTotals>>(
+            "A page of an enterprise's events in (effective date, recording) order (a Relay connection), with the total count.",
+        )
+        .override_output_type_description::<Connection<String, verdicts::LineVerdict, ConnectionTotals>>(
+            "A page of a claim's line verdicts in line order (a Relay connection), with the total count.",
+        )
+        .override_output_type_description::<Connection<String, payments::Claim, ConnectionTotals>>(
+            "A page of claims by fiscal year and district (a Relay connection), with the total count.",
+        )
+        .override_output_type_description::<Connection<String, settlement::Finding, ConnectionTotals>>(
+            "A page of findings in the order recorded (a Relay connection), with the total count.",
+        )
+        .override_output_type_description::<Connection<String, recognition::StarReward, ConnectionTotals>>(
+            "A page of a year's star rewards by credit code (a Relay connection), with the total count.",
+        )
+        .override_output_type_description::<Connection<String, recognition::PublishedHeadquarters, ConnectionTotals>>(
+            "A page of the published HQ list, by stars and then name (a Relay connection), with the total count.",
+        )
         .override_input_type_description::<async_graphql::ID>(
             "GraphQL's built-in `ID` scalar: an opaque identifier, serialised as a string.",
         );

@@ -1,16 +1,66 @@
-//! Relay-style pages: validated `first`/`after`/`last`/`before`, opaque offset cursors, and a
-//! `totalCount` on every connection.
+//! Relay-style pages: validated `first`/`after`/`last`/`before`, opaque keyset cursors, and a
+//! `totalCount` on every connection that is counted only when a client selects it.
+//!
+//! A cursor is base64url (no padding) of a small JSON tuple `[version, list, key…]`: the cursor
+//! format's version, the list (and order) it belongs to, and the sort key of its row (a credit
+//! code, an id, a name and a credit code, …). A page is read by key (`services::keyset`), so rows
+//! inserted or deleted between two pages repeat or skip no other row. A cursor of another list,
+//! another order or another version, or one that is not a cursor at all, is `BAD_USER_INPUT` on
+//! the argument that carried it.
+//!
+//! `hasNextPage` of a forward page and `hasPreviousPage` of a backward page come from one row
+//! read beyond the page. As Relay allows, a page does not look the other way: `hasPreviousPage`
+//! is `false` on a page read with `first`/`after` and `hasNextPage` is `false` on one read with
+//! `last`/`before`, even when rows exist there; to page back, ask for `last` items `before` the
+//! page's `startCursor`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{OutputType, SimpleObject};
+use async_graphql::{Object, OutputType, Result};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDate;
+use serde_json::Value;
 
 use crate::error::{AppError, AppResult};
+use crate::services::keyset::{Direction, Key, KeyPart, Page, PageRequest};
 
-/// Fields every connection carries besides edges and page info.
-#[derive(SimpleObject, Debug, Clone, Copy)]
+type CountFuture = Pin<Box<dyn Future<Output = AppResult<u64>> + Send>>;
+
+/// Fields every connection carries besides edges and page info: the total count, computed by
+/// its own statement only when the field is selected.
+#[derive(Clone)]
 pub struct ConnectionTotals {
-    /// How many items match the query in all (not just this page).
-    pub total_count: u64,
+    count: Arc<dyn Fn() -> CountFuture + Send + Sync>,
+}
+
+impl ConnectionTotals {
+    /// A total counted by `count` when (and each time) `totalCount` is resolved.
+    pub fn lazy<F, Fut>(count: F) -> ConnectionTotals
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = AppResult<u64>> + Send + 'static,
+    {
+        ConnectionTotals {
+            count: Arc::new(move || Box::pin(count())),
+        }
+    }
+
+    /// A total already known (a list built in memory).
+    pub fn known(total: u64) -> ConnectionTotals {
+        ConnectionTotals::lazy(move || async move { Ok(total) })
+    }
+}
+
+#[Object]
+impl ConnectionTotals {
+    /// How many items match the query in all (not just this page); counted only when selected.
+    async fn total_count(&self) -> Result<u64> {
+        Ok((self.count)().await?)
+    }
 }
 
 /// The configured page sizes.
@@ -22,14 +72,31 @@ pub struct PageLimits {
     pub max_size: usize,
 }
 
-/// A validated page request: which slice of the ordered result to load.
+/// The kind of one component of a list's sort key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageWindow {
-    /// Index of the first item of the page.
-    pub offset: u64,
-    /// How many items at most.
-    pub limit: u64,
+pub enum KeyKind {
+    /// An integer.
+    Int,
+    /// A text.
+    Text,
+    /// A date (`YYYY-MM-DD`).
+    Date,
 }
+
+/// What the cursors of one list (in one order) look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CursorSpec {
+    /// The list and order, e.g. `enterprises/name`; a cursor of another list is refused.
+    pub list: &'static str,
+    /// The components of its sort key.
+    pub key: &'static [KeyKind],
+}
+
+/// The version of the cursor format; cursors of another version are refused.
+const CURSOR_VERSION: i64 = 1;
+
+/// Longest cursor accepted, in bytes (a key is a few short columns).
+const MAX_CURSOR_LEN: usize = 1024;
 
 /// The connection arguments, before validation.
 #[derive(Debug, Clone, Default)]
@@ -44,18 +111,48 @@ pub struct PageArgs {
     pub last: Option<i32>,
 }
 
-const CURSOR_PREFIX: &str = "o";
-
-/// The opaque cursor of the item at `offset`.
-fn encode_cursor(offset: u64) -> String {
-    format!("{CURSOR_PREFIX}{offset:x}")
+/// The opaque cursor of the row with `key` in `spec`'s list.
+pub fn encode_cursor(spec: &CursorSpec, key: &Key) -> String {
+    let mut tuple = vec![Value::from(CURSOR_VERSION), Value::from(spec.list)];
+    tuple.extend(key.iter().map(|part| match part {
+        KeyPart::Int(n) => Value::from(*n),
+        KeyPart::Text(s) => Value::from(s.as_str()),
+        KeyPart::Date(d) => Value::from(d.format("%Y-%m-%d").to_string()),
+    }));
+    URL_SAFE_NO_PAD.encode(Value::Array(tuple).to_string())
 }
 
-fn decode_cursor(field: &str, cursor: &str) -> AppResult<u64> {
-    cursor
-        .strip_prefix(CURSOR_PREFIX)
-        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
-        .ok_or_else(|| AppError::bad_input(field, "not a cursor returned by this connection"))
+fn decode_cursor(field: &str, spec: &CursorSpec, cursor: &str) -> AppResult<Key> {
+    let refuse = || AppError::bad_input(field, "not a cursor of this list (in this order)");
+    if cursor.len() > MAX_CURSOR_LEN {
+        return Err(refuse());
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| refuse())?;
+    let Ok(Value::Array(tuple)) = serde_json::from_slice::<Value>(&bytes) else {
+        return Err(refuse());
+    };
+    let [version, list, parts @ ..] = tuple.as_slice() else {
+        return Err(refuse());
+    };
+    if version.as_i64() != Some(CURSOR_VERSION)
+        || list.as_str() != Some(spec.list)
+        || parts.len() != spec.key.len()
+    {
+        return Err(refuse());
+    }
+    parts
+        .iter()
+        .zip(spec.key)
+        .map(|(part, kind)| match kind {
+            KeyKind::Int => part.as_i64().map(KeyPart::Int),
+            KeyKind::Text => part.as_str().map(|s| KeyPart::Text(s.to_string())),
+            KeyKind::Date => part
+                .as_str()
+                .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+                .map(KeyPart::Date),
+        })
+        .collect::<Option<Key>>()
+        .ok_or_else(refuse)
 }
 
 fn validate_size(field: &str, value: Option<i32>, limits: PageLimits) -> AppResult<Option<u64>> {
@@ -70,12 +167,12 @@ fn validate_size(field: &str, value: Option<i32>, limits: PageLimits) -> AppResu
 }
 
 impl PageArgs {
-    /// Turns the arguments into a window over `total` items.
+    /// Turns the arguments into a page request in the key space of `spec`'s list.
     ///
     /// # Errors
     /// `BAD_USER_INPUT` for `first`/`last` outside 1..=max page size, both given, or a cursor
-    /// this service did not issue.
-    pub fn window(&self, total: u64, limits: PageLimits) -> AppResult<PageWindow> {
+    /// that is not one of this list (in this order).
+    pub fn request(&self, spec: &CursorSpec, limits: PageLimits) -> AppResult<PageRequest> {
         let first = validate_size("first", self.first, limits)?;
         let last = validate_size("last", self.last, limits)?;
         if first.is_some() && last.is_some() {
@@ -84,49 +181,46 @@ impl PageArgs {
                 "give either first or last, not both",
             ));
         }
-        let start = match &self.after {
-            Some(c) => decode_cursor("after", c)?.saturating_add(1),
-            None => 0,
-        }
-        .min(total);
-        let end = match &self.before {
-            Some(c) => decode_cursor("before", c)?,
-            None => total,
-        }
-        .min(total)
-        .max(start);
-        let (offset, limit) = match (first, last) {
-            (_, Some(last)) => {
-                let offset = end.saturating_sub(last).max(start);
-                (offset, end - offset)
+        let after = self
+            .after
+            .as_deref()
+            .map(|c| decode_cursor("after", spec, c))
+            .transpose()?;
+        let before = self
+            .before
+            .as_deref()
+            .map(|c| decode_cursor("before", spec, c))
+            .transpose()?;
+        let (size, direction) = match (first, last) {
+            (_, Some(last)) => (last, Direction::Backward),
+            (Some(first), None) => (first, Direction::Forward),
+            // Only `before`: the page just before it, as Relay clients expect.
+            (None, None) if before.is_some() && after.is_none() => {
+                (limits.default_size as u64, Direction::Backward)
             }
-            (first, None) => {
-                let size = first.unwrap_or(limits.default_size as u64);
-                (start, size.min(end - start))
-            }
+            (None, None) => (limits.default_size as u64, Direction::Forward),
         };
-        Ok(PageWindow { offset, limit })
+        Ok(PageRequest {
+            after,
+            before,
+            size,
+            direction,
+        })
     }
 }
 
-/// Builds the connection for `items` loaded at `window` out of `total`.
+/// Builds the connection of `page` (rows of `spec`'s list), with `totals`.
 pub fn connection<T: OutputType>(
-    items: Vec<T>,
-    window: PageWindow,
-    total: u64,
+    spec: &CursorSpec,
+    page: Page<T>,
+    totals: ConnectionTotals,
 ) -> Connection<String, T, ConnectionTotals> {
-    let has_previous = window.offset > 0;
-    let has_next = window.offset + (items.len() as u64) < total;
-    let mut connection = Connection::with_additional_fields(
-        has_previous,
-        has_next,
-        ConnectionTotals { total_count: total },
-    );
+    let mut connection =
+        Connection::with_additional_fields(page.has_previous, page.has_next, totals);
     connection.edges.extend(
-        items
+        page.items
             .into_iter()
-            .enumerate()
-            .map(|(i, item)| Edge::new(encode_cursor(window.offset + i as u64), item)),
+            .map(|(key, item)| Edge::new(encode_cursor(spec, &key), item)),
     );
     connection
 }
@@ -142,21 +236,8 @@ pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> u
         .saturating_add(1)
 }
 
-/// Rows a whole-year list (the published list, the year's star rewards) is charged for: the
-/// order of a city's headquarters of one year, so that a few of them fill a request's budget.
-pub const YEAR_LIST_ROWS: usize = 200;
-
-/// Rows a per-enterprise history (its events) is charged for.
-pub const HISTORY_ROWS: usize = 10;
-
 /// Cost of a whole-year aggregate (it scans the year's recognitions and figures).
 pub const YEAR_AGGREGATE_COST: usize = 200;
-
-/// Complexity of an unpaginated list: the rows it can reach times the cost of one row.
-pub fn list_cost(rows: usize, child_complexity: usize) -> usize {
-    rows.saturating_mul(child_complexity.max(1))
-        .saturating_add(1)
-}
 
 /// Page size assumed for cost when none is given (the default page size).
 const DEFAULT_COST_PAGE: usize = 50;
@@ -170,87 +251,109 @@ mod tests {
         max_size: 500,
     };
 
-    fn args(
-        first: Option<i32>,
-        after: Option<u64>,
-        last: Option<i32>,
-        before: Option<u64>,
-    ) -> PageArgs {
-        PageArgs {
-            first,
-            last,
-            after: after.map(encode_cursor),
-            before: before.map(encode_cursor),
-        }
+    const BY_CODE: CursorSpec = CursorSpec {
+        list: "enterprises/creditCode",
+        key: &[KeyKind::Text],
+    };
+
+    const BY_NAME: CursorSpec = CursorSpec {
+        list: "enterprises/name",
+        key: &[KeyKind::Text, KeyKind::Text],
+    };
+
+    const AUDIT: CursorSpec = CursorSpec {
+        list: "auditLog",
+        key: &[KeyKind::Int],
+    };
+
+    fn code(text: &str) -> Key {
+        vec![KeyPart::Text(text.into())]
     }
 
     #[test]
-    fn no_arguments_give_the_default_page() {
-        let w = PageArgs::default().window(1000, LIMITS).unwrap();
+    fn no_arguments_give_the_default_forward_page() {
+        let page = PageArgs::default().request(&BY_CODE, LIMITS).unwrap();
         assert_eq!(
-            w,
-            PageWindow {
-                offset: 0,
-                limit: 50
+            page,
+            PageRequest {
+                after: None,
+                before: None,
+                size: 50,
+                direction: Direction::Forward
             }
         );
     }
 
     #[test]
-    fn first_after_continues_after_the_cursor() {
-        let w = args(Some(10), Some(9), None, None)
-            .window(25, LIMITS)
-            .unwrap();
-        assert_eq!(
-            w,
-            PageWindow {
-                offset: 10,
-                limit: 10
-            }
-        );
-        let w = args(Some(10), Some(19), None, None)
-            .window(25, LIMITS)
-            .unwrap();
-        assert_eq!(
-            w,
-            PageWindow {
-                offset: 20,
-                limit: 5
-            }
-        );
+    fn a_cursor_carries_the_key_of_its_row() {
+        let key = vec![
+            KeyPart::Text("杭州某某".into()),
+            KeyPart::Text("91330100MA2XXXXX1A".into()),
+        ];
+        let args = PageArgs {
+            after: Some(encode_cursor(&BY_NAME, &key)),
+            first: Some(10),
+            ..PageArgs::default()
+        };
+        let page = args.request(&BY_NAME, LIMITS).unwrap();
+        assert_eq!(page.after, Some(key));
+        assert_eq!(page.size, 10);
+        assert_eq!(page.direction, Direction::Forward);
+        let dated = CursorSpec {
+            list: "events",
+            key: &[KeyKind::Date, KeyKind::Int],
+        };
+        let key = vec![
+            KeyPart::Date(NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()),
+            KeyPart::Int(-7),
+        ];
+        let args = PageArgs {
+            before: Some(encode_cursor(&dated, &key)),
+            last: Some(3),
+            ..PageArgs::default()
+        };
+        let page = args.request(&dated, LIMITS).unwrap();
+        assert_eq!(page.before, Some(key));
+        assert_eq!(page.direction, Direction::Backward);
     }
 
     #[test]
     fn last_before_pages_backwards() {
-        let w = args(None, None, Some(10), Some(20))
-            .window(25, LIMITS)
-            .unwrap();
-        assert_eq!(
-            w,
-            PageWindow {
-                offset: 10,
-                limit: 10
-            }
-        );
-        let w = args(None, None, Some(10), None).window(25, LIMITS).unwrap();
-        assert_eq!(
-            w,
-            PageWindow {
-                offset: 15,
-                limit: 10
-            }
-        );
+        let args = PageArgs {
+            before: Some(encode_cursor(&BY_CODE, &code("B"))),
+            last: Some(10),
+            ..PageArgs::default()
+        };
+        let page = args.request(&BY_CODE, LIMITS).unwrap();
+        assert_eq!(page.direction, Direction::Backward);
+        assert_eq!(page.size, 10);
     }
 
     #[test]
     fn zero_negative_and_huge_page_sizes_are_refused() {
         for n in [0, -1, 501, i32::MAX, i32::MIN] {
-            let err = args(Some(n), None, None, None)
-                .window(10, LIMITS)
-                .unwrap_err();
+            let first = PageArgs {
+                first: Some(n),
+                ..PageArgs::default()
+            };
+            let err = first.request(&BY_CODE, LIMITS).unwrap_err();
             assert_eq!(err.code().as_str(), "BAD_USER_INPUT");
-            assert!(args(None, None, Some(n), None).window(10, LIMITS).is_err());
+            let last = PageArgs {
+                last: Some(n),
+                ..PageArgs::default()
+            };
+            assert!(last.request(&BY_CODE, LIMITS).is_err());
         }
+    }
+
+    #[test]
+    fn first_and_last_together_are_refused() {
+        let args = PageArgs {
+            first: Some(1),
+            last: Some(1),
+            ..PageArgs::default()
+        };
+        assert!(args.request(&BY_CODE, LIMITS).is_err());
     }
 
     #[test]
@@ -266,19 +369,31 @@ mod tests {
     }
 
     #[test]
-    fn a_forged_cursor_is_refused() {
-        let forged = PageArgs {
-            after: Some("42".into()),
-            ..PageArgs::default()
-        };
-        assert!(forged.window(10, LIMITS).is_err());
-    }
-
-    #[test]
-    fn a_cursor_past_the_end_gives_an_empty_page() {
-        let w = args(Some(5), Some(u64::MAX), None, None)
-            .window(10, LIMITS)
-            .unwrap();
-        assert_eq!(w.limit, 0);
+    fn forged_and_foreign_cursors_are_refused_on_their_argument() {
+        let forged = [
+            "42".to_string(),
+            "o2a".to_string(),
+            String::new(),
+            "!!!".to_string(),
+            URL_SAFE_NO_PAD.encode("{}"),
+            URL_SAFE_NO_PAD.encode(r#"[2,"enterprises/creditCode","A"]"#),
+            URL_SAFE_NO_PAD.encode(r#"[1,"enterprises/creditCode"]"#),
+            URL_SAFE_NO_PAD.encode(r#"[1,"enterprises/creditCode",7]"#),
+            encode_cursor(&AUDIT, &vec![KeyPart::Int(7)]),
+            encode_cursor(&BY_NAME, &vec![code("a")[0].clone(), code("b")[0].clone()]),
+            "A".repeat(MAX_CURSOR_LEN + 1),
+        ];
+        for cursor in forged {
+            let args = PageArgs {
+                before: Some(cursor.clone()),
+                ..PageArgs::default()
+            };
+            let err = args.request(&BY_CODE, LIMITS).unwrap_err();
+            assert_eq!(err.code().as_str(), "BAD_USER_INPUT", "{cursor}");
+            assert!(
+                matches!(&err, AppError::BadInput { field, .. } if field == "before"),
+                "{cursor}"
+            );
+        }
     }
 }

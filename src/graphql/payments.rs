@@ -5,14 +5,16 @@ use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject};
 
 use super::codes::{self, GqlClaimStatus};
-use super::pagination::{self, ConnectionTotals, PageArgs};
+use super::pagination::{self, ConnectionTotals, CursorSpec, KeyKind, PageArgs};
 use super::scalars::{Date, DateTime, Decimal};
+use super::verdicts::LineVerdict;
 use crate::auth::access::ensure_own_district;
 use crate::error::AppError;
 use crate::policy::money::Money;
 use crate::policy::reconciliation::PaymentKind;
 use crate::policy::settlement::ClaimStatus;
 use crate::services::payments::{self as service, LineInput};
+use crate::services::reconciliation;
 
 // `remote`: the derive writes the conversions to and from the policy's `PaymentKind` both ways,
 // and an exhaustive match in each makes a variant added on one side a build error.
@@ -98,11 +100,11 @@ impl PaymentLine {
 
     /// The reconciliation verdict (§20 step 3); `null` until the claim is reconciled.
     async fn verdict(&self, ctx: &Context<'_>) -> Result<Option<super::verdicts::LineVerdict>> {
-        let state = super::state(ctx)?;
-        let mut found =
-            crate::services::reconciliation::verdicts_for(&state.db, &[self.id]).await?;
+        // Batched: a page of lines reads its verdicts in one statement.
+        let found = super::enterprises::data_loader(ctx)?
+            .load_one(super::enterprises::VerdictKey(self.id))
+            .await?;
         Ok(found
-            .remove(&self.id)
             .map(super::verdicts::LineVerdict::from_row)
             .transpose()?)
     }
@@ -323,7 +325,45 @@ impl Claim {
         };
         Ok(line_page(ctx, &self.district_code, self.fiscal_year, args).await?)
     }
+
+    /// The verdicts of the claim's lines (§20 step 3), in line order; empty until reconciled.
+    #[graphql(complexity = "pagination::cost(first, last, child_complexity)")]
+    async fn verdicts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Verdicts after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Verdicts before this cursor.")] before: Option<String>,
+        #[graphql(desc = "The first N verdicts (1 to the maximum page size).")] first: Option<i32>,
+        #[graphql(desc = "The last N verdicts (1 to the maximum page size).")] last: Option<i32>,
+    ) -> Result<Connection<String, LineVerdict, ConnectionTotals>> {
+        ensure_own_district(super::caller(ctx), &self.district_code)?;
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        Ok(verdict_page(ctx, self.id, args).await?)
+    }
 }
+
+/// The cursors of a claim's and a district's payment lines: the line's report sequence.
+const LINE_CURSOR: CursorSpec = CursorSpec {
+    list: "paymentLines",
+    key: &[KeyKind::Int],
+};
+
+/// The cursors of a claim's verdicts: the line id.
+const VERDICT_CURSOR: CursorSpec = CursorSpec {
+    list: "lineVerdicts",
+    key: &[KeyKind::Int],
+};
+
+/// The cursors of `claims`: fiscal year and district code.
+const CLAIM_CURSOR: CursorSpec = CursorSpec {
+    list: "claims",
+    key: &[KeyKind::Int, KeyKind::Text],
+};
 
 async fn line_page(
     ctx: &Context<'_>,
@@ -333,21 +373,41 @@ async fn line_page(
 ) -> Result<Connection<String, PaymentLine, ConnectionTotals>, AppError> {
     let state = super::state(ctx)?;
     ensure_own_district(super::caller(ctx), district_code)?;
-    let (total, _) = service::page_of(&state.db, district_code, fiscal_year, 0, 0).await?;
-    let window = args.window(total, state.pages)?;
-    let (_, rows) = service::page_of(
-        &state.db,
-        district_code,
-        fiscal_year,
-        window.offset,
-        window.limit,
-    )
-    .await?;
-    let items = rows
-        .into_iter()
-        .map(PaymentLine::try_from)
-        .collect::<Result<_, _>>()?;
-    Ok(pagination::connection(items, window, total))
+    let request = args.request(&LINE_CURSOR, state.pages)?;
+    let page = service::line_page(&state.db, district_code, fiscal_year, &request).await?;
+    let db = state.db.clone();
+    let code = district_code.to_string();
+    let totals = ConnectionTotals::lazy(move || {
+        let (db, code) = (db.clone(), code.clone());
+        async move { service::count_lines(&db, &code, fiscal_year).await }
+    });
+    Ok(pagination::connection(
+        &LINE_CURSOR,
+        page.try_map(PaymentLine::try_from)?,
+        totals,
+    ))
+}
+
+/// A page of the verdicts of the claim `claim_id`, as `Claim.verdicts` and
+/// `ReconcileResult.verdicts` show them (the caller has checked the district).
+pub(super) async fn verdict_page(
+    ctx: &Context<'_>,
+    claim_id: i64,
+    args: PageArgs,
+) -> Result<Connection<String, LineVerdict, ConnectionTotals>, AppError> {
+    let state = super::state(ctx)?;
+    let request = args.request(&VERDICT_CURSOR, state.pages)?;
+    let page = reconciliation::verdict_page(&state.db, claim_id, &request).await?;
+    let db = state.db.clone();
+    let totals = ConnectionTotals::lazy(move || {
+        let db = db.clone();
+        async move { reconciliation::count_verdicts(&db, claim_id).await }
+    });
+    Ok(pagination::connection(
+        &VERDICT_CURSOR,
+        page.try_map(LineVerdict::from_row)?,
+        totals,
+    ))
 }
 
 fn district_arg(code: &str) -> Result<String, AppError> {
@@ -372,6 +432,55 @@ impl PaymentQuery {
         ensure_own_district(super::caller(ctx), &code)?;
         let claim = service::find_claim(&state.db, &code, fiscal_year).await?;
         Ok(claim.map(Claim::try_from).transpose()?)
+    }
+
+    /// The claims of every district (finance bureau, auditors, HQ office) or of the caller's own
+    /// district (a district actor), by fiscal year and then district code, as a Relay
+    /// connection. A district actor naming another district is `FORBIDDEN`, as on `claim`.
+    #[graphql(complexity = "pagination::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn claims(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this fiscal year.")] fiscal_year: Option<i32>,
+        #[graphql(desc = "Only claims with this status.")] status: Option<GqlClaimStatus>,
+        #[graphql(desc = "Only this district (a district actor: its own; the default).")]
+        district_code: Option<String>,
+        #[graphql(desc = "Claims after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Claims before this cursor.")] before: Option<String>,
+        #[graphql(desc = "The first N claims (1 to the maximum page size).")] first: Option<i32>,
+        #[graphql(desc = "The last N claims (1 to the maximum page size).")] last: Option<i32>,
+    ) -> Result<Connection<String, Claim, ConnectionTotals>> {
+        let state = super::state(ctx)?;
+        let caller = super::caller(ctx);
+        let district_code = district_code.map(|c| district_arg(&c)).transpose()?;
+        if let Some(code) = &district_code {
+            ensure_own_district(caller, code)?;
+        }
+        let own = caller.actor().and_then(|a| a.district_scope());
+        let filter = service::ClaimFilter {
+            fiscal_year,
+            status: status.map(|s| ClaimStatus::from(s).as_str().to_owned()),
+            district_code: district_code.or_else(|| own.map(str::to_string)),
+        };
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        let request = args.request(&CLAIM_CURSOR, state.pages)?;
+        let page = service::claim_page(&state.db, &filter, &request).await?;
+        let db = state.db.clone();
+        let totals = ConnectionTotals::lazy(move || {
+            let (db, filter) = (db.clone(), filter.clone());
+            async move { service::count_claims(&db, &filter).await }
+        });
+        Ok(pagination::connection(
+            &CLAIM_CURSOR,
+            page.try_map(Claim::try_from)?,
+            totals,
+        ))
     }
 
     /// The payment lines a district reported for a fiscal year, in report order.

@@ -3,12 +3,15 @@
 
 use std::collections::HashMap;
 
+use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 
 use super::districts::District;
+use super::pagination::{self, ConnectionTotals, CursorSpec, KeyKind, PageArgs};
 use super::scalars::{Date, DateTime, Decimal};
 use crate::error::AppError;
 use crate::policy::{self, Gap, RecognitionVerdict as Verdict};
+use crate::services::keyset::{self, KeyPart};
 use crate::services::recognition::published::{self, Progress};
 use crate::services::recognition::rewards::{self, RewardLine};
 use crate::services::recognition::{ratings, recognize, revocations};
@@ -507,13 +510,12 @@ impl RecognitionQuery {
         ))
     }
 
-    /// The §6 reward of every rating of `year`: stars, tier, already granted, due, the city and
-    /// district shares, and whether a revocation cancels it. A `DISTRICT` actor sees only the
-    /// granted rewards whose district share it bore, and the rewards not granted yet of the
-    /// enterprises registered in its district today.
-    #[graphql(
-        complexity = "super::pagination::list_cost(super::pagination::YEAR_LIST_ROWS, child_complexity)"
-    )]
+    /// The §6 reward of every rating of `year`, by credit code, as a Relay connection: stars,
+    /// tier, already granted, due, the city and district shares, and whether a revocation
+    /// cancels it. A `DISTRICT` actor sees only the granted rewards whose district share it
+    /// bore, and the rewards not granted yet of the enterprises registered in its district today.
+    #[graphql(complexity = "pagination::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn star_rewards(
         &self,
         ctx: &Context<'_>,
@@ -522,42 +524,79 @@ impl RecognitionQuery {
             desc = "For rewards not granted yet: the grant day to compute them for (default: today in Hangzhou)."
         )]
         granted_on: Option<Date>,
-    ) -> Result<Vec<StarReward>> {
+        #[graphql(desc = "Rewards after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Rewards before this cursor.")] before: Option<String>,
+        #[graphql(desc = "The first N rewards (1 to the maximum page size).")] first: Option<i32>,
+        #[graphql(desc = "The last N rewards (1 to the maximum page size).")] last: Option<i32>,
+    ) -> Result<Connection<String, StarReward, ConnectionTotals>> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        let request = args.request(&REWARD_CURSOR, state.pages)?;
         let grant_day = granted_on.map_or_else(registry::today, Into::into);
+        // The rewards are computed (parameters, earlier grants, revocations) for the whole year,
+        // then the page is cut from them by key.
         let lines = rewards::star_rewards(&state.db, Some(actor), year, grant_day).await?;
-        Ok(lines.into_iter().map(StarReward::from).collect())
+        let total = lines.len() as u64;
+        let page = keyset::in_memory(lines, &request, |line| {
+            vec![KeyPart::Text(line.credit_code.clone())]
+        });
+        Ok(pagination::connection(
+            &REWARD_CURSOR,
+            page.try_map(|line| Ok::<_, AppError>(StarReward::from(line)))?,
+            ConnectionTotals::known(total),
+        ))
     }
 
-    /// The published HQ list of `year` (§21): name, district, stars and route of every HQ
-    /// recognised for the year whose title has not been revoked since. Public.
-    #[graphql(
-        complexity = "super::pagination::list_cost(super::pagination::YEAR_LIST_ROWS, child_complexity)"
-    )]
+    /// The published HQ list of `year` (§21), by stars (5 first, unrated last) and then name,
+    /// as a Relay connection: name, district, stars and route of every HQ recognised for the
+    /// year whose title has not been revoked since. Public.
+    #[graphql(complexity = "pagination::cost(first, last, child_complexity)")]
     async fn published_headquarters(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The recognition year.")] year: i32,
-    ) -> Result<Vec<PublishedHeadquarters>> {
+        #[graphql(desc = "Entries after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Entries before this cursor.")] before: Option<String>,
+        #[graphql(desc = "The first N entries (1 to the maximum page size).")] first: Option<i32>,
+        #[graphql(desc = "The last N entries (1 to the maximum page size).")] last: Option<i32>,
+    ) -> Result<Connection<String, PublishedHeadquarters, ConnectionTotals>> {
         let state = super::state(ctx)?;
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        let request = args.request(&PUBLISHED_CURSOR, state.pages)?;
+        // The list is derived (revocations, names on each decision date), so the year's list is
+        // built and the page cut from it by key.
         let entries = published::published_headquarters(&state.db, year).await?;
+        let total = entries.len() as u64;
+        let page = keyset::in_memory(entries, &request, published::PublishedHq::key);
         let districts: HashMap<String, District> = district_service::list(&state.db)
             .await?
             .into_iter()
             .map(|d| Ok((d.code.clone(), District::try_from(d)?)))
             .collect::<Result<_, AppError>>()?;
-        entries
-            .into_iter()
-            .map(|e| {
-                Ok(PublishedHeadquarters {
-                    name: e.name,
-                    district: e.district.and_then(|code| districts.get(&code).cloned()),
-                    stars: e.stars,
-                    route: GqlRoute::parse(&e.route)?,
-                })
+        let page = page.try_map(|e| {
+            Ok::<_, AppError>(PublishedHeadquarters {
+                name: e.name,
+                district: e.district.and_then(|code| districts.get(&code).cloned()),
+                stars: e.stars,
+                route: GqlRoute::parse(&e.route)?,
             })
-            .collect()
+        })?;
+        Ok(pagination::connection(
+            &PUBLISHED_CURSOR,
+            page,
+            ConnectionTotals::known(total),
+        ))
     }
 
     /// The §1 monitoring of `year`: HQs recognised, the increase over 2023, those recognised for
@@ -572,6 +611,18 @@ impl RecognitionQuery {
         Ok(published::target_progress(&state.db, year).await?.into())
     }
 }
+
+/// The cursors of `starRewards`: the credit code.
+const REWARD_CURSOR: CursorSpec = CursorSpec {
+    list: "starRewards",
+    key: &[KeyKind::Text],
+};
+
+/// The cursors of `publishedHeadquarters`: the rank of the stars, the name, the enterprise id.
+const PUBLISHED_CURSOR: CursorSpec = CursorSpec {
+    list: "publishedHeadquarters",
+    key: &[KeyKind::Int, KeyKind::Text, KeyKind::Int],
+};
 
 /// Recognition mutations (HQ_OFFICE).
 #[derive(Default)]

@@ -3,13 +3,16 @@
 
 use std::collections::BTreeMap;
 
+use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject};
 
 use super::codes::{self, GqlFindingKind, GqlReasonCode, GqlSettlementStatus, GqlZeroReason};
+use super::pagination::{self, ConnectionTotals, CursorSpec, KeyKind, PageArgs};
 use super::payments::Claim;
 use super::scalars::{DateTime, Decimal};
 use super::verdicts::LineVerdict;
 use crate::auth::Role;
+use crate::auth::access::ensure_own_district;
 use crate::error::AppError;
 use crate::policy::money::Money;
 use crate::policy::reconciliation::ReasonCode;
@@ -295,15 +298,38 @@ pub fn shape(
 
 /// What a reconciliation stored.
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct ReconcileResult {
     /// The claim, now RECONCILED.
     pub claim: Claim,
-    /// Verdicts, in report order.
-    pub verdicts: Vec<LineVerdict>,
+    /// How many verdicts were stored (one per line).
+    pub verdict_count: i32,
     /// Σ eligible.
     pub eligible_total: Decimal,
     /// Σ cut.
     pub cut_total: Decimal,
+}
+
+#[ComplexObject]
+impl ReconcileResult {
+    /// The verdicts stored, in line order, as a Relay connection (the same as `claim.verdicts`).
+    #[graphql(complexity = "super::pagination::cost(first, last, child_complexity)")]
+    async fn verdicts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Verdicts after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Verdicts before this cursor.")] before: Option<String>,
+        #[graphql(desc = "The first N verdicts (1 to the maximum page size).")] first: Option<i32>,
+        #[graphql(desc = "The last N verdicts (1 to the maximum page size).")] last: Option<i32>,
+    ) -> Result<Connection<String, LineVerdict, ConnectionTotals>> {
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        Ok(super::payments::verdict_page(ctx, self.claim.id, args).await?)
+    }
 }
 
 /// A finding on approved lines and the adjustments it created.
@@ -322,6 +348,27 @@ pub struct Finding {
     /// When it was recorded.
     pub recorded_at: DateTime,
 }
+
+impl TryFrom<finding_service::RecordedFinding> for Finding {
+    type Error = AppError;
+
+    fn try_from(done: finding_service::RecordedFinding) -> Result<Self, AppError> {
+        Ok(Finding {
+            id: done.finding.id,
+            kind: codes::stored::<FindingKind, _>(&done.finding.kind)?,
+            reason: done.finding.reason,
+            line_ids: done.line_ids,
+            adjustments: done.adjustments.into_iter().map(Adjustment::from).collect(),
+            recorded_at: done.finding.recorded_at.into(),
+        })
+    }
+}
+
+/// The cursors of `findings`: the finding's id.
+const FINDING_CURSOR: CursorSpec = CursorSpec {
+    list: "findings",
+    key: &[KeyKind::Int],
+};
 
 /// Settlement queries.
 #[derive(Default)]
@@ -342,6 +389,61 @@ impl SettlementQuery {
         Ok(stored
             .map(|s| shape(s, actor.district_scope()))
             .transpose()?)
+    }
+
+    /// The findings (§20 step 6) naming lines of `fiscalYear` and `districtCode`, in the order
+    /// recorded, as a Relay connection. The finance bureau, auditors and the HQ office see every
+    /// finding whole; a district actor sees only findings naming its own lines, and of each only
+    /// its own lines and adjustments. A district actor naming another district is `FORBIDDEN`,
+    /// as on `claim`.
+    #[graphql(complexity = "pagination::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn findings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only findings naming lines of this fiscal year.")] fiscal_year: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "Only findings naming lines of this district (a district actor: its own; the default)."
+        )]
+        district_code: Option<String>,
+        #[graphql(desc = "Findings after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Findings before this cursor.")] before: Option<String>,
+        #[graphql(desc = "The first N findings (1 to the maximum page size).")] first: Option<i32>,
+        #[graphql(desc = "The last N findings (1 to the maximum page size).")] last: Option<i32>,
+    ) -> Result<Connection<String, Finding, ConnectionTotals>> {
+        let state = super::state(ctx)?;
+        let caller = super::caller(ctx);
+        let district_code = district_code
+            .map(|c| super::districts::parse_district_code("districtCode", &c))
+            .transpose()?;
+        if let Some(code) = &district_code {
+            ensure_own_district(caller, code)?;
+        }
+        let scope = caller.actor().and_then(|a| a.district_scope());
+        let filter = finding_service::FindingFilter {
+            fiscal_year,
+            district_code: district_code.or_else(|| scope.map(str::to_string)),
+        };
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        let request = args.request(&FINDING_CURSOR, state.pages)?;
+        let page = finding_service::finding_page(&state.db, &filter, scope, &request).await?;
+        let db = state.db.clone();
+        let totals = ConnectionTotals::lazy(move || {
+            let (db, filter) = (db.clone(), filter.clone());
+            async move { finding_service::count_findings(&db, &filter).await }
+        });
+        Ok(pagination::connection(
+            &FINDING_CURSOR,
+            page.try_map(Finding::try_from)?,
+            totals,
+        ))
     }
 }
 
@@ -392,11 +494,7 @@ impl SettlementMutation {
         .await?;
         Ok(ReconcileResult {
             claim: Claim::try_from(done.claim)?,
-            verdicts: done
-                .verdicts
-                .into_iter()
-                .map(LineVerdict::from_row)
-                .collect::<Result<_, _>>()?,
+            verdict_count: i32::try_from(done.verdicts.len()).unwrap_or(i32::MAX),
             eligible_total: done.eligible_total.into(),
             cut_total: done.cut_total.into(),
         })
@@ -480,13 +578,6 @@ impl SettlementMutation {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
         let done = finding_service::record_finding(&state.db, actor, &line_ids, &reason).await?;
-        Ok(Finding {
-            id: done.finding.id,
-            kind: codes::stored::<FindingKind, _>(&done.finding.kind)?,
-            reason: done.finding.reason,
-            line_ids: done.line_ids,
-            adjustments: done.adjustments.into_iter().map(Adjustment::from).collect(),
-            recorded_at: done.finding.recorded_at.into(),
-        })
+        Ok(Finding::try_from(done)?)
     }
 }

@@ -19,8 +19,10 @@ use serde_json::Value;
 
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
+use crate::services::keyset::{self, KeyOrder, KeyPart, Page, PageRequest};
 use entity::{audit_chain_head, audit_log};
 use migration::{ChainFields, GENESIS_HASH, chain_hash};
+use sea_orm::sea_query::Expr;
 
 /// Entries read per page while verifying: memory stays bounded whatever the log's length.
 pub const VERIFY_PAGE: u64 = 1_000;
@@ -461,22 +463,23 @@ pub async fn count<C: ConnectionTrait>(conn: &C, filter: &AuditFilter) -> AppRes
     Ok(filtered(filter).count(conn).await?)
 }
 
-/// Entries matching `filter`, newest first, `limit` of them from `offset`.
+/// One page of the entries matching `filter`, newest first, by id (one statement on the
+/// primary key).
 ///
 /// # Errors
 /// Database errors.
-pub async fn list<C: ConnectionTrait>(
+pub async fn page<C: ConnectionTrait>(
     conn: &C,
     filter: &AuditFilter,
-    offset: u64,
-    limit: u64,
-) -> AppResult<Vec<audit_log::Model>> {
-    Ok(filtered(filter)
-        .order_by_desc(audit_log::Column::Id)
-        .offset(offset)
-        .limit(limit)
+    request: &PageRequest,
+) -> AppResult<Page<audit_log::Model>> {
+    let key = KeyOrder::desc(vec![Expr::col((audit_log::Entity, audit_log::Column::Id))]);
+    let rows = keyset::apply(filtered(filter), &key, request)
         .all(conn)
-        .await?)
+        .await?;
+    Ok(keyset::finish(rows, request, |row| {
+        vec![KeyPart::Int(row.id)]
+    }))
 }
 
 #[cfg(test)]

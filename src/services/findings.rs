@@ -6,10 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
 };
 use serde_json::json;
 
@@ -18,6 +20,7 @@ use crate::error::{AppError, AppResult};
 use crate::policy::money::Money;
 use crate::policy::settlement as rules;
 use crate::services::audit::{self, AuditEntry};
+use crate::services::keyset::{self, KeyOrder, KeyPart, Page, PageRequest};
 use crate::services::reconciliation::{
     approved_years, district_error, lines_of_enterprises, verdicts_of,
 };
@@ -325,4 +328,111 @@ pub async fn finding_line_ids<C: ConnectionTrait>(
         .into_iter()
         .map(|f| f.line_id)
         .collect())
+}
+
+/// Filters of the list of findings; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    /// Only findings naming lines of this fiscal year (of `district_code`, if given).
+    pub fiscal_year: Option<i32>,
+    /// Only findings naming lines of this district (a district actor's own, always).
+    pub district_code: Option<String>,
+}
+
+/// The ids of the payment lines of `district_code` and `fiscal_year` (either optional).
+fn lines_where(fiscal_year: Option<i32>, district_code: Option<&str>) -> SelectStatement {
+    let mut lines = Query::select();
+    lines
+        .column(payment_lines::Column::Id)
+        .from(payment_lines::Entity);
+    if let Some(year) = fiscal_year {
+        lines.and_where(payment_lines::Column::FiscalYear.eq(year));
+    }
+    if let Some(code) = district_code {
+        lines.and_where(payment_lines::Column::DistrictCode.eq(code));
+    }
+    lines
+}
+
+fn findings_query(filter: &FindingFilter) -> sea_orm::Select<findings::Entity> {
+    let mut query = findings::Entity::find();
+    if filter.fiscal_year.is_some() || filter.district_code.is_some() {
+        let mut named = Query::select();
+        named
+            .column(finding_lines::Column::FindingId)
+            .from(finding_lines::Entity)
+            .and_where(finding_lines::Column::LineId.in_subquery(lines_where(
+                filter.fiscal_year,
+                filter.district_code.as_deref(),
+            )));
+        query = query.filter(findings::Column::Id.in_subquery(named));
+    }
+    query
+}
+
+/// How many findings match `filter`.
+///
+/// # Errors
+/// Database errors.
+pub async fn count_findings<C: ConnectionTrait>(
+    conn: &C,
+    filter: &FindingFilter,
+) -> AppResult<u64> {
+    Ok(findings_query(filter).count(conn).await?)
+}
+
+/// One page of the findings matching `filter` in the order recorded (by id), each with its
+/// lines and adjustments — only those of `scope` when given (a district actor sees its own
+/// district's part of a finding). Three statements whatever the page size.
+///
+/// # Errors
+/// Database errors.
+pub async fn finding_page<C: ConnectionTrait>(
+    conn: &C,
+    filter: &FindingFilter,
+    scope: Option<&str>,
+    request: &PageRequest,
+) -> AppResult<Page<RecordedFinding>> {
+    let key = KeyOrder::asc(vec![Expr::col((findings::Entity, findings::Column::Id))]);
+    let rows = keyset::apply(findings_query(filter), &key, request)
+        .all(conn)
+        .await?;
+    let page = keyset::finish(rows, request, |f| vec![KeyPart::Int(f.id)]);
+    let ids: Vec<i64> = page.items.iter().map(|(_, f)| f.id).collect();
+    let mut lines: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut adjusted: HashMap<i64, Vec<adjustments::Model>> = HashMap::new();
+    if !ids.is_empty() {
+        let mut query = finding_lines::Entity::find()
+            .filter(finding_lines::Column::FindingId.is_in(ids.clone()));
+        if let Some(code) = scope {
+            query = query
+                .filter(finding_lines::Column::LineId.in_subquery(lines_where(None, Some(code))));
+        }
+        for row in query
+            .order_by_asc(finding_lines::Column::LineId)
+            .all(conn)
+            .await?
+        {
+            lines.entry(row.finding_id).or_default().push(row.line_id);
+        }
+        let mut query =
+            adjustments::Entity::find().filter(adjustments::Column::FindingId.is_in(ids));
+        if let Some(code) = scope {
+            query = query.filter(adjustments::Column::DistrictCode.eq(code));
+        }
+        for row in query
+            .order_by_asc(adjustments::Column::Id)
+            .all(conn)
+            .await?
+        {
+            adjusted.entry(row.finding_id).or_default().push(row);
+        }
+    }
+    page.try_map(|finding| {
+        Ok(RecordedFinding {
+            line_ids: lines.remove(&finding.id).unwrap_or_default(),
+            adjustments: adjusted.remove(&finding.id).unwrap_or_default(),
+            finding,
+        })
+    })
 }

@@ -16,6 +16,8 @@ pub mod export;
 pub mod findings;
 /// `Idempotency-Key`: stored answers of mutations, replayed on retry.
 pub mod idempotency;
+/// Keyset pages: a page is the rows after (or before) a sort key, never an offset.
+pub mod keyset;
 /// The period lock of approved fiscal years (§20 step 5).
 pub mod locks;
 /// Policy parameters: dated versions, read as a set, appended (never edited).

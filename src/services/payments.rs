@@ -23,11 +23,13 @@ use crate::policy::money::Money;
 use crate::policy::reconciliation::PaymentKind;
 use crate::policy::settlement::ClaimStatus;
 use crate::services::claim_feed::{self, ClaimFeed};
+use crate::services::keyset::{self, KeyOrder, KeyPart, Page, PageRequest};
 use crate::services::{audit, locks, tx};
 use entity::{
     claim_events, claims, districts, enterprises, line_verdicts, payment_lines,
     withdrawn_payment_lines,
 };
+use sea_orm::sea_query::Expr;
 
 /// Rows per multi-row INSERT (well under SQLite's limit of bound parameters).
 const INSERT_CHUNK: usize = 500;
@@ -1103,28 +1105,103 @@ pub async fn lines_of<C: ConnectionTrait>(
         .await?)
 }
 
-/// Counts and pages the lines of a district and year (report order).
+fn lines_query(district_code: &str, fiscal_year: i32) -> sea_orm::Select<payment_lines::Entity> {
+    payment_lines::Entity::find()
+        .filter(payment_lines::Column::DistrictCode.eq(district_code))
+        .filter(payment_lines::Column::FiscalYear.eq(fiscal_year))
+}
+
+/// How many lines a district reported for a year.
 ///
 /// # Errors
 /// Database errors.
-pub async fn page_of<C: ConnectionTrait>(
+pub async fn count_lines<C: ConnectionTrait>(
     conn: &C,
     district_code: &str,
     fiscal_year: i32,
-    offset: u64,
-    limit: u64,
-) -> AppResult<(u64, Vec<payment_lines::Model>)> {
-    let query = payment_lines::Entity::find()
-        .filter(payment_lines::Column::DistrictCode.eq(district_code))
-        .filter(payment_lines::Column::FiscalYear.eq(fiscal_year));
-    let total = query.clone().count(conn).await?;
-    let rows = query
-        .order_by_asc(payment_lines::Column::Seq)
-        .offset(offset)
-        .limit(limit)
+) -> AppResult<u64> {
+    Ok(lines_query(district_code, fiscal_year).count(conn).await?)
+}
+
+/// One page of the lines of a district and year in report order, by `seq` (one statement on
+/// `ix_payment_lines_district_year_seq`).
+///
+/// # Errors
+/// Database errors.
+pub async fn line_page<C: ConnectionTrait>(
+    conn: &C,
+    district_code: &str,
+    fiscal_year: i32,
+    request: &PageRequest,
+) -> AppResult<Page<payment_lines::Model>> {
+    let key = KeyOrder::asc(vec![Expr::col((
+        payment_lines::Entity,
+        payment_lines::Column::Seq,
+    ))]);
+    let rows = keyset::apply(lines_query(district_code, fiscal_year), &key, request)
         .all(conn)
         .await?;
-    Ok((total, rows))
+    Ok(keyset::finish(rows, request, |row| {
+        vec![KeyPart::Int(row.seq)]
+    }))
+}
+
+/// Filters of the list of claims; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimFilter {
+    /// Only this fiscal year.
+    pub fiscal_year: Option<i32>,
+    /// Only claims with this status (`ClaimStatus::as_str`).
+    pub status: Option<String>,
+    /// Only this district's claims (a district actor's own, always).
+    pub district_code: Option<String>,
+}
+
+fn claims_query(filter: &ClaimFilter) -> sea_orm::Select<claims::Entity> {
+    let mut query = claims::Entity::find();
+    if let Some(year) = filter.fiscal_year {
+        query = query.filter(claims::Column::FiscalYear.eq(year));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(claims::Column::Status.eq(status.clone()));
+    }
+    if let Some(code) = &filter.district_code {
+        query = query.filter(claims::Column::DistrictCode.eq(code.clone()));
+    }
+    query
+}
+
+/// How many claims match `filter`.
+///
+/// # Errors
+/// Database errors.
+pub async fn count_claims<C: ConnectionTrait>(conn: &C, filter: &ClaimFilter) -> AppResult<u64> {
+    Ok(claims_query(filter).count(conn).await?)
+}
+
+/// One page of the claims matching `filter`, by fiscal year and then district code (unique:
+/// one claim per district and year), in one statement on `ix_claims_year_district`.
+///
+/// # Errors
+/// Database errors.
+pub async fn claim_page<C: ConnectionTrait>(
+    conn: &C,
+    filter: &ClaimFilter,
+    request: &PageRequest,
+) -> AppResult<Page<claims::Model>> {
+    let key = KeyOrder::asc(vec![
+        Expr::col((claims::Entity, claims::Column::FiscalYear)),
+        Expr::col((claims::Entity, claims::Column::DistrictCode)),
+    ]);
+    let rows = keyset::apply(claims_query(filter), &key, request)
+        .all(conn)
+        .await?;
+    Ok(keyset::finish(rows, request, |c| {
+        vec![
+            KeyPart::Int(i64::from(c.fiscal_year)),
+            KeyPart::Text(c.district_code.clone()),
+        ]
+    }))
 }
 
 /// The canonical form of a claim's lines: a JSON array with one array per payment line in report

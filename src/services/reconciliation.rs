@@ -24,12 +24,15 @@ use crate::policy::reconciliation::{
 use crate::policy::settlement::{ClaimStatus, SettlementStatus};
 use crate::services::audit::{self, AuditEntry};
 use crate::services::claim_feed::{self, ClaimFeed};
+use crate::services::keyset::{self, KeyOrder, KeyPart, Page, PageRequest};
 use crate::services::settlement::INSERT_CHUNK;
 use crate::services::{locks, parameters, payments, tx};
 use entity::{
     claims, enterprise_facts, line_verdicts, payment_lines, recognitions, revocations, settlements,
     star_ratings,
 };
+use sea_orm::PaginatorTrait;
+use sea_orm::sea_query::Expr;
 
 fn to_policy_line(row: &payment_lines::Model) -> AppResult<PaymentLine> {
     Ok(PaymentLine {
@@ -384,6 +387,38 @@ pub async fn reconcile_claim(
         eligible_total: eligible,
         cut_total: cut,
     })
+}
+
+/// How many verdicts a claim has.
+///
+/// # Errors
+/// Database errors.
+pub async fn count_verdicts<C: ConnectionTrait>(conn: &C, claim_id: i64) -> AppResult<u64> {
+    Ok(line_verdicts::Entity::find()
+        .filter(line_verdicts::Column::ClaimId.eq(claim_id))
+        .count(conn)
+        .await?)
+}
+
+/// One page of a claim's verdicts in line order (line id: the order lines were recorded), in
+/// one statement on `ix_line_verdicts_claim_line`.
+///
+/// # Errors
+/// Database errors.
+pub async fn verdict_page<C: ConnectionTrait>(
+    conn: &C,
+    claim_id: i64,
+    request: &PageRequest,
+) -> AppResult<Page<line_verdicts::Model>> {
+    let key = KeyOrder::asc(vec![Expr::col((
+        line_verdicts::Entity,
+        line_verdicts::Column::LineId,
+    ))]);
+    let query = line_verdicts::Entity::find().filter(line_verdicts::Column::ClaimId.eq(claim_id));
+    let rows = keyset::apply(query, &key, request).all(conn).await?;
+    Ok(keyset::finish(rows, request, |v| {
+        vec![KeyPart::Int(v.line_id)]
+    }))
 }
 
 /// The stored verdict of each of `line_ids`.

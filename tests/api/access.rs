@@ -125,14 +125,14 @@ fn matrix() -> Vec<Expect> {
         },
         Expect {
             field: "Query.starRewards",
-            query: "{ starRewards(year: 2024) { creditCode } }",
+            query: "{ starRewards(year: 2024) { nodes { creditCode } } }",
             variables: none,
             anonymous: false,
             roles: RECOGNITION_READERS,
         },
         Expect {
             field: "Query.publishedHeadquarters",
-            query: "{ publishedHeadquarters(year: 2024) { name stars } }",
+            query: "{ publishedHeadquarters(year: 2024) { nodes { name stars } } }",
             variables: none,
             anonymous: true,
             roles: ALL,
@@ -227,6 +227,30 @@ fn matrix() -> Vec<Expect> {
         Expect {
             field: "Mutation.settlementDownloadLink",
             query: "mutation { settlementDownloadLink(fiscalYear: 2024, file: WORKBOOK) { url } }",
+            variables: none,
+            anonymous: false,
+            roles: &[
+                Role::HqOffice,
+                Role::CityFinance,
+                Role::Auditor,
+                Role::District,
+            ],
+        },
+        Expect {
+            field: "Query.claims",
+            query: "{ claims(fiscalYear: 2024) { totalCount } }",
+            variables: none,
+            anonymous: false,
+            roles: &[
+                Role::HqOffice,
+                Role::CityFinance,
+                Role::Auditor,
+                Role::District,
+            ],
+        },
+        Expect {
+            field: "Query.findings",
+            query: "{ findings(fiscalYear: 2024) { totalCount } }",
             variables: none,
             anonymous: false,
             roles: &[

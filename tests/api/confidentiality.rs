@@ -30,7 +30,7 @@ async fn submit_and_reconcile(app: &TestApp, district: &str) -> crate::helpers::
     .data();
     app.gql_as(
         Role::CityFinance,
-        "mutation($d: String!) { reconcileClaim(districtCode: $d, fiscalYear: 2024) { verdicts { eligible reasons { code detail } } } }",
+        "mutation($d: String!) { reconcileClaim(districtCode: $d, fiscalYear: 2024) { verdicts { nodes { eligible reasons { code detail } } } } }",
         json!({ "d": district }),
     )
     .await
@@ -225,7 +225,7 @@ async fn a_contract_another_district_reported_is_taken_like_a_fresh_one_and_left
     // Assert: reconciliation flags the duplicate for the finance bureau, without naming the
     // other district's voucher or price — neither to the bureau's answer nor to 330106.
     let res = submit_and_reconcile(&app, "330106").await;
-    let verdicts = res.data()["reconcileClaim"]["verdicts"]
+    let verdicts = res.data()["reconcileClaim"]["verdicts"]["nodes"]
         .as_array()
         .unwrap()
         .clone();
@@ -294,7 +294,7 @@ async fn two_enterprises_whose_contracts_share_a_number_are_capped_separately() 
     .data();
     let res = submit_and_reconcile(&app, "330106").await;
     assert_eq!(res.body["errors"], Value::Null, "{}", res.body);
-    let verdicts = res.data()["reconcileClaim"]["verdicts"]
+    let verdicts = res.data()["reconcileClaim"]["verdicts"]["nodes"]
         .as_array()
         .unwrap()
         .clone();
@@ -465,11 +465,11 @@ async fn after_a_move_each_district_sees_exactly_the_star_rewards_whose_district
             let res = app
                 .gql(
                     Some(&token),
-                    "query($y: Int!) { starRewards(year: $y) { creditCode year districtCode districtShare status } }",
+                    "query($y: Int!) { starRewards(year: $y) { nodes { creditCode year districtCode districtShare status } } }",
                     json!({ "y": year }),
                 )
                 .await;
-            res.data()["starRewards"].clone()
+            res.data()["starRewards"]["nodes"].clone()
         }
     };
     let west_lake_2024 = rewards("330106", 2024).await;

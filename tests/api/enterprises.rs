@@ -99,7 +99,7 @@ async fn registering_an_enterprise_and_reading_it_back() {
                 industrialGuidance independentLegalPerson deemedLegalPerson operating
                 unifiedAccounting rdFacilities rdStableFunding outsideUnits listingExchange
                 listedEntityInHangzhou dishonest ownsOffice registeredCapital }
-        events { kind effectiveDate changes } } }";
+        events { nodes { kind effectiveDate changes } } } }";
     let res = app.gql_as(Role::Viewer, q, json!({ "c": CODE_A })).await;
     let e = &res.data()["enterprise"];
     assert_eq!(e["name"], "杭州之江软件科技有限公司");
@@ -116,9 +116,9 @@ async fn registering_an_enterprise_and_reading_it_back() {
             "ownsOffice": false, "registeredCapital": "100000000.00"
         })
     );
-    assert_eq!(e["events"][0]["kind"], "REGISTERED");
-    assert_eq!(e["events"][0]["effectiveDate"], "2020-01-01");
-    assert_eq!(e["events"][0]["changes"]["districtCode"], "330106");
+    assert_eq!(e["events"]["nodes"][0]["kind"], "REGISTERED");
+    assert_eq!(e["events"]["nodes"][0]["effectiveDate"], "2020-01-01");
+    assert_eq!(e["events"]["nodes"][0]["changes"]["districtCode"], "330106");
 
     let res = app
         .gql_as(Role::Viewer, q, json!({ "c": "91330100716105852f" }))
@@ -234,7 +234,7 @@ async fn a_move_between_districts_is_read_as_of_dates_before_and_after() {
         earlier: facts(asOf: \"2021-06-30\") { validFrom validTo districtCode hangzhouSince }
         later: facts(asOf: \"2025-01-01\") { validFrom validTo districtCode hangzhouSince }
         beforeRegistration: facts(asOf: \"2019-12-31\") { validFrom }
-        events { kind effectiveDate } } }";
+        events { nodes { kind effectiveDate } } } }";
     let res = app.gql_as(Role::Viewer, q, json!({ "c": CODE_A })).await;
     let e = &res.data()["enterprise"];
     assert_eq!(e["before"]["code"], "330106");
@@ -251,7 +251,7 @@ async fn a_move_between_districts_is_read_as_of_dates_before_and_after() {
                 "districtCode": "330108", "hangzhouSince": "2020-01-01" })
     );
     assert!(e["beforeRegistration"].is_null());
-    assert_eq!(e["events"].as_array().unwrap().len(), 2);
+    assert_eq!(e["events"]["nodes"].as_array().unwrap().len(), 2);
 
     let in_district = "query($d: String!, $on: Date!) {
         enterprises(filter: { districtCode: $d, asOf: $on }) { totalCount } }";
@@ -747,16 +747,16 @@ async fn the_registry_pages_filters_and_orders() {
 async fn who_recorded_an_event_is_for_staff_readers_only() {
     let app = spawn_app().await;
     register(&app, CODE_A, "330106").await;
-    let q = "query($c: String!) { enterprise(creditCode: $c) { events { kind recordedBy } } }";
+    let q = "query($c: String!) { enterprise(creditCode: $c) { events { nodes { kind recordedBy } } } }";
     let res = app.gql_as(Role::HqOffice, q, json!({ "c": CODE_A })).await;
     assert_eq!(
-        res.data()["enterprise"]["events"][0]["recordedBy"],
+        res.data()["enterprise"]["events"]["nodes"][0]["recordedBy"],
         "test:hq_office"
     );
     for role in [Role::Viewer, Role::District] {
         let res = app.gql_as(role, q, json!({ "c": CODE_A })).await;
         assert_eq!(res.error_code(), Some("FORBIDDEN"), "{role}: {}", res.body);
-        let event = &res.body["data"]["enterprise"]["events"][0];
+        let event = &res.body["data"]["enterprise"]["events"]["nodes"][0];
         assert_eq!(
             event["kind"], "REGISTERED",
             "the rest of the history stays readable"

@@ -6,6 +6,8 @@ use hq_api::auth::{AUDIENCE, Claims, ISSUER, JwtKeys, Role};
 use hq_api::config::{Secret, Settings};
 use hq_api::startup::Application;
 use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[path = "../support/database.rs"]
 mod database;
@@ -57,6 +59,36 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&database_url, &secret);
     adjust(&mut settings);
     let app = Application::build(settings).await.expect("the app builds");
+    serve(app, database_url, secret, db)
+}
+
+/// Starts the service on a fresh database, counting every SQL statement its pool runs (through
+/// sea-orm's metric callback, as the benchmark does).
+pub async fn spawn_app_counting_statements() -> (TestApp, Arc<AtomicU64>) {
+    let (database_url, db) = fresh_database("hq_test").await;
+    let secret = format!("test-secret-{}-{}", random_suffix(), random_suffix());
+    let settings = test_settings(&database_url, &secret);
+    let mut pool = hq_api::db::connect(&settings)
+        .await
+        .expect("the pool opens");
+    let statements = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&statements);
+    pool.set_metric_callback(move |info| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        if std::env::var("SHOW_SQL").is_ok() {
+            eprintln!(
+                "SQL {}",
+                &info.statement.sql[..info.statement.sql.len().min(120)]
+            );
+        }
+    });
+    let app = Application::build_on(settings, pool)
+        .await
+        .expect("the app builds");
+    (serve(app, database_url, secret, db), statements)
+}
+
+fn serve(app: Application, database_url: String, secret: String, db: TestDatabase) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let metrics_address = app
         .metrics_port()
@@ -173,6 +205,41 @@ impl TestApp {
     pub async fn gql_as(&self, role: Role, query: &str, variables: Value) -> Gql {
         let token = self.token_for(role);
         self.gql(Some(&token), query, variables).await
+    }
+
+    /// Every node of a connection, read forwards page after page (500 at a time): `call` is
+    /// the root field with its own arguments but no parentheses for paging, e.g.
+    /// `starRewards(year: 2024` (closed here with `, first: …, after: …)`), `selection` the
+    /// node's fields.
+    pub async fn all_nodes(
+        &self,
+        token: Option<&str>,
+        call: &str,
+        selection: &str,
+        variables: Value,
+    ) -> Vec<Value> {
+        let field = call.split('(').next().expect("a field").trim().to_string();
+        let sep = if call.trim_end().ends_with('(') {
+            ""
+        } else {
+            ", "
+        };
+        let query = format!(
+            "query($after: String) {{ {call}{sep}first: 500, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {selection} }} }} }}"
+        );
+        let mut nodes = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let mut vars = variables.clone();
+            vars["after"] = after.clone();
+            let res = self.gql(token, &query, vars).await;
+            let page = &res.data()[field.as_str()];
+            nodes.extend(page["nodes"].as_array().expect("nodes").iter().cloned());
+            if page["pageInfo"]["hasNextPage"] != Value::Bool(true) {
+                return nodes;
+            }
+            after = page["pageInfo"]["endCursor"].clone();
+        }
     }
 
     /// GET a path.

@@ -262,7 +262,10 @@ async fn more_than_thirty_root_fields_are_refused_whatever_they_select() {
         format!("{{ {} }}", aliases(31, "__typename")),
         format!(
             "{{ {} }}",
-            aliases(1_000, "publishedHeadquarters(year: 2024) { name }")
+            aliases(
+                1_000,
+                "publishedHeadquarters(year: 2024) { nodes { name } }"
+            )
         ),
     ] {
         let (status, body) = post_query(&app, &query).await;
@@ -422,11 +425,16 @@ async fn ten_concurrent_retries_of_one_idempotency_key_execute_once_and_share_on
     let res = app
         .gql_as(
             Role::HqOffice,
-            &format!("{{ enterprise(creditCode: \"{HELD_CODE}\") {{ events {{ kind }} }} }}"),
+            &format!(
+                "{{ enterprise(creditCode: \"{HELD_CODE}\") {{ events {{ nodes {{ kind }} }} }} }}"
+            ),
             json!({}),
         )
         .await;
-    let events = res.data()["enterprise"]["events"].as_array().unwrap().len();
+    let events = res.data()["enterprise"]["events"]["nodes"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(events, 2, "registered once, renamed once");
 }
 
@@ -476,11 +484,12 @@ async fn unpaginated_lists_and_aggregates_are_charged_by_what_they_can_reach() {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let published = "publishedHeadquarters(year: 2024) { name district { code name } stars route }";
-    let (status, body) = post_query(&app, &format!("{{ {} }}", aliases(4, published))).await;
+    // A connection is charged by its page size: 300 entries here.
+    let published = "publishedHeadquarters(year: 2024, first: 300) { nodes { name district { code name } stars route } }";
+    let (status, body) = post_query(&app, &format!("{{ {} }}", aliases(2, published))).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.get("errors").is_none(), "{body}");
-    let (_, body) = post_query(&app, &format!("{{ {} }}", aliases(5, published))).await;
+    let (_, body) = post_query(&app, &format!("{{ {} }}", aliases(3, published))).await;
     assert_eq!(
         body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
         "{body}"

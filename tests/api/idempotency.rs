@@ -34,11 +34,14 @@ async fn events(app: &TestApp) -> usize {
     let res = app
         .gql_as(
             Role::HqOffice,
-            "{ enterprise(creditCode: \"91330100716105852F\") { events { kind } } }",
+            "{ enterprise(creditCode: \"91330100716105852F\") { events { nodes { kind } } } }",
             json!({}),
         )
         .await;
-    res.data()["enterprise"]["events"].as_array().unwrap().len()
+    res.data()["enterprise"]["events"]["nodes"]
+        .as_array()
+        .unwrap()
+        .len()
 }
 
 #[tokio::test]

@@ -25,6 +25,7 @@ mod live;
 mod money_bounds;
 mod observability;
 mod outage;
+mod pagination;
 mod payments;
 mod persisted;
 mod recognition;

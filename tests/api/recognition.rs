@@ -12,7 +12,7 @@ const WEIGHTS: [u32; 17] = [
 ];
 
 /// A valid credit code of a Hangzhou-issued company, distinct per `n`.
-fn credit_code(n: u32) -> String {
+pub(crate) fn credit_code(n: u32) -> String {
     let base = format!("91330100{n:09}");
     let sum: u32 = base
         .chars()
@@ -62,7 +62,7 @@ async fn figures(app: &TestApp, code: &str, year: i32, revenue: &str, rd_spend: 
 }
 
 /// Registers an eligible enterprise with 2023 revenue of 1.2 billion.
-async fn eligible(app: &TestApp, n: u32) -> String {
+pub(crate) async fn eligible(app: &TestApp, n: u32) -> String {
     let code = credit_code(n);
     register(app, eligible_enterprise(&code)).await;
     figures(app, &code, 2023, "1200000000.00", "0").await;
@@ -97,7 +97,12 @@ const RECOGNIZE: &str = "mutation($code: String!, $year: Int!, $on: Date) {
   }
 }";
 
-async fn recognize(app: &TestApp, code: &str, year: i32, on: &str) -> crate::helpers::Gql {
+pub(crate) async fn recognize(
+    app: &TestApp,
+    code: &str,
+    year: i32,
+    on: &str,
+) -> crate::helpers::Gql {
     app.gql_as(
         Role::HqOffice,
         RECOGNIZE,
@@ -110,7 +115,7 @@ const RATE: &str = "mutation($code: String!, $year: Int!, $stars: Int!) {
   rateStars(creditCode: $code, year: $year, stars: $stars) { stars previousStars }
 }";
 
-async fn rate(app: &TestApp, code: &str, year: i32, stars: i32) -> crate::helpers::Gql {
+pub(crate) async fn rate(app: &TestApp, code: &str, year: i32, stars: i32) -> crate::helpers::Gql {
     app.gql_as(
         Role::HqOffice,
         RATE,
@@ -141,7 +146,7 @@ const REVOKE: &str = "mutation($code: String!, $on: Date!) {
   }
 }";
 
-async fn revoke(app: &TestApp, code: &str, on: &str) -> crate::helpers::Gql {
+pub(crate) async fn revoke(app: &TestApp, code: &str, on: &str) -> crate::helpers::Gql {
     app.gql_as(Role::HqOffice, REVOKE, json!({ "code": code, "on": on }))
         .await
 }
@@ -386,12 +391,12 @@ async fn star_rewards_pay_the_difference_from_three_to_four_stars_and_granting_a
     let res = app
         .gql_as(
             Role::Auditor,
-            "{ starRewards(year: 2025) { creditCode stars due status } }",
+            "{ starRewards(year: 2025) { nodes { creditCode stars due status } } }",
             json!({}),
         )
         .await;
     assert_eq!(
-        res.data()["starRewards"],
+        res.data()["starRewards"]["nodes"],
         json!([{ "creditCode": code, "stars": 4, "due": "2000000.00", "status": "GRANTED" }])
     );
 }
@@ -456,12 +461,12 @@ async fn a_revoked_title_bans_recognition_up_to_and_including_the_anniversary() 
     let res = app
         .gql_as(
             Role::HqOffice,
-            r#"{ starRewards(year: 2024, grantedOn: "2024-12-01") { due status revokedOn clause } }"#,
+            r#"{ starRewards(year: 2024, grantedOn: "2024-12-01") { nodes { due status revokedOn clause } } }"#,
             json!({}),
         )
         .await;
     assert_eq!(
-        res.data()["starRewards"],
+        res.data()["starRewards"]["nodes"],
         json!([{ "due": "0.00", "status": "REVOKED", "revokedOn": "2024-06-15", "clause": "§22" }])
     );
 }
@@ -489,14 +494,14 @@ async fn the_published_list_is_readable_anonymously_and_shows_no_figures() {
     let res = app
         .gql(
             None,
-            "{ publishedHeadquarters(year: 2024) { name district { code name } stars route } }",
+            "{ publishedHeadquarters(year: 2024) { nodes { name district { code name } stars route } } }",
             json!({}),
         )
         .await;
 
     // Assert
     assert_eq!(
-        res.data()["publishedHeadquarters"],
+        res.data()["publishedHeadquarters"]["nodes"],
         json!([{
             "name": format!("杭州总部{code}有限公司"),
             "district": { "code": "330106", "name": "西湖区" },
@@ -579,7 +584,7 @@ async fn a_district_actor_sees_only_the_enterprises_of_its_district() {
     let rewards = app
         .gql_as(
             Role::District,
-            "{ starRewards(year: 2024) { creditCode } }",
+            "{ starRewards(year: 2024) { nodes { creditCode } } }",
             json!({}),
         )
         .await;
@@ -588,17 +593,21 @@ async fn a_district_actor_sees_only_the_enterprises_of_its_district() {
     assert_eq!(own_verdict.data()["evaluateRecognition"]["eligible"], true);
     assert_eq!(other_verdict.error_code(), Some("FORBIDDEN"));
     assert_eq!(
-        rewards.data()["starRewards"],
+        rewards.data()["starRewards"]["nodes"],
         json!([{ "creditCode": own }])
     );
     let all = app
         .gql_as(
             Role::CityFinance,
-            "{ starRewards(year: 2024) { creditCode } }",
+            "{ starRewards(year: 2024) { totalCount nodes { creditCode } } }",
             json!({}),
         )
         .await;
-    assert_eq!(all.data()["starRewards"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        all.data()["starRewards"]["nodes"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(all.data()["starRewards"]["totalCount"], 2);
 }
 
 #[tokio::test]

@@ -204,7 +204,7 @@ const RETURN: &str = "mutation($d: String!, $y: Int!) {
 const RECONCILE: &str = "mutation($d: String!, $y: Int!) {
   reconcileClaim(districtCode: $d, fiscalYear: $y) {
     claim { status } eligibleTotal cutTotal
-    verdicts { lineId eligible cut primaryReason reasons { code clause detail } ratioGroup groupLimit parameterVersionIds } } }";
+    verdicts(first: 100) { nodes { lineId eligible cut primaryReason reasons { code clause detail } ratioGroup groupLimit parameterVersionIds } } } }";
 
 async fn try_reconcile(app: &TestApp, district: &str, year: i32) -> Gql {
     app.gql_as(
@@ -220,7 +220,7 @@ async fn reconcile(app: &TestApp, district: &str, year: i32) -> BTreeMap<i64, Va
     let res = try_reconcile(app, district, year).await;
     let result = &res.data()["reconcileClaim"];
     assert_eq!(result["claim"]["status"], "RECONCILED");
-    result["verdicts"]
+    result["verdicts"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -1653,6 +1653,130 @@ async fn an_approval_racing_a_report_a_submission_or_a_return_leaves_a_consisten
         }
         assert_consistent_with_claims(&app, year).await;
     }
+}
+
+const FINDINGS: &str =
+    "query($d: String, $first: Int, $after: String, $last: Int, $before: String) {
+  findings(fiscalYear: 2024, districtCode: $d, first: $first, after: $after, last: $last,
+    before: $before) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id lineIds adjustments { districtCode } } } } }";
+
+/// Every finding of 2024 as `token` sees it, paged `size` at a time in `direction`, recording
+/// `then` (lines) after the first page; answers the findings in list order.
+async fn walk_findings(
+    app: &TestApp,
+    token: &str,
+    district: Option<&str>,
+    backward: bool,
+    size: i64,
+    then: Option<Vec<i64>>,
+) -> Vec<Value> {
+    let mut seen: Vec<Value> = Vec::new();
+    let mut cursor = Value::Null;
+    let mut then = then;
+    loop {
+        let vars = if backward {
+            json!({ "d": district, "last": size, "before": cursor })
+        } else {
+            json!({ "d": district, "first": size, "after": cursor })
+        };
+        let res = app.gql(Some(token), FINDINGS, vars).await;
+        let connection = res.data()["findings"].clone();
+        let nodes: Vec<Value> = connection["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"].clone())
+            .collect();
+        if backward {
+            seen.splice(0..0, nodes);
+        } else {
+            seen.extend(nodes);
+        }
+        let info = &connection["pageInfo"];
+        let (more, next) = if backward {
+            (&info["hasPreviousPage"], &info["startCursor"])
+        } else {
+            (&info["hasNextPage"], &info["endCursor"])
+        };
+        if more != &json!(true) {
+            return seen;
+        }
+        cursor = next.clone();
+        if let Some(lines) = then.take() {
+            app.gql_as(
+                Role::CityFinance,
+                FINDING,
+                json!({ "l": lines, "r": "found while paging" }),
+            )
+            .await
+            .data();
+        }
+    }
+}
+
+#[tokio::test]
+async fn finding_pages_skip_nothing_while_findings_are_recorded_and_a_district_sees_its_part() {
+    // Arrange: 2024 approved; findings on a 330106 line, on a 330108 line, and on one line of
+    // each district.
+    let app = spawn_app().await;
+    let s = scenario(&app).await;
+    draft(&app, 2024, None, Some("230000.00")).await;
+    assert_eq!(
+        try_approve(&app, 2024).await.data()["approveSettlement"]["status"],
+        "APPROVED"
+    );
+    for lines in [
+        vec![s.line["XH-01"]],
+        vec![s.line["BJ-02"]],
+        vec![s.line["XH-04"], s.line["BJ-04"]],
+    ] {
+        app.gql_as(
+            Role::CityFinance,
+            FINDING,
+            json!({ "l": lines, "r": "audit" }),
+        )
+        .await
+        .data();
+    }
+    let finance = app.token_for(Role::CityFinance);
+    let ids =
+        |nodes: &[Value]| -> Vec<i64> { nodes.iter().map(|n| n["id"].as_i64().unwrap()).collect() };
+
+    // Act: forwards, a finding is recorded after the first page (it is recorded last: ahead);
+    // backwards, another one (behind the reader, which started at the end).
+    let forwards = walk_findings(&app, &finance, None, false, 1, Some(vec![s.line["XH-05"]])).await;
+    let backwards = walk_findings(&app, &finance, None, true, 1, Some(vec![s.line["BJ-01"]])).await;
+    let all = walk_findings(&app, &finance, None, false, 100, None).await;
+    let own = app.token(Role::District, Some("330106"));
+    let district = walk_findings(&app, &own, None, false, 1, None).await;
+    let other = app
+        .gql(Some(&own), FINDINGS, json!({ "d": "330108" }))
+        .await;
+
+    // Assert
+    assert_eq!(ids(&forwards).len(), 4, "{forwards:?}");
+    assert!(ids(&forwards).windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(
+        ids(&backwards),
+        ids(&forwards),
+        "the later finding is behind a backward reader"
+    );
+    assert_eq!(ids(&all).len(), 5);
+    // 330106 sees the findings naming its lines (XH-01, XH-04 with BJ-04, XH-05), and of the
+    // mixed one only its own line and adjustment.
+    assert_eq!(district.len(), 3, "{district:?}");
+    let mixed = &district[1];
+    assert_eq!(mixed["lineIds"], json!([s.line["XH-04"]]));
+    for finding in &district {
+        for adjustment in finding["adjustments"].as_array().unwrap() {
+            assert_eq!(adjustment["districtCode"], "330106", "{finding}");
+        }
+    }
+    let whole = all.iter().find(|f| f["id"] == mixed["id"]).unwrap();
+    assert_eq!(whole["lineIds"].as_array().unwrap().len(), 2);
+    assert_eq!(other.error_code(), Some("FORBIDDEN"));
 }
 
 const SIMULATION: &str = "query($y: Int!, $s: [SettlementScenarioInput!]!) {

@@ -147,13 +147,13 @@ async fn every_money_input_refuses_the_same_forms_naming_its_field() {
     let enterprise = app
         .gql_as(
             Role::HqOffice,
-            "{ enterprise(creditCode: \"91330100716105852F\") { events { id } figures { year } } }",
+            "{ enterprise(creditCode: \"91330100716105852F\") { events { nodes { id } } figures { year } } }",
             json!({}),
         )
         .await;
     let enterprise = &enterprise.data()["enterprise"];
     assert_eq!(
-        enterprise["events"].as_array().unwrap().len(),
+        enterprise["events"]["nodes"].as_array().unwrap().len(),
         1,
         "only the registration"
     );

@@ -8,6 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFi
 use super::{registry, revocation_dates_of_many};
 use crate::error::AppResult;
 use crate::policy::Money;
+use crate::services::keyset::{Key, KeyPart};
 use entity::{enterprise_facts, enterprise_figures, recognitions, star_ratings};
 
 /// The baseline year of the §1 targets (数量新增 counts from the 2023 recognitions).
@@ -28,6 +29,8 @@ pub const HUNDRED_BILLION: Money = Money::from_fen(10_000_000_000_000);
 /// One entry of the published HQ list: nothing confidential.
 #[derive(Debug, Clone)]
 pub struct PublishedHq {
+    /// The enterprise's id (the last component of the list's key).
+    pub enterprise_id: i64,
     /// Name on the decision date.
     pub name: String,
     /// District registered in on the decision date.
@@ -40,7 +43,7 @@ pub struct PublishedHq {
 
 /// The published list of `year` (§21): the HQs recognised for `year`, with name and district as
 /// on the decision date, stars and route; ordered by stars (highest first, unrated last), then
-/// name.
+/// name, then enterprise id ([`PublishedHq::key`]).
 ///
 /// INTERPRETATION(§21): The list is the current one: an HQ whose title was revoked (on or before
 /// today) after its recognition for `year` was decided is no longer an HQ and is left out.
@@ -90,6 +93,7 @@ pub async fn published_headquarters<C: ConnectionTrait>(
         .map(|r| {
             let on_decision = facts.get(&(r.enterprise_id, r.decided_on));
             PublishedHq {
+                enterprise_id: r.enterprise_id,
                 name: on_decision.map(|f| f.name.clone()).unwrap_or_default(),
                 district: on_decision.and_then(|f| f.district_code.clone()),
                 stars: stars.get(&r.enterprise_id).copied(),
@@ -97,8 +101,20 @@ pub async fn published_headquarters<C: ConnectionTrait>(
             }
         })
         .collect();
-    list.sort_by(|a, b| b.stars.cmp(&a.stars).then_with(|| a.name.cmp(&b.name)));
+    list.sort_by_key(PublishedHq::key);
     Ok(list)
+}
+
+impl PublishedHq {
+    /// The entry's place in the list, ascending and unique: the rank of its stars (5 stars
+    /// first, unrated last), its name, its enterprise id.
+    pub fn key(&self) -> Key {
+        vec![
+            KeyPart::Int(5 - i64::from(self.stars.unwrap_or(0))),
+            KeyPart::Text(self.name.clone()),
+            KeyPart::Int(self.enterprise_id),
+        ]
+    }
 }
 
 /// The §1 monitoring figures of one year.

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use sea_orm::sea_query::{LikeExpr, Query};
+use sea_orm::sea_query::{Expr, Func, LikeExpr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Select,
 };
 
 use super::MAX_NAME_CHARS;
@@ -16,6 +16,7 @@ use super::write::stored_events;
 use crate::error::{AppError, AppResult};
 use crate::policy::Route;
 use crate::services::batched::rows_of_many;
+use crate::services::keyset::{self, KeyOrder, KeyPart, Page, PageRequest};
 use entity::{
     enterprise_events, enterprise_facts, enterprise_figures, enterprises, recognitions,
     star_ratings,
@@ -265,10 +266,43 @@ pub fn validate_filter(filter: &mut ListFilter) -> AppResult<()> {
     Ok(())
 }
 
-fn list_query(filter: &ListFilter) -> Select<enterprises::Entity> {
-    let mut query = enterprises::Entity::find()
-        .inner_join(enterprise_facts::Entity)
-        .filter(valid_on(filter.as_of));
+/// Whether a filter reads the facts on `as_of` (district, industry, name).
+fn filter_reads_facts(filter: &ListFilter) -> bool {
+    filter.district_code.is_some()
+        || filter.industry_prefix.is_some()
+        || filter.name_contains.is_some()
+}
+
+/// Whether the list in `order` reads the facts on `as_of` (to filter or to sort).
+fn list_reads_facts(filter: &ListFilter, order: ListOrder) -> bool {
+    filter_reads_facts(filter) || matches!(order, ListOrder::Name | ListOrder::HangzhouSince)
+}
+
+/// The enterprises matching `filter`, joined to their facts on `as_of` only when `join_facts`.
+///
+/// An enterprise is listed once its facts have started on `as_of`. Its facts start on its
+/// registration day, which is never after the day it was registered, and then run without a gap
+/// (the last period is open): so without a facts filter an enterprise qualifies when its first
+/// period starts on or before `as_of`, and every enterprise qualifies when `as_of` is today or
+/// later. Neither case joins the facts.
+fn list_query(
+    filter: &ListFilter,
+    join_facts: bool,
+    today: NaiveDate,
+) -> Select<enterprises::Entity> {
+    let mut query = enterprises::Entity::find();
+    if join_facts {
+        query = query
+            .inner_join(enterprise_facts::Entity)
+            .filter(valid_on(filter.as_of));
+    } else if filter.as_of < today {
+        let mut started = Query::select();
+        started
+            .column(enterprise_facts::Column::EnterpriseId)
+            .from(enterprise_facts::Entity)
+            .and_where(enterprise_facts::Column::ValidFrom.lte(filter.as_of));
+        query = query.filter(enterprises::Column::Id.in_subquery(started));
+    }
     if let Some(district) = &filter.district_code {
         query = query.filter(enterprise_facts::Column::DistrictCode.eq(district.clone()));
     }
@@ -307,43 +341,96 @@ fn list_query(filter: &ListFilter) -> Select<enterprises::Entity> {
     query
 }
 
-/// How many enterprises match `filter`.
+/// How many enterprises match `filter`: `enterprises` alone, joined to the facts only for a
+/// district, industry or name filter.
 ///
 /// # Errors
 /// Database errors.
 pub async fn count<C: ConnectionTrait>(conn: &C, filter: &ListFilter) -> AppResult<u64> {
-    Ok(list_query(filter).count(conn).await?)
+    Ok(
+        list_query(filter, filter_reads_facts(filter), super::today())
+            .count(conn)
+            .await?,
+    )
 }
 
-/// The enterprises matching `filter` in `order`, `limit` of them from `offset`.
+/// Sorts "outside Hangzhou" (no `hangzhou_since`) after every date. A four-digit year, so
+/// that SQLite (which keeps dates as `YYYY-MM-DD` text) sorts it last too.
+const NO_HANGZHOU_SINCE: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(date) => date,
+    None => panic!("a valid date"),
+};
+
+/// The key of the list in `order`: unique (the credit code breaks ties), one direction.
+fn list_key(order: ListOrder) -> KeyOrder {
+    let code = Expr::col((enterprises::Entity, enterprises::Column::CreditCode));
+    match order {
+        ListOrder::CreditCode => KeyOrder::asc(vec![code]),
+        ListOrder::Name => KeyOrder::asc(vec![
+            Expr::col((enterprise_facts::Entity, enterprise_facts::Column::Name)),
+            code,
+        ]),
+        ListOrder::HangzhouSince => KeyOrder::asc(vec![
+            Expr::from(Func::coalesce([
+                Expr::col((
+                    enterprise_facts::Entity,
+                    enterprise_facts::Column::HangzhouSince,
+                )),
+                Expr::val(NO_HANGZHOU_SINCE),
+            ])),
+            code,
+        ]),
+        ListOrder::RecentlyRegistered => KeyOrder::desc(vec![Expr::col((
+            enterprises::Entity,
+            enterprises::Column::Id,
+        ))]),
+    }
+}
+
+/// One page of the enterprises matching `filter` in `order`, by key (one statement): joined to
+/// the facts on `as_of` only when a filter or the order reads them. Each row's key is its credit
+/// code (`CreditCode`), name and credit code (`Name`), `hangzhou_since` and credit code
+/// (`HangzhouSince`; outside Hangzhou sorts last) or id (`RecentlyRegistered`, descending).
 ///
 /// # Errors
 /// Database errors.
-pub async fn list<C: ConnectionTrait>(
+pub async fn page<C: ConnectionTrait>(
     conn: &C,
     filter: &ListFilter,
     order: ListOrder,
-    offset: u64,
-    limit: u64,
-) -> AppResult<Vec<enterprises::Model>> {
-    let query = list_query(filter);
-    let query = match order {
-        ListOrder::CreditCode => query,
-        ListOrder::Name => query.order_by_asc(enterprise_facts::Column::Name),
-        ListOrder::HangzhouSince => query
-            .order_by(
-                enterprise_facts::Column::HangzhouSince.is_null(),
-                Order::Asc,
-            )
-            .order_by_asc(enterprise_facts::Column::HangzhouSince),
-        ListOrder::RecentlyRegistered => query.order_by_desc(enterprises::Column::Id),
-    };
-    Ok(query
-        .order_by_asc(enterprises::Column::CreditCode)
-        .offset(offset)
-        .limit(limit)
-        .all(conn)
-        .await?)
+    request: &PageRequest,
+) -> AppResult<Page<enterprises::Model>> {
+    let key = list_key(order);
+    let query = list_query(filter, list_reads_facts(filter, order), super::today());
+    let code = |e: &enterprises::Model| KeyPart::Text(e.credit_code.clone());
+    match order {
+        ListOrder::CreditCode => {
+            let rows = keyset::apply(query, &key, request).all(conn).await?;
+            Ok(keyset::finish(rows, request, |e| vec![code(e)]))
+        }
+        ListOrder::RecentlyRegistered => {
+            let rows = keyset::apply(query, &key, request).all(conn).await?;
+            Ok(keyset::finish(rows, request, |e| vec![KeyPart::Int(e.id)]))
+        }
+        ListOrder::Name | ListOrder::HangzhouSince => {
+            let query = query.select_also(enterprise_facts::Entity);
+            let rows = keyset::apply(query, &key, request).all(conn).await?;
+            let page = keyset::finish(rows, request, |(e, facts)| {
+                let first = match (order, facts) {
+                    (ListOrder::Name, Some(f)) => KeyPart::Text(f.name.clone()),
+                    (_, Some(f)) => KeyPart::Date(f.hangzhou_since.unwrap_or(NO_HANGZHOU_SINCE)),
+                    // An inner join always has the facts.
+                    (_, None) => KeyPart::Text(String::new()),
+                };
+                vec![first, code(e)]
+            });
+            Ok(Page {
+                items: page.items.into_iter().map(|(k, (e, _))| (k, e)).collect(),
+                has_previous: page.has_previous,
+                has_next: page.has_next,
+            })
+        }
+    }
 }
 
 /// The enterprises with these ids, by id.
@@ -381,5 +468,191 @@ mod tests {
     #[test]
     fn like_wildcards_in_a_name_filter_are_escaped() {
         assert_eq!(escape_like("100%_a\\b"), "100\\%\\_a\\\\b");
+    }
+}
+
+#[cfg(test)]
+mod statements {
+    //! The list page's statements, counted on a real (in-memory SQLite) database: a page, the
+    //! facts of its enterprises and the count are one statement each, whatever the page size.
+
+    use std::sync::Mutex;
+
+    use sea_orm::{
+        ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,
+        Statement,
+    };
+
+    use super::*;
+    use crate::auth::{Actor, Role};
+    use crate::services::keyset::Direction;
+    use crate::services::registry::{Facts, RegisterInput, write};
+
+    /// Runs every statement on the inner connection and keeps its SQL.
+    struct Recording<'a> {
+        inner: &'a DatabaseConnection,
+        sql: Mutex<Vec<String>>,
+    }
+
+    impl Recording<'_> {
+        fn note(&self, sql: &str) {
+            self.sql.lock().expect("not poisoned").push(sql.to_string());
+        }
+
+        fn take(&self) -> Vec<String> {
+            std::mem::take(&mut *self.sql.lock().expect("not poisoned"))
+        }
+    }
+
+    #[sea_orm::prelude::async_trait::async_trait]
+    impl ConnectionTrait for Recording<'_> {
+        fn get_database_backend(&self) -> DbBackend {
+            self.inner.get_database_backend()
+        }
+
+        async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+            self.note(&stmt.sql);
+            self.inner.execute_raw(stmt).await
+        }
+
+        async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+            self.note(sql);
+            self.inner.execute_unprepared(sql).await
+        }
+
+        async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+            self.note(&stmt.sql);
+            self.inner.query_one_raw(stmt).await
+        }
+
+        async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+            self.note(&stmt.sql);
+            self.inner.query_all_raw(stmt).await
+        }
+    }
+
+    /// A valid credit code (GB 32100 check character) numbered `n`.
+    fn code(n: u32) -> String {
+        const ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+        const WEIGHTS: [u32; 17] = [
+            1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+        ];
+        let base = format!("91330100{n:09}");
+        let sum: u32 = base
+            .chars()
+            .zip(WEIGHTS)
+            .map(|(c, w)| ALPHABET.find(c).expect("in the alphabet") as u32 * w)
+            .sum();
+        let check = (31 - sum % 31) % 31;
+        format!(
+            "{base}{}",
+            ALPHABET.chars().nth(check as usize).expect("0..31")
+        )
+    }
+
+    async fn registry_of(n: u32) -> DatabaseConnection {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).min_connections(1);
+        let db = Database::connect(options).await.expect("in-memory SQLite");
+        crate::db::migrate_and_seed(&db).await.expect("migrated");
+        let actor = Actor {
+            sub: "test:hq_office".into(),
+            role: Role::HqOffice,
+            district: None,
+        };
+        let since = NaiveDate::from_ymd_opt(2020, 1, 1).expect("a date");
+        for i in 1..=n {
+            let input = RegisterInput {
+                credit_code: code(i),
+                registered_on: Some(since),
+                facts: Facts {
+                    name: format!("企业{i:03}"),
+                    district_code: Some(if i % 2 == 0 { "330106" } else { "330108" }.into()),
+                    hangzhou_since: Some(since),
+                    industry_code: "7211".into(),
+                    ownership: crate::policy::Ownership::Private,
+                    industrial_guidance: false,
+                    independent_legal_person: true,
+                    deemed_legal_person: false,
+                    operating: true,
+                    unified_accounting: false,
+                    rd_facilities: false,
+                    rd_stable_funding: false,
+                    outside_units: 0,
+                    listing_exchange: None,
+                    listed_entity_in_hangzhou: false,
+                    dishonest: false,
+                    owns_office: false,
+                    registered_capital: None,
+                },
+                note: None,
+            };
+            write::register(&db, &actor, input)
+                .await
+                .expect("registered");
+        }
+        db
+    }
+
+    #[tokio::test]
+    async fn a_list_page_takes_the_same_statements_for_5_and_for_50_enterprises() {
+        let db = registry_of(120).await;
+        let today = super::super::today();
+        let mut counts = Vec::new();
+        for size in [5, 50] {
+            for (filter, order) in [
+                (ListFilter::on(today), ListOrder::CreditCode),
+                (
+                    ListFilter {
+                        district_code: Some("330106".into()),
+                        ..ListFilter::on(today)
+                    },
+                    ListOrder::Name,
+                ),
+            ] {
+                let conn = Recording {
+                    inner: &db,
+                    sql: Mutex::new(Vec::new()),
+                };
+                let request = PageRequest {
+                    after: None,
+                    before: None,
+                    size,
+                    direction: Direction::Forward,
+                };
+                // What a list request runs: the page, the facts of its enterprises (one
+                // statement for the page, as the data loader asks), the count if selected.
+                let page = page(&conn, &filter, order, &request).await.expect("a page");
+                assert_eq!(page.items.len() as u64, size);
+                let ids: Vec<i64> = page.items.iter().map(|(_, e)| e.id).collect();
+                let facts = facts_as_of_many(&conn, &ids, today).await.expect("facts");
+                assert_eq!(facts.len(), ids.len());
+                let total = count(&conn, &filter).await.expect("a count");
+                let statements = conn.take();
+                assert_eq!(statements.len(), 3, "{statements:#?}");
+                counts.push(statements.len());
+                assert!(
+                    !statements[0].contains("OFFSET"),
+                    "a page is read by key: {}",
+                    statements[0]
+                );
+                // The count reads the facts only for a facts filter.
+                let count_sql = &statements[2];
+                assert_eq!(
+                    count_sql.contains("enterprise_facts"),
+                    filter.district_code.is_some(),
+                    "{count_sql}"
+                );
+                assert_eq!(
+                    total,
+                    if filter.district_code.is_some() {
+                        60
+                    } else {
+                        120
+                    }
+                );
+            }
+        }
+        assert!(counts.iter().all(|&n| n == counts[0]));
     }
 }
