@@ -90,6 +90,8 @@ pub struct Size {
     pub csv_lines: usize,
     /// `evaluate` calls.
     pub evaluations: usize,
+    /// Audit entries appended to the chain before it is verified.
+    pub audit_entries: i64,
     /// Seconds of HTTP load per measurement.
     pub http_seconds: f64,
     /// Untimed warm-up runs.
@@ -117,6 +119,7 @@ impl Scale {
                 lines: 208,
                 csv_lines: 100,
                 evaluations: 50,
+                audit_entries: 2_000,
                 http_seconds: 2.0,
                 warmup: 1,
                 runs: 3,
@@ -127,6 +130,7 @@ impl Scale {
                 lines: 2_000,
                 csv_lines: 10_000,
                 evaluations: 10_000,
+                audit_entries: 100_000,
                 http_seconds: 20.0,
                 warmup: 1,
                 runs: 5,
@@ -137,6 +141,7 @@ impl Scale {
                 lines: 1_000_000,
                 csv_lines: 100_000,
                 evaluations: 10_000,
+                audit_entries: 1_000_000,
                 http_seconds: 20.0,
                 warmup: 1,
                 runs: 2,

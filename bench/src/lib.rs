@@ -48,11 +48,13 @@ pub enum Scenario {
     Startup,
     /// The same statements over TLS and over a plain link (PostgreSQL).
     Tls,
+    /// `audit::verify` of the whole hash chain (runs last: it lengthens the chain).
+    AuditVerify,
 }
 
 impl Scenario {
     /// Every scenario, in the order they run.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Reconcile,
         Scenario::Draft,
         Scenario::CsvImport,
@@ -60,11 +62,12 @@ impl Scenario {
         Scenario::Evaluate,
         Scenario::Startup,
         Scenario::Tls,
+        Scenario::AuditVerify,
     ];
 }
 
 /// The names of the `result` lines a complete run prints, one per figure.
-pub const RESULT_NAMES: [&str; 9] = [
+pub const RESULT_NAMES: [&str; 10] = [
     "reconcile",
     "draft",
     "csv-import",
@@ -74,6 +77,7 @@ pub const RESULT_NAMES: [&str; 9] = [
     "idle-rss",
     "binary-size",
     "tls",
+    "audit-verify",
 ];
 
 /// What to run.
@@ -367,6 +371,7 @@ pub async fn run(
             Scenario::Evaluate => scenarios::evaluate::run(&mut ctx).await?,
             Scenario::Startup => scenarios::startup::run(&mut ctx).await?,
             Scenario::Tls => scenarios::tls::run(&mut ctx).await?,
+            Scenario::AuditVerify => scenarios::audit_verify::run(&mut ctx).await?,
         };
         outcomes.extend(result);
     }

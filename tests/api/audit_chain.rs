@@ -2,8 +2,6 @@
 //! appended directly in SQL is detected and named — over GraphQL and by `hq-api audit verify`.
 //! Concurrent writers keep one valid chain, and an approval pins the chain head.
 
-use std::time::Instant;
-
 use hq_api::auth::Role;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection, EntityTrait};
 use serde_json::{Value, json};
@@ -372,101 +370,4 @@ async fn an_approval_pins_the_chain_head_with_its_own_entry() {
         )
         .await;
     assert_eq!(read.data()["settlement"]["auditHeadAtApproval"], pinned);
-}
-
-/// The verification benchmark: `HQ_AUDIT_BENCH_ENTRIES` entries (default 100,000) written in
-/// chain directly, then verified; prints the time. Run with
-/// `cargo test --release --test api audit_chain::verification_time -- --ignored --nocapture`.
-#[tokio::test]
-#[ignore = "benchmark: run on demand"]
-async fn verification_time_of_many_entries() {
-    let entries: i64 = std::env::var("HQ_AUDIT_BENCH_ENTRIES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let app = spawn_app().await;
-    let db = Database::connect(&app.database_url).await.unwrap();
-    let started = Instant::now();
-    let at = chrono::Utc::now()
-        .with_timezone(&chrono::Utc)
-        .date_naive()
-        .and_hms_opt(8, 0, 0)
-        .unwrap()
-        .and_utc();
-    let mut prev = migration::GENESIS_HASH.to_owned();
-    let mut id = 0i64;
-    while id < entries {
-        let mut rows = Vec::new();
-        for _ in 0..500.min(entries - id) {
-            id += 1;
-            let target = format!("{id}");
-            let after = format!("{{\"n\":{id},\"name\":\"杭州基准有限公司\"}}");
-            let hash = migration::chain_hash(
-                &prev,
-                &migration::ChainFields {
-                    id,
-                    at: &at,
-                    actor_role: "HQ_OFFICE",
-                    actor_sub: "bench",
-                    actor_district: None,
-                    operation: "registerEnterprise",
-                    target_type: "enterprise",
-                    target_id: Some(&target),
-                    before: None,
-                    after: Some(&after),
-                },
-            );
-            rows.push(entity::audit_log::ActiveModel {
-                id: Set(id),
-                at: Set(at),
-                actor_sub: Set("bench".into()),
-                actor_role: Set("HQ_OFFICE".into()),
-                actor_district: Set(None),
-                operation: Set("registerEnterprise".into()),
-                target_type: Set("enterprise".into()),
-                target_id: Set(Some(target)),
-                before: Set(None),
-                after: Set(Some(after)),
-                prev_hash: Set(prev.clone()),
-                hash: Set(hash.clone()),
-            });
-            prev = hash;
-        }
-        entity::audit_log::Entity::insert_many(rows)
-            .exec_without_returning(&db)
-            .await
-            .unwrap();
-    }
-    entity::audit_chain_head::Entity::update(entity::audit_chain_head::ActiveModel {
-        id: Set(1),
-        last_id: Set(Some(entries)),
-        hash: Set(prev.clone()),
-        entries: Set(entries),
-    })
-    .exec(&db)
-    .await
-    .unwrap();
-    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        sql(
-            &db,
-            "SELECT setval(pg_get_serial_sequence('audit_log', 'id'), (SELECT MAX(id) FROM audit_log))",
-        )
-        .await;
-    }
-    let written = started.elapsed();
-
-    let started = Instant::now();
-    let report = hq_api::services::audit::verify(&db, None, None)
-        .await
-        .unwrap();
-    let took = started.elapsed();
-    assert_eq!(report.broken, None);
-    assert_eq!(report.entries_checked, entries as u64);
-    assert_eq!(report.head.hash, prev);
-    println!(
-        "audit chain: {entries} entries on {:?} written in {written:.2?}, verified in {took:.2?} \
-         ({:.0} entries/s)",
-        db.get_database_backend(),
-        entries as f64 / took.as_secs_f64()
-    );
 }

@@ -157,3 +157,6 @@ pub mod startup;
 
 /// The same statements over TLS and over a plain link to PostgreSQL.
 pub mod tls;
+
+/// `audit::verify` of the whole hash chain, with its peak memory.
+pub mod audit_verify;
