@@ -28,10 +28,10 @@ const LIST_QUERY: &str = "query List($first: Int!, $after: String, $year: Int!) 
 /// The page sizes of the one-client figures (statements and time per request).
 const PAGE_SIZES: [usize; 2] = [10, 50];
 
-/// 20 page offsets spread over the list.
+/// 20 page offsets spread evenly over the whole list, from the first page to the last.
 fn offsets(total: usize, page: usize) -> Vec<usize> {
-    let room = total.saturating_sub(page) + 1;
-    (0..20).map(|k| (k * page * 7) % room).collect()
+    let room = total.saturating_sub(page);
+    (0..20).map(|k| k * room / 19).collect()
 }
 
 /// The cursors of the list's first `count` items, in order, as a client learns them: pages of
@@ -110,10 +110,17 @@ fn service_requests(
         .collect()
 }
 
-fn floor_requests(total: usize, page: usize) -> Vec<Vec<u8>> {
+/// The floor's requests for the same pages: after the credit code of the item before each
+/// offset (`sorted` = every credit code in list order).
+fn floor_requests(sorted: &[String], total: usize, page: usize) -> Vec<Vec<u8>> {
     offsets(total, page)
         .into_iter()
-        .map(|offset| http::get(&format!("/floor/enterprises?first={page}&offset={offset}")))
+        .map(
+            |offset| match offset.checked_sub(1).and_then(|i| sorted.get(i)) {
+                Some(after) => http::get(&format!("/floor/enterprises?first={page}&after={after}")),
+                None => http::get(&format!("/floor/enterprises?first={page}")),
+            },
+        )
         .collect()
 }
 
@@ -254,6 +261,8 @@ fn describe_one_client(figures: &[PerRequest]) -> String {
 /// Target: throughput ≥ 0.5× the floor's.
 pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
     let total = ctx.set.codes.len();
+    let mut sorted = ctx.set.codes.clone();
+    sorted.sort_unstable();
     let page = 50usize;
     let lines_per_enterprise = ctx.set.lines as f64 / total.max(1) as f64;
     writeln!(
@@ -333,12 +342,12 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
     let floor_server = FloorServer::start(floor_db, data::RECOGNITION_YEAR)?;
     let floor_addr = floor_server.addr;
     let (floor_statements, floor_bytes) = per_request(floor_addr, &floor_counter, total, |p| {
-        Ok(floor_requests(total, p))
+        Ok(floor_requests(&sorted, total, p))
     })
     .await?;
     let floor = run_load(
         floor_addr,
-        floor_requests(total, page),
+        floor_requests(&sorted, total, page),
         ctx.clients,
         warmup,
         ctx.http,
