@@ -429,18 +429,22 @@ async fn floor_page(
     if !ids.is_empty() {
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
         let payments = db
-            .query_all_raw(Statement::from_string(
-                backend,
-                if backend == DbBackend::Postgres {
-                    format!(
-                        "SELECT p.enterprise_id, p.seq, p.district_code, p.kind, \
-                         p.subsidy_year, p.contract_no, p.basis_fen, p.amount_fen, \
-                         p.payment_date, p.voucher_no FROM unnest(ARRAY[{list}]::bigint[]) AS \
-                         e(id) CROSS JOIN LATERAL (SELECT * FROM payment_lines l WHERE \
-                         l.enterprise_id = e.id ORDER BY l.payment_date DESC, l.seq DESC \
-                         LIMIT 20) p"
-                    )
-                } else {
+            .query_all_raw(if backend == DbBackend::Postgres {
+                // The page's ids bound as one text, so that the statement's text is the same
+                // for every page.
+                Statement::from_sql_and_values(
+                    backend,
+                    "SELECT p.enterprise_id, p.seq, p.district_code, p.kind, p.subsidy_year, \
+                     p.contract_no, p.basis_fen, p.amount_fen, p.payment_date, p.voucher_no \
+                     FROM (SELECT unnest(string_to_array($1, ',')::bigint[]) AS id) e \
+                     CROSS JOIN LATERAL (SELECT * FROM payment_lines l \
+                     WHERE l.enterprise_id = e.id \
+                     ORDER BY l.payment_date DESC, l.seq DESC LIMIT 20) p",
+                    [Value::from(list)],
+                )
+            } else {
+                Statement::from_string(
+                    backend,
                     format!(
                         "SELECT enterprise_id, seq, district_code, kind, subsidy_year, \
                          contract_no, basis_fen, amount_fen, payment_date, voucher_no FROM \
@@ -448,9 +452,9 @@ async fn floor_page(
                          payment_date DESC, seq DESC) AS rn FROM payment_lines p WHERE \
                          enterprise_id IN ({list})) ranked WHERE rn <= 20 \
                          ORDER BY enterprise_id, payment_date DESC, seq DESC"
-                    )
-                },
-            ))
+                    ),
+                )
+            })
             .await?;
         let position: std::collections::HashMap<i64, usize> =
             ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
