@@ -9,6 +9,7 @@ use hq_api::auth::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, register_enterprise, spawn_app};
+use crate::recognition::credit_code;
 
 /// A node's field as text; numbers zero-padded, so that text order is number order.
 fn text(node: &Value, name: &str) -> String {
@@ -149,22 +150,6 @@ fn assert_walk(
     }
 }
 
-/// A valid credit code (GB 32100 check character) from a 17-character base.
-fn code(n: u32) -> String {
-    const ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [u32; 17] = [
-        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-    ];
-    let base = format!("91330100{n:09}");
-    let sum: u32 = base
-        .chars()
-        .zip(WEIGHTS)
-        .map(|(c, w)| ALPHABET.find(c).unwrap() as u32 * w)
-        .sum();
-    let check = (31 - sum % 31) % 31;
-    format!("{base}{}", ALPHABET.chars().nth(check as usize).unwrap())
-}
-
 const ENTERPRISES: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
   enterprises(filter: { districtCode: \"330106\" }, first: $first, after: $after, last: $last,
     before: $before) {
@@ -192,7 +177,7 @@ async fn enterprise_pages_repeat_and_skip_nothing_while_enterprises_come_and_go(
     // Arrange: enterprises 10, 20, …, 200 in 330106.
     let app = spawn_app().await;
     for n in (10..=200).step_by(10) {
-        register_enterprise(&app, &code(n), &format!("企业{n}"), "330106").await;
+        register_enterprise(&app, &credit_code(n), &format!("企业{n}"), "330106").await;
     }
     let token = app.token_for(Role::CityFinance);
 
@@ -237,14 +222,17 @@ async fn enterprise_pages_repeat_and_skip_nothing_while_enterprises_come_and_go(
                 // Act: between pages, one enterprise ahead of the reader and one behind arrive,
                 // and one ahead and one behind leave.
                 let (ahead, behind) = if backward { (15, 195) } else { (195, 15) };
-                let (ahead, behind) = (code(ahead + offset / 1000), code(behind + offset / 1000));
+                let (ahead, behind) = (
+                    credit_code(ahead + offset / 1000),
+                    credit_code(behind + offset / 1000),
+                );
                 register_enterprise(&app, &ahead, "新企业甲", "330106").await;
                 register_enterprise(&app, &behind, "新企业乙", "330106").await;
                 inserted_ahead.push(ahead);
                 let (leave_ahead, leave_behind) = if backward {
-                    (code(40), code(190))
+                    (credit_code(40), credit_code(190))
                 } else {
-                    (code(170), code(20))
+                    (credit_code(170), credit_code(20))
                 };
                 move_out(&app, &leave_ahead).await;
                 move_out(&app, &leave_behind).await;
@@ -391,7 +379,7 @@ async fn audit_log_pages_newest_first_skip_nothing_while_entries_are_written() {
     // Arrange: ten audited writes.
     let app = spawn_app().await;
     for n in 1..=10 {
-        register_enterprise(&app, &code(n), &format!("企业{n}"), "330106").await;
+        register_enterprise(&app, &credit_code(n), &format!("企业{n}"), "330106").await;
     }
     let token = app.token_for(Role::Auditor);
     for backward in [false, true] {
@@ -436,8 +424,13 @@ async fn audit_log_pages_newest_first_skip_nothing_while_entries_are_written() {
             cursor = Some(next);
             if step == 0 {
                 // Act: a new entry (newest: behind a forward reader, ahead of a backward one).
-                register_enterprise(&app, &code(100 + u32::from(backward)), "新企业", "330106")
-                    .await;
+                register_enterprise(
+                    &app,
+                    &credit_code(100 + u32::from(backward)),
+                    "新企业",
+                    "330106",
+                )
+                .await;
             }
         }
         // Assert: newest first, every entry that was there once, none twice. (A backward
@@ -452,7 +445,7 @@ async fn a_malformed_cursor_or_one_of_another_list_is_bad_user_input_on_its_argu
     // Arrange
     let app = spawn_app().await;
     for n in 1..=3 {
-        register_enterprise(&app, &code(n), &format!("企业{n}"), "330106").await;
+        register_enterprise(&app, &credit_code(n), &format!("企业{n}"), "330106").await;
     }
     let token = app.token_for(Role::Auditor);
     let audit_cursor = app
@@ -527,10 +520,10 @@ async fn total_count_applies_the_filters_and_not_the_page() {
     // Arrange: four enterprises in 330106, two in 330108.
     let app = spawn_app().await;
     for n in 1..=4 {
-        register_enterprise(&app, &code(n), &format!("西湖企业{n}"), "330106").await;
+        register_enterprise(&app, &credit_code(n), &format!("西湖企业{n}"), "330106").await;
     }
     for n in 5..=6 {
-        register_enterprise(&app, &code(n), &format!("滨江企业{n}"), "330108").await;
+        register_enterprise(&app, &credit_code(n), &format!("滨江企业{n}"), "330108").await;
     }
     let token = app.token_for(Role::HqOffice);
     let q = "query($f: EnterpriseFilter) { enterprises(filter: $f, first: 1) {
@@ -569,21 +562,7 @@ async fn claims_and_findings_keep_a_district_actor_to_its_own_district() {
     )
     .await;
     for district in ["330106", "330108"] {
-        let token = app.token(Role::District, Some(district));
-        let q = format!(
-            "mutation($l: [PaymentLineInput!]!) {{ reportPayments(districtCode: \"{district}\", fiscalYear: 2024, lines: $l) {{ created {{ id }} }} }}"
-        );
-        app.gql(
-            Some(&token),
-            &q,
-            json!({ "l": [rent(&format!("C-{district}"))] }),
-        )
-        .await
-        .data();
-        let q = format!(
-            "mutation {{ submitClaim(districtCode: \"{district}\", fiscalYear: 2024) {{ status }} }}"
-        );
-        app.gql(Some(&token), &q, json!({})).await.data();
+        submit(&app, district).await;
     }
     let claims = "query($d: String) { claims(fiscalYear: 2024, districtCode: $d, first: 10) {
         totalCount nodes { districtCode fiscalYear status } } }";
@@ -668,7 +647,7 @@ async fn every_order_of_the_enterprise_list_pages_the_same_rows_both_ways() {
         (4, "甲", "2018-01-01"),
         (5, "丁", "2020-01-01"),
     ] {
-        let input = json!({ "creditCode": code(n), "name": name, "districtCode": "330106",
+        let input = json!({ "creditCode": credit_code(n), "name": name, "districtCode": "330106",
             "registeredOn": "2021-06-01", "hangzhouSince": since, "industryCode": "7211",
             "ownership": "PRIVATE" });
         app.gql_as(
@@ -679,7 +658,7 @@ async fn every_order_of_the_enterprise_list_pages_the_same_rows_both_ways() {
         .await
         .data();
     }
-    let input = json!({ "creditCode": code(6), "name": "外地", "registeredOn": "2021-06-01",
+    let input = json!({ "creditCode": credit_code(6), "name": "外地", "registeredOn": "2021-06-01",
         "industryCode": "7211", "ownership": "PRIVATE" });
     app.gql_as(
         Role::HqOffice,
@@ -724,15 +703,17 @@ async fn every_order_of_the_enterprise_list_pages_the_same_rows_both_ways() {
         assert_eq!(forwards, whole, "{order}");
         assert_eq!(backwards, whole, "{order}");
         match order {
-            "CREDIT_CODE" => assert_eq!(whole, (1..=6).map(code).collect::<Vec<_>>()),
-            "RECENTLY_REGISTERED" => assert_eq!(whole, (1..=6).rev().map(code).collect::<Vec<_>>()),
+            "CREDIT_CODE" => assert_eq!(whole, (1..=6).map(credit_code).collect::<Vec<_>>()),
+            "RECENTLY_REGISTERED" => {
+                assert_eq!(whole, (1..=6).rev().map(credit_code).collect::<Vec<_>>())
+            }
             "HANGZHOU_SINCE" => {
                 // Earliest first, ties by credit code, outside Hangzhou last.
-                assert_eq!(whole, [3, 4, 1, 5, 2, 6].map(code));
+                assert_eq!(whole, [3, 4, 1, 5, 2, 6].map(credit_code));
             }
             _ => {
                 // Equal names keep credit-code order.
-                let at = |n| whole.iter().position(|c| *c == code(n)).unwrap();
+                let at = |n| whole.iter().position(|c| *c == credit_code(n)).unwrap();
                 assert!(at(2) < at(4), "{whole:?}");
             }
         }
@@ -765,7 +746,7 @@ async fn rename(app: &TestApp, credit_code: &str, on: &str, name: &str) {
 async fn event_pages_skip_nothing_while_events_are_recorded_ahead_and_behind() {
     // Arrange: registered 2020-01-01 and renamed every year to 2025.
     let app = spawn_app().await;
-    let credit_code = code(1);
+    let credit_code = credit_code(1);
     register_enterprise(&app, &credit_code, "起名", "330106").await;
     for year in 2021..=2025 {
         rename(
@@ -1130,7 +1111,7 @@ async fn the_enterprise_list_runs_as_many_statements_for_50_rows_as_for_5() {
     // Arrange: 120 enterprises in 330106.
     let (app, statements) = crate::helpers::spawn_app_counting_statements().await;
     for n in 1..=120 {
-        register_enterprise(&app, &code(n), &format!("企业{n:03}"), "330106").await;
+        register_enterprise(&app, &credit_code(n), &format!("企业{n:03}"), "330106").await;
     }
     let token = app.token_for(Role::Viewer);
 
