@@ -38,6 +38,27 @@ pub struct ReasonAmount {
     pub amount: Decimal,
 }
 
+impl ReasonAmount {
+    /// The cut total of `reason`, with its clause.
+    pub(super) fn new(reason: ReasonCode, amount: Money) -> ReasonAmount {
+        ReasonAmount {
+            reason: reason.into(),
+            clause: reason.clause().as_str().to_string(),
+            amount: amount.into(),
+        }
+    }
+}
+
+/// A settlement's rate as stored (its decimal text).
+///
+/// # Errors
+/// Internal error for a stored text that is not a decimal.
+pub(super) fn stored_rate(text: &str) -> Result<Decimal, AppError> {
+    text.parse::<rust_decimal::Decimal>()
+        .map(Decimal)
+        .map_err(AppError::internal)
+}
+
 fn reason_amounts(json: &str) -> Result<Vec<ReasonAmount>, AppError> {
     let map: BTreeMap<String, i64> = serde_json::from_str(json).map_err(AppError::internal)?;
     let mut rows: Vec<(ReasonCode, i64)> = map
@@ -51,11 +72,7 @@ fn reason_amounts(json: &str) -> Result<Vec<ReasonAmount>, AppError> {
     rows.sort_by_key(|(r, _)| *r);
     Ok(rows
         .into_iter()
-        .map(|(r, v)| ReasonAmount {
-            reason: r.into(),
-            clause: r.clause().as_str().to_string(),
-            amount: money(v),
-        })
+        .map(|(r, v)| ReasonAmount::new(r, Money::from_fen(v)))
         .collect())
 }
 
@@ -270,11 +287,7 @@ pub fn shape(
     Ok(Settlement {
         fiscal_year: s.fiscal_year,
         status: codes::stored::<SettlementStatus, _>(&s.status)?,
-        rate: s
-            .rate
-            .parse::<rust_decimal::Decimal>()
-            .map(Decimal)
-            .map_err(AppError::internal)?,
+        rate: stored_rate(&s.rate)?,
         budget: s.budget_fen.map(money),
         payable_year: service::payable_year(s.fiscal_year),
         parameter_version_ids: versions,

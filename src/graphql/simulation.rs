@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 
-use super::codes::{GqlReasonCode, GqlSettlementStatus, GqlZeroReason};
+use super::codes::{GqlSettlementStatus, GqlZeroReason};
 use super::scalars::Decimal;
-use super::settlement::{ReasonAmount, SettlementTotals};
+use super::settlement::{ReasonAmount, SettlementTotals, stored_rate};
 use crate::error::AppError;
 use crate::policy::money::Money;
 use crate::policy::reconciliation::ReasonCode;
@@ -105,11 +105,7 @@ fn money(value: Money) -> Decimal {
 
 fn reasons(map: &BTreeMap<ReasonCode, Money>) -> Vec<ReasonAmount> {
     map.iter()
-        .map(|(reason, amount)| ReasonAmount {
-            reason: GqlReasonCode::from(*reason),
-            clause: reason.clause().as_str().to_string(),
-            amount: money(*amount),
-        })
+        .map(|(reason, amount)| ReasonAmount::new(*reason, *amount))
         .collect()
 }
 
@@ -161,11 +157,7 @@ fn scenario(
             let s = &s.settlement;
             Ok(SettlementScenarioChange {
                 stored_status: super::codes::stored::<SettlementStatus, _>(&s.status)?,
-                stored_rate: s
-                    .rate
-                    .parse::<rust_decimal::Decimal>()
-                    .map(Decimal)
-                    .map_err(AppError::internal)?,
+                stored_rate: stored_rate(&s.rate)?,
                 reimbursement: difference(t.reimbursement, s.reimbursement_fen)?,
                 granted: difference(t.granted, s.granted_fen)?,
                 net_payable: difference(t.net_payable, s.net_payable_fen)?,
