@@ -74,6 +74,18 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
         audience: Audience::Roles(AUDIT_READERS),
         district_scope: DistrictScope::None,
     },
+    // `node` and `nodes` check, for each id, the rule of the kind's direct field (and its
+    // district confinement) before fetching it.
+    FieldRule {
+        field: "Query.node",
+        audience: Audience::Public,
+        district_scope: DistrictScope::OwnRowsOnly,
+    },
+    FieldRule {
+        field: "Query.nodes",
+        audience: Audience::Public,
+        district_scope: DistrictScope::OwnRowsOnly,
+    },
     FieldRule {
         field: "Query.district",
         audience: Audience::Authenticated,

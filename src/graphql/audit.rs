@@ -2,7 +2,9 @@
 //! hash chain (CITY_FINANCE and AUDITOR only).
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject,
+};
 
 use super::pagination::{self, ConnectionTotals, CursorSpec, KeyKind, PageArgs};
 use super::scalars::DateTime;
@@ -12,9 +14,11 @@ use crate::services::audit::{self as audit_service, AuditFilter, ChainFault, Ver
 
 /// One audited write.
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct AuditEntry {
-    /// Sequence number (increasing in time).
-    pub id: i64,
+    /// The entry's database id: a sequence number, increasing in time (`verifyAuditLog` ranges
+    /// use it).
+    pub database_id: i64,
     /// When the write was committed (UTC).
     pub at: DateTime,
     /// The actor's token subject.
@@ -39,6 +43,17 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+#[ComplexObject]
+impl AuditEntry {
+    /// Opaque global id (`Node`); `node(id:)` refetches it.
+    pub(super) async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(super::node::global_id(
+            super::node::NodeKind::AuditEntry,
+            &[&self.database_id],
+        ))
+    }
+}
+
 fn parse_json(text: Option<String>) -> Option<Json<serde_json::Value>> {
     text.and_then(|t| serde_json::from_str(&t).ok()).map(Json)
 }
@@ -51,7 +66,7 @@ impl TryFrom<crate::services::records::AuditRecord> for AuditEntry {
     fn try_from(m: crate::services::records::AuditRecord) -> Result<Self, AppError> {
         let actor_role: Role = m.actor_role.parse().map_err(AppError::internal)?;
         Ok(AuditEntry {
-            id: m.id,
+            database_id: m.id,
             at: m.at.into(),
             actor_sub: m.actor_sub,
             actor_role,

@@ -1,6 +1,6 @@
 //! Districts: Hangzhou's 13 county-level divisions.
 
-use async_graphql::{Context, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject};
 
 use super::codes::{self, GqlDistrictKind};
 use crate::error::AppError;
@@ -8,6 +8,7 @@ use crate::services;
 
 /// A county-level division of Hangzhou (区、县（市）), a party to the §20 settlement.
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct District {
     /// GB/T 2260 code, e.g. `330106`.
     pub code: String,
@@ -15,6 +16,17 @@ pub struct District {
     pub name: String,
     /// 区, 县 or 县级市.
     pub kind: GqlDistrictKind,
+}
+
+#[ComplexObject]
+impl District {
+    /// Opaque global id (`Node`); `node(id:)` refetches it.
+    pub(super) async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(super::node::global_id(
+            super::node::NodeKind::District,
+            &[&self.code],
+        ))
+    }
 }
 
 /// A stored district as the API shows it; a stored kind this build does not know is an internal
@@ -61,7 +73,7 @@ impl DistrictQuery {
     }
 
     /// One district by its 6-digit code; `null` if no district has that code.
-    async fn district(
+    pub(super) async fn district(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "GB/T 2260 code, e.g. `330106`.")] code: String,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use async_graphql::connection::Connection;
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
-    ComplexObject, Context, Enum, InputObject, Json, Object, Result, SimpleObject,
+    ComplexObject, Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject,
 };
 use chrono::NaiveDate;
 
@@ -425,6 +425,14 @@ impl From<EnterpriseRecord> for Enterprise {
 /// of a date, its figures, recognitions, ratings and history.
 #[Object]
 impl Enterprise {
+    /// Opaque global id (`Node`); `node(id:)` refetches it.
+    pub(super) async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(super::node::global_id(
+            super::node::NodeKind::Enterprise,
+            &[&self.0.credit_code],
+        ))
+    }
+
     /// The unified social credit code (统一社会信用代码, GB 32100-2015), 18 characters.
     async fn credit_code(&self) -> &str {
         &self.0.credit_code
@@ -536,7 +544,10 @@ impl Enterprise {
     }
 
     /// Its recognitions (§4), in year order: year, decision date, route.
-    async fn recognitions(&self, ctx: &Context<'_>) -> Result<Vec<EnterpriseRecognition>> {
+    pub(super) async fn recognitions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<EnterpriseRecognition>> {
         let rows = data_loader(ctx)?
             .load_one(RecognitionsKey(self.0.id))
             .await?
@@ -544,6 +555,7 @@ impl Enterprise {
         rows.into_iter()
             .map(|r| {
                 Ok(EnterpriseRecognition {
+                    credit_code: self.0.credit_code.clone(),
                     year: r.year,
                     decided_on: Date(r.decided_on),
                     route: GqlRoute::parse(&r.route)?,
@@ -554,7 +566,10 @@ impl Enterprise {
     }
 
     /// Its star ratings (§5), in year order.
-    async fn star_ratings(&self, ctx: &Context<'_>) -> Result<Vec<EnterpriseStarRating>> {
+    pub(super) async fn star_ratings(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<EnterpriseStarRating>> {
         let rows = data_loader(ctx)?
             .load_one(RatingsKey(self.0.id))
             .await?
@@ -562,6 +577,7 @@ impl Enterprise {
         Ok(rows
             .into_iter()
             .map(|r| EnterpriseStarRating {
+                credit_code: self.0.credit_code.clone(),
                 year: r.year,
                 stars: r.stars,
             })
@@ -618,7 +634,10 @@ impl Enterprise {
 
 /// A recognition of the enterprise (§4), as the registry shows it.
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct EnterpriseRecognition {
+    #[graphql(skip)]
+    pub credit_code: String,
     /// The recognition year.
     pub year: i32,
     /// The decision date.
@@ -631,11 +650,36 @@ pub struct EnterpriseRecognition {
 
 /// A star rating of the enterprise (§5).
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct EnterpriseStarRating {
+    #[graphql(skip)]
+    pub credit_code: String,
     /// The rating year.
     pub year: i32,
     /// 1 to 5 stars.
     pub stars: i32,
+}
+
+#[ComplexObject]
+impl EnterpriseRecognition {
+    /// Opaque global id (`Node`); `node(id:)` refetches it.
+    pub(super) async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(super::node::global_id(
+            super::node::NodeKind::EnterpriseRecognition,
+            &[&self.credit_code, &self.year],
+        ))
+    }
+}
+
+#[ComplexObject]
+impl EnterpriseStarRating {
+    /// Opaque global id (`Node`); `node(id:)` refetches it.
+    pub(super) async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(super::node::global_id(
+            super::node::NodeKind::EnterpriseStarRating,
+            &[&self.credit_code, &self.year],
+        ))
+    }
 }
 
 #[ComplexObject]
@@ -651,8 +695,8 @@ impl EnterpriseFacts {
 #[derive(SimpleObject, Debug, Clone)]
 #[graphql(complex)]
 pub struct EnterpriseEvent {
-    /// Sequence number (increasing in recording order).
-    pub id: i64,
+    /// The event's database id: a sequence number, increasing in recording order.
+    pub database_id: i64,
     /// What happened.
     pub kind: EnterpriseEventKind,
     /// The day the change takes effect.
@@ -692,7 +736,7 @@ impl TryFrom<EnterpriseEventRecord> for EnterpriseEvent {
         let kind: EventKind = row.kind.parse().map_err(AppError::internal)?;
         let changes = serde_json::from_str(&row.changes).map_err(AppError::internal)?;
         Ok(EnterpriseEvent {
-            id: row.id,
+            database_id: row.id,
             kind: kind.into(),
             effective_date: Date(row.effective_date),
             changes: Json(changes),
@@ -776,7 +820,7 @@ pub struct EnterpriseQuery;
 #[Object]
 impl EnterpriseQuery {
     /// One enterprise by its unified social credit code; null if none is registered under it.
-    async fn enterprise(
+    pub(super) async fn enterprise(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "18 characters; trimmed and upper-cased.")] credit_code: String,

@@ -15,6 +15,8 @@ pub mod guard;
 /// `Subscription.claimEvents`: live claim status, and what a WebSocket connection hands it.
 pub mod live;
 mod me;
+/// Relay object identification: `Node`, global ids, `node` and `nodes`.
+pub mod node;
 pub mod pagination;
 mod parameters;
 mod payments;
@@ -41,6 +43,7 @@ use pagination::{ConnectionTotals, PageLimits};
 pub struct Query(
     districts::DistrictQuery,
     me::MeQuery,
+    node::NodeQuery,
     audit::AuditQuery,
     parameters::ParameterQuery,
     enterprises::EnterpriseQuery,

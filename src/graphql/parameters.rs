@@ -1,6 +1,8 @@
 //! Policy parameters: the versions in force on a date, and appending a new version (HQ_OFFICE).
 
-use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject,
+};
 
 use super::districts::parse_district_code;
 use super::scalars::Date;
@@ -41,9 +43,10 @@ impl From<Kind> for ParameterKind {
 
 /// One dated version of a policy parameter (the parameter table, docs/rules.md).
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct PolicyParameter {
-    /// The version's id; stored decisions cite it in `parameterVersionIds`.
-    pub id: i64,
+    /// The version's database id; stored decisions cite it in `parameterVersionIds`.
+    pub database_id: i64,
     /// The parameter name, e.g. `star_reward.3`.
     pub name: String,
     /// The value as JSON: a decimal or a date is a string (`"0.10"`, `"2021-12-31"`), an integer a
@@ -63,11 +66,22 @@ pub struct PolicyParameter {
     pub district: Option<String>,
 }
 
+#[ComplexObject]
+impl PolicyParameter {
+    /// Opaque global id (`Node`); `node(id:)` refetches it.
+    pub(super) async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(super::node::global_id(
+            super::node::NodeKind::PolicyParameter,
+            &[&self.database_id],
+        ))
+    }
+}
+
 impl From<ParameterVersion> for PolicyParameter {
     fn from(v: ParameterVersion) -> Self {
         let value = serde_json::to_value(&v.value).unwrap_or(serde_json::Value::Null);
         PolicyParameter {
-            id: v.id,
+            database_id: v.id,
             kind: service::kind_of(&v.name).map(ParameterKind::from),
             name: v.name,
             value: Json(value),

@@ -2,7 +2,7 @@
 //! `returnClaim`, `claim`, `paymentLines`.
 
 use async_graphql::connection::Connection;
-use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 
 use super::codes::{self, GqlClaimStatus};
 use super::pagination::{self, ConnectionTotals, CursorSpec, KeyKind, PageArgs};
@@ -59,8 +59,9 @@ pub struct PaymentLineInput {
 #[derive(SimpleObject, Debug, Clone)]
 #[graphql(complex)]
 pub struct PaymentLine {
-    /// Line id.
-    pub id: i64,
+    /// The line's database id: `withdrawPaymentLines`, `recordFinding` and `Finding.lineIds` name
+    /// lines by it.
+    pub database_id: i64,
     /// Report order (a sequence the service assigns).
     pub seq: i64,
     /// The reporting district's code.
@@ -93,6 +94,14 @@ pub struct PaymentLine {
 
 #[ComplexObject]
 impl PaymentLine {
+    /// Opaque global id (`Node`); `node(id:)` refetches it.
+    pub(super) async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(super::node::global_id(
+            super::node::NodeKind::PaymentLine,
+            &[&self.database_id],
+        ))
+    }
+
     /// The line's key for idempotent retries: district and voucher number.
     async fn key(&self) -> String {
         format!("{}/{}", self.district_code, self.voucher_no)
@@ -102,7 +111,7 @@ impl PaymentLine {
     async fn verdict(&self, ctx: &Context<'_>) -> Result<Option<super::verdicts::LineVerdict>> {
         // Batched: a page of lines reads its verdicts in one statement.
         let found = super::enterprises::data_loader(ctx)?
-            .load_one(super::enterprises::VerdictKey(self.id))
+            .load_one(super::enterprises::VerdictKey(self.database_id))
             .await?;
         Ok(found
             .map(super::verdicts::LineVerdict::from_row)
@@ -118,7 +127,7 @@ impl TryFrom<crate::services::records::PaymentLineRecord> for PaymentLine {
     fn try_from(m: crate::services::records::PaymentLineRecord) -> Result<Self, AppError> {
         let kind: PaymentKind = m.kind.parse().map_err(AppError::internal)?;
         Ok(PaymentLine {
-            id: m.id,
+            database_id: m.id,
             seq: m.seq,
             district_code: m.district_code,
             fiscal_year: m.fiscal_year,
@@ -141,8 +150,8 @@ impl TryFrom<crate::services::records::PaymentLineRecord> for PaymentLine {
 /// or export counts it, and its voucher may be reported again.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct WithdrawnPaymentLine {
-    /// The line's id (as `PaymentLine.id` was).
-    pub id: i64,
+    /// The line's database id (as `PaymentLine.databaseId` was).
+    pub database_id: i64,
     /// Its report order.
     pub seq: i64,
     /// The reporting district's code.
@@ -177,7 +186,7 @@ impl TryFrom<crate::services::records::WithdrawnLineRecord> for WithdrawnPayment
     fn try_from(m: crate::services::records::WithdrawnLineRecord) -> Result<Self, AppError> {
         let kind: PaymentKind = m.kind.parse().map_err(AppError::internal)?;
         Ok(WithdrawnPaymentLine {
-            id: m.id,
+            database_id: m.id,
             seq: m.seq,
             district_code: m.district_code,
             fiscal_year: m.fiscal_year,
@@ -245,8 +254,8 @@ impl From<&crate::services::claim_feed::ClaimChange> for ClaimEvent {
 #[derive(SimpleObject, Debug, Clone)]
 #[graphql(complex)]
 pub struct Claim {
-    /// Claim id.
-    pub id: i64,
+    /// The claim's database id.
+    pub database_id: i64,
     /// The district's code.
     pub district_code: String,
     /// The fiscal year claimed.
@@ -272,7 +281,7 @@ impl TryFrom<crate::services::records::ClaimRecord> for Claim {
 
     fn try_from(m: crate::services::records::ClaimRecord) -> Result<Self, AppError> {
         Ok(Claim {
-            id: m.id,
+            database_id: m.id,
             district_code: m.district_code,
             fiscal_year: m.fiscal_year,
             status: codes::stored::<ClaimStatus, _>(&m.status)?,
@@ -287,14 +296,22 @@ impl TryFrom<crate::services::records::ClaimRecord> for Claim {
 
 #[ComplexObject]
 impl Claim {
+    /// Opaque global id (`Node`); `node(id:)` refetches it.
+    pub(super) async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(super::node::global_id(
+            super::node::NodeKind::Claim,
+            &[&self.district_code, &self.fiscal_year],
+        ))
+    }
+
     /// The claim's history, oldest first.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<ClaimEvent>> {
         let state = super::state(ctx)?;
-        let rows = service::claim_history(&state.db, self.id).await?;
+        let rows = service::claim_history(&state.db, self.database_id).await?;
         rows.into_iter()
             .map(|e| {
                 Ok(ClaimEvent {
-                    claim_id: self.id,
+                    claim_id: self.database_id,
                     district_code: self.district_code.clone(),
                     fiscal_year: self.fiscal_year,
                     action: codes::stored::<ClaimStatus, _>(&e.action)?,
@@ -343,7 +360,7 @@ impl Claim {
             first,
             last,
         };
-        Ok(verdict_page(ctx, self.id, args).await?)
+        Ok(verdict_page(ctx, self.database_id, args).await?)
     }
 }
 
@@ -421,7 +438,7 @@ pub struct PaymentQuery;
 #[Object]
 impl PaymentQuery {
     /// The claim of a district for a fiscal year; `null` if it was never submitted.
-    async fn claim(
+    pub(super) async fn claim(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "District code.")] district_code: String,

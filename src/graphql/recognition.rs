@@ -286,6 +286,7 @@ pub enum StarRewardStatus {
 
 /// The §6 star reward of one rating (confidential).
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct StarReward {
     /// The enterprise's unified social credit code.
     pub credit_code: String,
@@ -320,6 +321,17 @@ pub struct StarReward {
     pub detail: String,
     /// The ids of the policy parameter versions used.
     pub parameter_version_ids: Vec<i64>,
+}
+
+#[async_graphql::ComplexObject]
+impl StarReward {
+    /// Opaque global id (`Node`); `node(id:)` refetches it.
+    pub(super) async fn id(&self, _ctx: &Context<'_>) -> Result<async_graphql::ID> {
+        Ok(super::node::global_id(
+            super::node::NodeKind::StarReward,
+            &[&self.credit_code, &self.year],
+        ))
+    }
 }
 
 impl From<RewardLine> for StarReward {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use async_graphql::connection::Connection;
-use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject};
 
 use super::codes::{self, GqlFindingKind, GqlReasonCode, GqlSettlementStatus, GqlZeroReason};
 use super::pagination::{self, ConnectionTotals, CursorSpec, KeyKind, PageArgs};
@@ -78,9 +78,10 @@ fn reason_amounts(json: &str) -> Result<Vec<ReasonAmount>, AppError> {
 
 /// A negative adjustment carried into a later settlement (§20 step 6).
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct Adjustment {
-    /// Adjustment id.
-    pub id: i64,
+    /// The adjustment's database id.
+    pub database_id: i64,
     /// The finding it comes from.
     pub finding_id: i64,
     /// The district.
@@ -104,7 +105,7 @@ pub struct Adjustment {
 impl From<crate::services::records::AdjustmentRecord> for Adjustment {
     fn from(a: crate::services::records::AdjustmentRecord) -> Self {
         Adjustment {
-            id: a.id,
+            database_id: a.id,
             finding_id: a.finding_id,
             district_code: a.district_code,
             original_year: a.original_year,
@@ -115,6 +116,28 @@ impl From<crate::services::records::AdjustmentRecord> for Adjustment {
             district_granted: money(a.district_granted_fen),
             reason: a.reason,
         }
+    }
+}
+
+#[ComplexObject]
+impl Adjustment {
+    /// Opaque global id (`Node`); `node(id:)` refetches it.
+    pub(super) async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(super::node::global_id(
+            super::node::NodeKind::Adjustment,
+            &[&self.database_id],
+        ))
+    }
+}
+
+#[ComplexObject]
+impl Finding {
+    /// Opaque global id (`Node`); `node(id:)` refetches it.
+    pub(super) async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(super::node::global_id(
+            super::node::NodeKind::Finding,
+            &[&self.database_id],
+        ))
     }
 }
 
@@ -150,6 +173,14 @@ pub struct SettlementDistrict {
 
 #[ComplexObject]
 impl SettlementDistrict {
+    /// Opaque global id (`Node`); `node(id:)` refetches it.
+    pub(super) async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(super::node::global_id(
+            super::node::NodeKind::SettlementDistrict,
+            &[&self.fiscal_year, &self.district_code],
+        ))
+    }
+
     /// The adjustments carried into this settlement for the district.
     async fn carried_adjustments(&self, ctx: &Context<'_>) -> Result<Vec<Adjustment>> {
         let state = super::state(ctx)?;
@@ -226,6 +257,14 @@ pub struct Settlement {
 
 #[ComplexObject]
 impl Settlement {
+    /// Opaque global id (`Node`); `node(id:)` refetches it.
+    pub(super) async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(super::node::global_id(
+            super::node::NodeKind::Settlement,
+            &[&self.fiscal_year],
+        ))
+    }
+
     /// The city's budget, if one was given; `FORBIDDEN` for a district actor (with its own
     /// grant it would reveal the other districts' total).
     async fn budget(&self, ctx: &Context<'_>) -> Result<Option<Decimal>> {
@@ -341,15 +380,16 @@ impl ReconcileResult {
             first,
             last,
         };
-        Ok(super::payments::verdict_page(ctx, self.claim.id, args).await?)
+        Ok(super::payments::verdict_page(ctx, self.claim.database_id, args).await?)
     }
 }
 
 /// A finding on approved lines and the adjustments it created.
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct Finding {
-    /// Finding id.
-    pub id: i64,
+    /// The finding's database id.
+    pub database_id: i64,
     /// Where it comes from.
     pub kind: GqlFindingKind,
     /// Why.
@@ -367,7 +407,7 @@ impl TryFrom<finding_service::RecordedFinding> for Finding {
 
     fn try_from(done: finding_service::RecordedFinding) -> Result<Self, AppError> {
         Ok(Finding {
-            id: done.finding.id,
+            database_id: done.finding.id,
             kind: codes::stored::<FindingKind, _>(&done.finding.kind)?,
             reason: done.finding.reason,
             line_ids: done.line_ids,
@@ -391,7 +431,7 @@ pub struct SettlementQuery;
 impl SettlementQuery {
     /// The settlement of a fiscal year (`null` before the first draft). A district actor sees its
     /// own line only.
-    async fn settlement(
+    pub(super) async fn settlement(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The fiscal year.")] fiscal_year: i32,
@@ -438,6 +478,7 @@ impl SettlementQuery {
         let filter = finding_service::FindingFilter {
             fiscal_year,
             district_code: district_code.or_else(|| scope.map(str::to_string)),
+            id: None,
         };
         let args = PageArgs {
             after,

@@ -1,6 +1,6 @@
 //! The verdict on one payment line (§20 step 3), as a payment line and a reconciliation show it.
 
-use async_graphql::SimpleObject;
+use async_graphql::{ComplexObject, Context, ID, Result, SimpleObject};
 
 use super::codes::{self, GqlReasonCode};
 use super::scalars::{DateTime, Decimal};
@@ -25,6 +25,7 @@ pub struct LineCutReason {
 
 /// The verdict on one payment line (§20 step 3).
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct LineVerdict {
     /// The line.
     pub line_id: i64,
@@ -46,6 +47,17 @@ pub struct LineVerdict {
     pub decided_at: DateTime,
     /// Who decided it (token subject).
     pub decided_by: String,
+}
+
+#[ComplexObject]
+impl LineVerdict {
+    /// Opaque global id (`Node`); `node(id:)` refetches it.
+    pub(super) async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(super::node::global_id(
+            super::node::NodeKind::LineVerdict,
+            &[&self.line_id],
+        ))
+    }
 }
 
 impl LineVerdict {

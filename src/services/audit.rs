@@ -438,6 +438,14 @@ pub struct AuditFilter {
     pub actor_sub: Option<String>,
 }
 
+/// One entry by id.
+///
+/// # Errors
+/// Database errors.
+pub async fn entry<C: ConnectionTrait>(conn: &C, id: i64) -> AppResult<Option<audit_log::Model>> {
+    Ok(audit_log::Entity::find_by_id(id).one(conn).await?)
+}
+
 fn filtered(filter: &AuditFilter) -> sea_orm::Select<audit_log::Entity> {
     let mut query = audit_log::Entity::find();
     if let Some(op) = &filter.operation {

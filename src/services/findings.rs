@@ -337,6 +337,8 @@ pub struct FindingFilter {
     pub fiscal_year: Option<i32>,
     /// Only findings naming lines of this district (a district actor's own, always).
     pub district_code: Option<String>,
+    /// Only the finding with this id.
+    pub id: Option<i64>,
 }
 
 /// The ids of the payment lines of `district_code` and `fiscal_year` (either optional).
@@ -356,6 +358,9 @@ fn lines_where(fiscal_year: Option<i32>, district_code: Option<&str>) -> SelectS
 
 fn findings_query(filter: &FindingFilter) -> sea_orm::Select<findings::Entity> {
     let mut query = findings::Entity::find();
+    if let Some(id) = filter.id {
+        query = query.filter(findings::Column::Id.eq(id));
+    }
     if filter.fiscal_year.is_some() || filter.district_code.is_some() {
         let mut named = Query::select();
         named
@@ -368,6 +373,17 @@ fn findings_query(filter: &FindingFilter) -> sea_orm::Select<findings::Entity> {
         query = query.filter(findings::Column::Id.in_subquery(named));
     }
     query
+}
+
+/// One adjustment by id.
+///
+/// # Errors
+/// Database errors.
+pub async fn adjustment<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+) -> AppResult<Option<adjustments::Model>> {
+    Ok(adjustments::Entity::find_by_id(id).one(conn).await?)
 }
 
 /// How many findings match `filter`.

@@ -242,6 +242,18 @@ pub async fn load_set<C: ConnectionTrait>(conn: &C) -> AppResult<ParameterSet> {
     Ok(ParameterSet::new(versions))
 }
 
+/// One parameter version by id.
+///
+/// # Errors
+/// Database errors; an unreadable stored value is internal.
+pub async fn version<C: ConnectionTrait>(conn: &C, id: i64) -> AppResult<Option<ParameterVersion>> {
+    policy_parameters::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(to_version)
+        .transpose()
+}
+
 /// The version of every parameter in force on `as_of` for `district` (a district's own beats the
 /// general one), in the order of the parameter table (docs/rules.md), then any other name alphabetically.
 ///

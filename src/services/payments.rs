@@ -1105,6 +1105,17 @@ pub async fn lines_of<C: ConnectionTrait>(
         .await?)
 }
 
+/// One payment line by id (withdrawn lines are gone).
+///
+/// # Errors
+/// Database errors.
+pub async fn line<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+) -> AppResult<Option<payment_lines::Model>> {
+    Ok(payment_lines::Entity::find_by_id(id).one(conn).await?)
+}
+
 fn lines_query(district_code: &str, fiscal_year: i32) -> sea_orm::Select<payment_lines::Entity> {
     payment_lines::Entity::find()
         .filter(payment_lines::Column::DistrictCode.eq(district_code))

@@ -53,6 +53,23 @@ fn matrix() -> Vec<Expect> {
             anonymous: false,
             roles: ALL,
         },
+        // `node` and `nodes` follow the rule of each id's direct field (tests/api/nodes.rs checks the
+        // district confinement): a district by id is for everyone signed in, an audit entry for
+        // the finance bureau and auditors.
+        Expect {
+            field: "Query.node",
+            query: r#"{ node(id: "QXVkaXRFbnRyeTox") { id } }"#,
+            variables: none,
+            anonymous: false,
+            roles: &[Role::CityFinance, Role::Auditor],
+        },
+        Expect {
+            field: "Query.nodes",
+            query: r#"{ nodes(ids: ["RGlzdHJpY3Q6MzMwMTA2"]) { id } }"#,
+            variables: none,
+            anonymous: false,
+            roles: ALL,
+        },
         Expect {
             field: "Query.auditLog",
             query: "{ auditLog(first: 5) { totalCount } }",
@@ -104,7 +121,7 @@ fn matrix() -> Vec<Expect> {
         },
         Expect {
             field: "Mutation.recordEnterpriseEvent",
-            query: r#"mutation { recordEnterpriseEvent(input: { creditCode: "91110000600037341L", kind: OFFICE_ACQUIRED, effectiveDate: "2024-01-01" }) { event { id } } }"#,
+            query: r#"mutation { recordEnterpriseEvent(input: { creditCode: "91110000600037341L", kind: OFFICE_ACQUIRED, effectiveDate: "2024-01-01" }) { event { databaseId } } }"#,
             variables: none,
             anonymous: false,
             roles: RECOGNITION_WRITERS,
@@ -212,7 +229,7 @@ fn matrix() -> Vec<Expect> {
         },
         Expect {
             field: "Mutation.withdrawPaymentLines",
-            query: r#"mutation { withdrawPaymentLines(ids: [1], reason: "wrong amount") { id } }"#,
+            query: r#"mutation { withdrawPaymentLines(ids: [1], reason: "wrong amount") { databaseId } }"#,
             variables: none,
             anonymous: false,
             roles: &[Role::District],

@@ -449,7 +449,7 @@ async fn after_a_move_each_district_sees_exactly_the_star_rewards_whose_district
     recognise_rate_and_grant(&app, CODE_B, 2024, 3, "2024-05-01", "2024-06-01").await;
     app.gql_as(
         Role::HqOffice,
-        "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { id } } }",
+        "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { databaseId } } }",
         json!({ "i": { "creditCode": CODE_A, "kind": "MOVED_DISTRICT", "effectiveDate": "2024-09-01",
                        "changes": { "districtCode": "330108" } } }),
     )

@@ -17,7 +17,7 @@ const REGISTER: &str = "mutation($input: RegisterEnterpriseInput!) {
     registerEnterprise(input: $input) { enterprise { creditCode name } warnings } }";
 
 const RECORD_EVENT: &str = "mutation($input: RecordEnterpriseEventInput!) {
-    recordEnterpriseEvent(input: $input) { event { id kind effectiveDate changes } } }";
+    recordEnterpriseEvent(input: $input) { event { databaseId kind effectiveDate changes } } }";
 
 const RECORD_FIGURES: &str = "mutation($input: RecordFiguresInput!) {
     recordFigures(input: $input) { figures { year revenue rdSpend } } }";

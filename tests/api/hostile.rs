@@ -395,7 +395,7 @@ async fn a_client_that_goes_away_cancels_its_request() {
 async fn ten_concurrent_retries_of_one_idempotency_key_execute_once_and_share_one_answer() {
     let app = spawn_app().await;
     register_enterprise(&app, HELD_CODE, "杭州幂等并发有限公司", "330106").await;
-    let rename = "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { id } } }";
+    let rename = "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { databaseId } } }";
     let body = json!({ "query": rename, "variables": { "i": {
         "creditCode": HELD_CODE, "kind": "RENAMED", "effectiveDate": "2024-01-01",
         "changes": { "name": "杭州并发新名有限公司" } } } });

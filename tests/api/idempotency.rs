@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, register_enterprise, spawn_app};
 
 const CODE: &str = "91330100716105852F";
-const RENAME: &str = "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { id } } }";
+const RENAME: &str = "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { databaseId } } }";
 
 async fn send(app: &TestApp, key: Option<&str>, name: &str) -> (u16, Option<String>, Value) {
     let token = app.token_for(Role::HqOffice);

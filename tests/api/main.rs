@@ -23,6 +23,7 @@ mod imports;
 mod introspection;
 mod live;
 mod money_bounds;
+mod nodes;
 mod observability;
 mod outage;
 mod pagination;

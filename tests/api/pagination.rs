@@ -161,7 +161,7 @@ async fn move_out(app: &TestApp, credit_code: &str) {
     let today = (chrono::Utc::now() + chrono::Duration::hours(8))
         .date_naive()
         .to_string();
-    let q = "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { id } } }";
+    let q = "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { databaseId } } }";
     app.gql_as(
         Role::HqOffice,
         q,
@@ -247,10 +247,10 @@ async fn enterprise_pages_repeat_and_skip_nothing_while_enterprises_come_and_go(
 }
 
 const REPORT: &str = "mutation($l: [PaymentLineInput!]!) {
-  reportPayments(districtCode: \"330106\", fiscalYear: 2024, lines: $l) { created { id voucherNo } } }";
+  reportPayments(districtCode: \"330106\", fiscalYear: 2024, lines: $l) { created { databaseId voucherNo } } }";
 
 const WITHDRAW: &str = "mutation($ids: [Int!]!) {
-  withdrawPaymentLines(ids: $ids, reason: \"reported twice\") { id } }";
+  withdrawPaymentLines(ids: $ids, reason: \"reported twice\") { databaseId } }";
 
 const LINES: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
   paymentLines(districtCode: \"330106\", fiscalYear: 2024, first: $first, after: $after,
@@ -282,12 +282,17 @@ async fn lines(app: &TestApp) -> Vec<(String, i64)> {
     app.all_nodes(
         Some(&token),
         "paymentLines(districtCode: \"330106\", fiscalYear: 2024",
-        "id seq",
+        "databaseId seq",
         json!({}),
     )
     .await
     .iter()
-    .map(|n| (padded(&n["seq"].to_string()), n["id"].as_i64().unwrap()))
+    .map(|n| {
+        (
+            padded(&n["seq"].to_string()),
+            n["databaseId"].as_i64().unwrap(),
+        )
+    })
     .collect()
 }
 
@@ -372,7 +377,7 @@ async fn payment_line_pages_repeat_and_skip_nothing_while_lines_are_reported_and
 const AUDIT: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
   auditLog(first: $first, after: $after, last: $last, before: $before) {
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { cursor node { id } } } }";
+    edges { cursor node { databaseId } } } }";
 
 #[tokio::test]
 async fn audit_log_pages_newest_first_skip_nothing_while_entries_are_written() {
@@ -384,15 +389,15 @@ async fn audit_log_pages_newest_first_skip_nothing_while_entries_are_written() {
     let token = app.token_for(Role::Auditor);
     for backward in [false, true] {
         let all: BTreeSet<String> = app
-            .all_nodes(Some(&token), "auditLog(", "id", json!({}))
+            .all_nodes(Some(&token), "auditLog(", "databaseId", json!({}))
             .await
             .iter()
             .map(|n| {
                 format!(
                     "{:0>12}",
-                    n["id"]
+                    n["databaseId"]
                         .as_str()
-                        .map_or_else(|| n["id"].to_string(), str::to_string)
+                        .map_or_else(|| n["databaseId"].to_string(), str::to_string)
                 )
             })
             .collect();
@@ -404,7 +409,7 @@ async fn audit_log_pages_newest_first_skip_nothing_while_entries_are_written() {
                 &token,
                 AUDIT,
                 "/auditLog",
-                &field("id"),
+                &field("databaseId"),
                 backward,
                 cursor,
                 3,
@@ -724,14 +729,18 @@ const EVENTS: &str =
     "query($c: String!, $first: Int, $after: String, $last: Int, $before: String) {
   enterprise(creditCode: $c) { events(first: $first, after: $after, last: $last, before: $before) {
     totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { cursor node { id effectiveDate } } } } }";
+    edges { cursor node { databaseId effectiveDate } } } } }";
 
 fn event_key(node: &Value) -> String {
-    format!("{}/{}", text(node, "effectiveDate"), text(node, "id"))
+    format!(
+        "{}/{}",
+        text(node, "effectiveDate"),
+        text(node, "databaseId")
+    )
 }
 
 async fn rename(app: &TestApp, credit_code: &str, on: &str, name: &str) {
-    let q = "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { id } } }";
+    let q = "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { databaseId } } }";
     app.gql_as(
         Role::HqOffice,
         q,

@@ -113,7 +113,7 @@ async fn headquarters(app: &TestApp, code: &str, district: &str, stars: i32) {
 async fn event(app: &TestApp, code: &str, kind: &str, on: &str, changes: Value) {
     app.gql_as(
         Role::HqOffice,
-        "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { id } } }",
+        "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { databaseId } } }",
         json!({ "i": { "creditCode": code, "kind": kind, "effectiveDate": on, "changes": changes } }),
     )
     .await
@@ -157,7 +157,7 @@ fn purchase(
 }
 
 const REPORT: &str = "mutation($d: String!, $y: Int!, $l: [PaymentLineInput!]!) {
-  reportPayments(districtCode: $d, fiscalYear: $y, lines: $l) { created { id voucherNo } unchanged { id } } }";
+  reportPayments(districtCode: $d, fiscalYear: $y, lines: $l) { created { databaseId voucherNo } unchanged { databaseId } } }";
 
 async fn try_report(app: &TestApp, district: &str, year: i32, lines: Value) -> Gql {
     let token = app.token(Role::District, Some(district));
@@ -179,7 +179,7 @@ async fn report(app: &TestApp, district: &str, year: i32, lines: Value) -> BTree
         .map(|l| {
             (
                 l["voucherNo"].as_str().unwrap().to_string(),
-                l["id"].as_i64().unwrap(),
+                l["databaseId"].as_i64().unwrap(),
             )
         })
         .collect()
@@ -246,7 +246,12 @@ async fn try_draft(app: &TestApp, year: i32, rate: Option<&str>, budget: Option<
     .await
 }
 
-async fn draft(app: &TestApp, year: i32, rate: Option<&str>, budget: Option<&str>) -> Value {
+pub(crate) async fn draft(
+    app: &TestApp,
+    year: i32,
+    rate: Option<&str>,
+    budget: Option<&str>,
+) -> Value {
     try_draft(app, year, rate, budget).await.data()["draftSettlement"].clone()
 }
 
@@ -254,7 +259,7 @@ fn approve_query() -> String {
     format!("mutation($y: Int!) {{ approveSettlement(fiscalYear: $y) {{ {SETTLEMENT_FIELDS} }} }}")
 }
 
-async fn try_approve(app: &TestApp, year: i32) -> Gql {
+pub(crate) async fn try_approve(app: &TestApp, year: i32) -> Gql {
     app.gql_as(Role::CityFinance, &approve_query(), json!({ "y": year }))
         .await
 }
@@ -368,11 +373,11 @@ fn assert_settlement_adds_up(s: &Value) {
 // ---------------------------------------------------------------------------------------------
 
 /// What the scenario arranged.
-struct Scenario {
+pub(crate) struct Scenario {
     /// E1..E7 (index 0 unused).
-    code: Vec<String>,
+    pub(crate) code: Vec<String>,
     /// Voucher → line id.
-    line: BTreeMap<String, i64>,
+    pub(crate) line: BTreeMap<String, i64>,
     /// The verdicts of the 2024 claims (and the 2023 one), by line id.
     verdict: BTreeMap<i64, Value>,
     /// The id of 余杭区's own rent ratio version.
@@ -398,7 +403,7 @@ impl Scenario {
 /// | E5   | 330106 → 330110     | 2024-03-01, 3★          | MOVED_DISTRICT 2024-05-01                |
 /// | E6   | 330108              | 2024-03-01, 3★          | title revoked 2024-06-30                 |
 /// | E7   | 330110              | never recognised        |                                          |
-async fn scenario(app: &TestApp) -> Scenario {
+pub(crate) async fn scenario(app: &TestApp) -> Scenario {
     let code: Vec<String> = (0..=7).map(|n| credit_code(100 + n)).collect();
     headquarters(app, &code[1], "330106", 3).await;
     headquarters(app, &code[2], "330106", 2).await;
@@ -421,12 +426,12 @@ async fn scenario(app: &TestApp) -> Scenario {
     let version = app
         .gql_as(
             Role::HqOffice,
-            "mutation($i: AddParameterVersionInput!) { addParameterVersion(input: $i) { id district } }",
+            "mutation($i: AddParameterVersionInput!) { addParameterVersion(input: $i) { databaseId district } }",
             json!({ "i": { "name": "rent_subsidy.ratio", "value": "0.25", "validFrom": "2024-01-01",
                            "district": "330110", "reference": "余杭区 2024 (§7)" } }),
         )
         .await;
-    let yuhang_ratio_version = version.data()["addParameterVersion"]["id"]
+    let yuhang_ratio_version = version.data()["addParameterVersion"]["databaseId"]
         .as_i64()
         .unwrap();
 
@@ -1660,7 +1665,7 @@ const FINDINGS: &str =
   findings(fiscalYear: 2024, districtCode: $d, first: $first, after: $after, last: $last,
     before: $before) {
     totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { cursor node { id lineIds adjustments { districtCode } } } } }";
+    edges { cursor node { databaseId lineIds adjustments { districtCode } } } } }";
 
 /// Every finding of 2024 as `token` sees it, paged `size` at a time in `direction`, recording
 /// `then` (lines) after the first page; answers the findings in list order.
@@ -1741,8 +1746,12 @@ async fn finding_pages_skip_nothing_while_findings_are_recorded_and_a_district_s
         .data();
     }
     let finance = app.token_for(Role::CityFinance);
-    let ids =
-        |nodes: &[Value]| -> Vec<i64> { nodes.iter().map(|n| n["id"].as_i64().unwrap()).collect() };
+    let ids = |nodes: &[Value]| -> Vec<i64> {
+        nodes
+            .iter()
+            .map(|n| n["databaseId"].as_i64().unwrap())
+            .collect()
+    };
 
     // Act: forwards, a finding is recorded after the first page (it is recorded last: ahead);
     // backwards, another one (behind the reader, which started at the end).
@@ -1774,7 +1783,10 @@ async fn finding_pages_skip_nothing_while_findings_are_recorded_and_a_district_s
             assert_eq!(adjustment["districtCode"], "330106", "{finding}");
         }
     }
-    let whole = all.iter().find(|f| f["id"] == mixed["id"]).unwrap();
+    let whole = all
+        .iter()
+        .find(|f| f["databaseId"] == mixed["databaseId"])
+        .unwrap();
     assert_eq!(whole["lineIds"].as_array().unwrap().len(), 2);
     assert_eq!(other.error_code(), Some("FORBIDDEN"));
 }

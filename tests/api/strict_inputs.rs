@@ -110,7 +110,7 @@ async fn every_money_input_refuses_the_same_forms_naming_its_field() {
     register_enterprise(&app, CODE, "杭州严格输入有限公司", "330106").await;
     let figures =
         "mutation($i: RecordFiguresInput!) { recordFigures(input: $i) { figures { revenue } } }";
-    let event = "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { id } } }";
+    let event = "mutation($i: RecordEnterpriseEventInput!) { recordEnterpriseEvent(input: $i) { event { databaseId } } }";
     let draft = "mutation($r: Decimal, $b: Decimal) { draftSettlement(fiscalYear: 2024, rate: $r, budget: $b) { status } }";
     for bad in [
         json!("1e2"),
@@ -147,7 +147,7 @@ async fn every_money_input_refuses_the_same_forms_naming_its_field() {
     let enterprise = app
         .gql_as(
             Role::HqOffice,
-            "{ enterprise(creditCode: \"91330100716105852F\") { events { nodes { id } } figures { year } } }",
+            "{ enterprise(creditCode: \"91330100716105852F\") { events { nodes { databaseId } } figures { year } } }",
             json!({}),
         )
         .await;

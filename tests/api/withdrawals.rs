@@ -9,11 +9,11 @@ use crate::helpers::{Gql, TestApp, register_enterprise, spawn_app};
 const CODE_A: &str = "91330100716105852F";
 
 const REPORT: &str = "mutation($d: String!, $l: [PaymentLineInput!]!) {
-  reportPayments(districtCode: $d, fiscalYear: 2024, lines: $l) { created { id voucherNo } } }";
+  reportPayments(districtCode: $d, fiscalYear: 2024, lines: $l) { created { databaseId voucherNo } } }";
 
 const WITHDRAW: &str = "mutation($ids: [Int!]!, $r: String!) {
   withdrawPaymentLines(ids: $ids, reason: $r) {
-    id voucherNo amount districtCode withdrawnAt withdrawnBy reason } }";
+    databaseId voucherNo amount districtCode withdrawnAt withdrawnBy reason } }";
 
 const SUBMIT: &str = "mutation($d: String!) { submitClaim(districtCode: $d, fiscalYear: 2024) {
   status lineCount paidTotal } }";
@@ -35,7 +35,7 @@ async fn report(app: &TestApp, lines: Value) -> Vec<i64> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| l["id"].as_i64().unwrap())
+        .map(|l| l["databaseId"].as_i64().unwrap())
         .collect()
 }
 
@@ -100,7 +100,7 @@ async fn a_district_withdraws_a_wrong_line_and_reports_its_voucher_again_correct
         .unwrap()
         .clone();
     assert_eq!(withdrawn.len(), 1);
-    assert_eq!(withdrawn[0]["id"], ids[0]);
+    assert_eq!(withdrawn[0]["databaseId"], ids[0]);
     assert_eq!(withdrawn[0]["voucherNo"], "V-1");
     assert_eq!(withdrawn[0]["amount"], "100.00");
     assert_eq!(withdrawn[0]["reason"], "amount typed wrong");
