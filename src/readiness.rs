@@ -3,7 +3,7 @@
 //! migrated and seeded, the district codes are unknown, `/readyz` answers 503 with the reason,
 //! and every request that needs the database gets `SERVICE_UNAVAILABLE` (HTTP 503) at once.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Deref;
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
@@ -15,24 +15,28 @@ use actix_web::{HttpResponse, ResponseError, web};
 
 use crate::error::AppError;
 use crate::http::{HttpError, HttpState};
+use crate::services::records::DistrictRecord;
 
-/// The district codes the database knows, once it has answered; until then, why it has not.
-/// Clones share one cell: the background task fills the one the server reads.
+/// The districts the database knows, once it has answered; until then, why it has not. Clones
+/// share one cell: the background task fills the one the server reads. The district table is
+/// seeded and never written through the service, so what it held at start-up is what it holds.
 #[derive(Clone)]
 pub struct KnownDistricts(Arc<Cell>);
 
 struct Cell {
     codes: OnceLock<HashSet<String>>,
+    records: OnceLock<HashMap<String, DistrictRecord>>,
     waiting_for: Mutex<&'static str>,
 }
 
 static NO_DISTRICTS: LazyLock<HashSet<String>> = LazyLock::new(HashSet::new);
+static NO_RECORDS: LazyLock<HashMap<String, DistrictRecord>> = LazyLock::new(HashMap::new);
 
 impl KnownDistricts {
     /// Known at once (the database answered at start-up).
-    pub fn loaded(codes: HashSet<String>) -> Self {
+    pub fn loaded(districts: Vec<DistrictRecord>) -> Self {
         let known = Self::waiting("starting");
-        known.fill(codes);
+        known.fill(districts);
         known
     }
 
@@ -40,6 +44,7 @@ impl KnownDistricts {
     pub fn waiting(reason: &'static str) -> Self {
         KnownDistricts(Arc::new(Cell {
             codes: OnceLock::new(),
+            records: OnceLock::new(),
             waiting_for: Mutex::new(reason),
         }))
     }
@@ -52,8 +57,22 @@ impl KnownDistricts {
     }
 
     /// The database has answered: these are its districts, and the service is ready.
-    pub fn fill(&self, codes: HashSet<String>) {
-        let _ = self.0.codes.set(codes);
+    pub fn fill(&self, districts: Vec<DistrictRecord>) {
+        let _ = self.0.records.set(
+            districts
+                .iter()
+                .map(|d| (d.code.clone(), d.clone()))
+                .collect(),
+        );
+        let _ = self
+            .0
+            .codes
+            .set(districts.into_iter().map(|d| d.code).collect());
+    }
+
+    /// The district with `code`, as the database held it (none until it has answered).
+    pub fn record(&self, code: &str) -> Option<&DistrictRecord> {
+        self.0.records.get().unwrap_or(&NO_RECORDS).get(code)
     }
 
     /// Why the service is not ready, or `None` when it is.
@@ -135,8 +154,18 @@ mod tests {
         assert_eq!(reader.waiting_for(), Some("database unreachable"));
         known.still_waiting("database does not exist");
         assert_eq!(reader.waiting_for(), Some("database does not exist"));
-        known.fill(HashSet::from(["330106".to_string()]));
+        known.fill(vec![DistrictRecord {
+            code: "330106".into(),
+            name: "西湖区".into(),
+            kind: "DISTRICT".into(),
+            sort_order: 1,
+        }]);
         assert_eq!(reader.waiting_for(), None);
         assert!(reader.contains("330106"));
+        assert_eq!(
+            reader.record("330106").map(|d| d.name.as_str()),
+            Some("西湖区")
+        );
+        assert!(reader.record("330108").is_none());
     }
 }

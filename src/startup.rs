@@ -1,6 +1,5 @@
 //! Building and running the HTTP server.
 
-use std::collections::HashSet;
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -105,10 +104,10 @@ impl Application {
     ) -> Result<Self, StartupError> {
         check_settings(&settings)?;
         let keys = token_keys(&settings).await?;
-        let codes = load(&settings, &db)
+        let districts = load(&settings, &db)
             .await
             .map_err(|err| StartupError::Migrate(db::describe(&err)))?;
-        Self::serve(&settings, db, KnownDistricts::loaded(codes), keys)
+        Self::serve(&settings, db, KnownDistricts::loaded(districts), keys)
     }
 
     /// Binds the address and builds the server on `db`, ready or not.
@@ -244,16 +243,15 @@ impl Application {
     }
 }
 
-/// Migrates and seeds (if configured) and reads the district codes.
-async fn load(settings: &Settings, db: &DatabaseConnection) -> AppResult<HashSet<String>> {
+/// Migrates and seeds (if configured) and reads the districts.
+async fn load(
+    settings: &Settings,
+    db: &DatabaseConnection,
+) -> AppResult<Vec<services::records::DistrictRecord>> {
     if settings.migrate {
         db::migrate_and_seed(db).await?;
     }
-    Ok(services::districts::list(db)
-        .await?
-        .into_iter()
-        .map(|d| d.code)
-        .collect())
+    services::districts::list(db).await
 }
 
 /// Tries the database until it is ready, waiting [`RETRY_FIRST`], then twice as long each
@@ -270,8 +268,8 @@ async fn bring_up(settings: Settings, db: DatabaseConnection, districts: KnownDi
                 .map_err(|err| ("database not migrated", db::describe(&err))),
         };
         match attempt {
-            Ok(codes) => {
-                districts.fill(codes);
+            Ok(known) => {
+                districts.fill(known);
                 tracing::info!("database ready: serving requests");
                 return;
             }

@@ -28,8 +28,8 @@ use crate::policy::Money;
 use crate::services::batched;
 use crate::services::keyset::{self, KeyPart};
 use crate::services::records::{
-    Db, DistrictRecord, EnterpriseEventRecord, EnterpriseFactsRecord, EnterpriseRecord,
-    FiguresRecord, PaymentLineRecord, RecognitionRecord, StarRatingRecord,
+    Db, EnterpriseEventRecord, EnterpriseFactsRecord, EnterpriseRecord, FiguresRecord,
+    PaymentLineRecord, RecognitionRecord, StarRatingRecord,
 };
 use crate::services::registry::read::ListFilter;
 use crate::services::registry::{self as service, EventKind, read, write};
@@ -68,10 +68,6 @@ pub struct FiguresKey(pub i64);
 /// All events of an enterprise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EventsKey(pub i64);
-
-/// A district by code.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DistrictKey(pub String);
 
 fn load_error(err: AppError) -> async_graphql::Error {
     err.to_graphql()
@@ -131,27 +127,6 @@ impl Loader<EventsKey> for EnterpriseLoader {
         Ok(rows
             .into_iter()
             .map(|(id, rows)| (EventsKey(id), rows))
-            .collect())
-    }
-}
-
-impl Loader<DistrictKey> for EnterpriseLoader {
-    type Value = DistrictRecord;
-    type Error = async_graphql::Error;
-
-    async fn load(
-        &self,
-        keys: &[DistrictKey],
-    ) -> Result<HashMap<DistrictKey, Self::Value>, Self::Error> {
-        // 13 rows: reading them all is one cheap query.
-        let wanted: std::collections::HashSet<&str> = keys.iter().map(|k| k.0.as_str()).collect();
-        let rows = crate::services::districts::list(&self.db)
-            .await
-            .map_err(load_error)?;
-        Ok(rows
-            .into_iter()
-            .filter(|d| wanted.contains(d.code.as_str()))
-            .map(|d| (DistrictKey(d.code.clone()), d))
             .collect())
     }
 }
@@ -289,14 +264,18 @@ async fn facts_on(
         .await
 }
 
-async fn district_by_code(ctx: &Context<'_>, code: Option<&str>) -> Result<Option<District>> {
+/// The district `code`, from the districts the service read at start-up (no statement).
+fn district_by_code(ctx: &Context<'_>, code: Option<&str>) -> Result<Option<District>> {
     let Some(code) = code else {
         return Ok(None);
     };
-    let row = data_loader(ctx)?
-        .load_one(DistrictKey(code.to_string()))
-        .await?;
-    Ok(row.map(District::try_from).transpose()?)
+    let state = super::state(ctx)?;
+    Ok(state
+        .districts
+        .record(code)
+        .cloned()
+        .map(District::try_from)
+        .transpose()?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -376,15 +355,13 @@ pub enum EnterpriseEventKind {
 #[derive(Debug, Clone)]
 pub struct Enterprise(pub EnterpriseRecord, Option<Arc<PagePrefetch>>);
 
-/// What the enterprise list read for its whole page at once (one statement each), so that the
-/// page's nested fields cost the same statements whatever the page size: the facts of its
-/// enterprises on one day (today, the default `asOf`) and, when `district` is selected, the
-/// districts.
+/// What the enterprise list read for its whole page at once (one statement), so that the page's
+/// nested fields cost the same statements whatever the page size: the facts of its enterprises on
+/// one day (today, the default `asOf`). Districts need no statement (see [`district_by_code`]).
 #[derive(Debug, Default)]
 pub struct PagePrefetch {
     on: NaiveDate,
     facts: HashMap<i64, EnterpriseFactsRecord>,
-    districts: Option<HashMap<String, DistrictRecord>>,
 }
 
 impl Enterprise {
@@ -398,20 +375,6 @@ impl Enterprise {
             Some(page) if page.on == on => Ok(page.facts.get(&self.0.id).cloned()),
             _ => facts_on(ctx, self.0.id, on).await,
         }
-    }
-
-    /// The district `code`: from the page's prefetch when it has the districts, else the loader.
-    async fn district_named(
-        &self,
-        ctx: &Context<'_>,
-        code: Option<&str>,
-    ) -> Result<Option<District>> {
-        if let (Some(page), Some(code)) = (&self.1, code)
-            && let Some(all) = &page.districts
-        {
-            return Ok(all.get(code).cloned().map(District::try_from).transpose()?);
-        }
-        district_by_code(ctx, code).await
     }
 }
 
@@ -457,8 +420,7 @@ impl Enterprise {
     ) -> Result<Option<District>> {
         let on = as_of.map_or_else(service::today, Into::into);
         let facts = self.facts_on(ctx, on).await?;
-        self.district_named(ctx, facts.as_ref().and_then(|f| f.district_code.as_deref()))
-            .await
+        district_by_code(ctx, facts.as_ref().and_then(|f| f.district_code.as_deref()))
     }
 
     /// Every fact on `asOf` (default: today in Hangzhou); null before the facts start.
@@ -686,7 +648,7 @@ impl EnterpriseStarRating {
 impl EnterpriseFacts {
     /// The registered district; null = outside Hangzhou.
     async fn district(&self, ctx: &Context<'_>) -> Result<Option<District>> {
-        district_by_code(ctx, self.district_code.as_deref()).await
+        district_by_code(ctx, self.district_code.as_deref())
     }
 }
 
@@ -871,8 +833,13 @@ impl EnterpriseQuery {
         };
         let spec = enterprise_cursor(order);
         let request = args.request(&spec, state.pages)?;
-        let page = read::page(&state.db, &list_filter, order, &request).await?;
-        let prefetch = prefetch(ctx, &state.db, &page).await?;
+        let facts_on = selects_facts(ctx).then(service::today);
+        let (page, with_facts) =
+            read::page(&state.db, &list_filter, order, &request, facts_on).await?;
+        let prefetch = match facts_on {
+            Some(on) => Some(prefetch(&state.db, &page, on, with_facts).await?),
+            None => None,
+        };
         let db = state.db.clone();
         let totals = ConnectionTotals::lazy(move || {
             let (db, filter) = (db.clone(), list_filter.clone());
@@ -880,44 +847,42 @@ impl EnterpriseQuery {
         });
         Ok(pagination::connection(
             &spec,
-            page.try_map(|row| Ok::<_, AppError>(Enterprise(row, prefetch.clone())))?,
+            page.map(|(row, _)| Enterprise(row, prefetch.clone())),
             totals,
         ))
     }
 }
 
-/// Reads what the page's nodes select for every enterprise of `page` at once: the facts on
-/// today when a field reading them is selected (`name`, `district`, `facts`, `figures` — with
-/// or without `asOf`; other days go through the loader), and the districts when `district` is.
-async fn prefetch(
-    ctx: &Context<'_>,
-    db: &Db,
-    page: &keyset::Page<EnterpriseRecord>,
-) -> Result<Option<Arc<PagePrefetch>>, AppError> {
+/// Whether the list's nodes select a field reading the facts (`name`, `district`, `facts`,
+/// `figures`, with or without `asOf`).
+fn selects_facts(ctx: &Context<'_>) -> bool {
     let look = ctx.look_ahead();
     let nodes = [look.field("edges").field("node"), look.field("nodes")];
-    let selects = |name: &str| nodes.iter().any(|node| node.field(name).exists());
-    if page.items.is_empty()
-        || !["name", "district", "facts", "figures"]
+    ["name", "district", "facts", "figures"]
+        .iter()
+        .any(|name| nodes.iter().any(|node| node.field(name).exists()))
+}
+
+/// The facts on `on` of every enterprise of `page`, for its nodes: those that came with the page
+/// (`with_facts`), else read in one statement. Other days go through the loader.
+async fn prefetch(
+    db: &Db,
+    page: &keyset::Page<read::EnterpriseWithFacts>,
+    on: NaiveDate,
+    with_facts: bool,
+) -> Result<Arc<PagePrefetch>, AppError> {
+    let facts = if with_facts {
+        page.items
             .iter()
-            .any(|f| selects(f))
-    {
-        return Ok(None);
-    }
-    let on = service::today();
-    let ids: Vec<i64> = page.items.iter().map(|(_, e)| e.id).collect();
-    let facts = read::facts_as_of_many(db, &ids, on).await?;
-    let districts = if selects("district") {
-        let all = crate::services::districts::list(db).await?;
-        Some(all.into_iter().map(|d| (d.code.clone(), d)).collect())
+            .filter_map(|(_, (e, facts))| Some((e.id, facts.clone()?)))
+            .collect()
+    } else if page.items.is_empty() {
+        HashMap::new()
     } else {
-        None
+        let ids: Vec<i64> = page.items.iter().map(|(_, (e, _))| e.id).collect();
+        read::facts_as_of_many(db, &ids, on).await?
     };
-    Ok(Some(Arc::new(PagePrefetch {
-        on,
-        facts,
-        districts,
-    })))
+    Ok(Arc::new(PagePrefetch { on, facts }))
 }
 
 /// The cursors of `Enterprise.events`: effective date and event id.

@@ -69,6 +69,15 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// The same page with each row mapped by `f`.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(|(k, t)| (k, f(t))).collect(),
+            has_previous: self.has_previous,
+            has_next: self.has_next,
+        }
+    }
+
     /// The same page with every row converted.
     ///
     /// # Errors

@@ -387,10 +387,18 @@ fn list_key(order: ListOrder) -> KeyOrder {
     }
 }
 
-/// One page of the enterprises matching `filter` in `order`, by key (one statement): joined to
-/// the facts on `as_of` only when a filter or the order reads them. Each row's key is its credit
-/// code (`CreditCode`), name and credit code (`Name`), `hangzhou_since` and credit code
-/// (`HangzhouSince`; outside Hangzhou sorts last) or id (`RecentlyRegistered`, descending).
+/// One page of the enterprises matching `filter` in `order`, by key, in one statement. Each row's
+/// key is its credit code (`CreditCode`), name and credit code (`Name`), `hangzhou_since` and
+/// credit code (`HangzhouSince`; outside Hangzhou sorts last) or id (`RecentlyRegistered`,
+/// descending).
+///
+/// The page is joined to the facts on `as_of` when a filter or the order reads them. Asked for
+/// the facts on `facts_on`, it answers them from that join when the days agree, or joins them
+/// when the list does not read facts and `facts_on` is today or later (every listed enterprise
+/// has facts then: they start on the registration day, never after the day the enterprise was
+/// entered, and their last period is open). Otherwise (another day than a joined `as_of`, or a
+/// past day) the facts are `None` and the caller reads them with [`facts_as_of_many`]; the
+/// second value says whether the facts came with the page.
 ///
 /// # Errors
 /// Database errors.
@@ -399,39 +407,56 @@ pub async fn page<C: ConnectionTrait>(
     filter: &ListFilter,
     order: ListOrder,
     request: &PageRequest,
-) -> AppResult<Page<enterprises::Model>> {
+    facts_on: Option<NaiveDate>,
+) -> AppResult<(Page<EnterpriseWithFacts>, bool)> {
+    let today = super::today();
+    let reads_facts = list_reads_facts(filter, order);
+    let join_day = match facts_on {
+        Some(day) if reads_facts && day == filter.as_of => Some(day),
+        Some(day) if !reads_facts && day >= today => Some(day),
+        _ => None,
+    };
     let key = list_key(order);
-    let query = list_query(filter, list_reads_facts(filter, order), super::today());
-    let code = |e: &enterprises::Model| KeyPart::Text(e.credit_code.clone());
-    match order {
-        ListOrder::CreditCode => {
-            let rows = keyset::apply(query, &key, request).all(conn).await?;
-            Ok(keyset::finish(rows, request, |e| vec![code(e)]))
-        }
-        ListOrder::RecentlyRegistered => {
-            let rows = keyset::apply(query, &key, request).all(conn).await?;
-            Ok(keyset::finish(rows, request, |e| vec![KeyPart::Int(e.id)]))
-        }
-        ListOrder::Name | ListOrder::HangzhouSince => {
-            let query = query.select_also(enterprise_facts::Entity);
-            let rows = keyset::apply(query, &key, request).all(conn).await?;
-            let page = keyset::finish(rows, request, |(e, facts)| {
-                let first = match (order, facts) {
-                    (ListOrder::Name, Some(f)) => KeyPart::Text(f.name.clone()),
-                    (_, Some(f)) => KeyPart::Date(f.hangzhou_since.unwrap_or(NO_HANGZHOU_SINCE)),
-                    // An inner join always has the facts.
-                    (_, None) => KeyPart::Text(String::new()),
-                };
-                vec![first, code(e)]
-            });
-            Ok(Page {
-                items: page.items.into_iter().map(|(k, (e, _))| (k, e)).collect(),
-                has_previous: page.has_previous,
-                has_next: page.has_next,
-            })
-        }
+    let mut query = list_query(filter, reads_facts, today);
+    if !reads_facts && let Some(day) = join_day {
+        query = query
+            .inner_join(enterprise_facts::Entity)
+            .filter(valid_on(day));
     }
+    let code = |e: &enterprises::Model| KeyPart::Text(e.credit_code.clone());
+    if !reads_facts && join_day.is_none() {
+        let rows = keyset::apply(query, &key, request).all(conn).await?;
+        let page = match order {
+            ListOrder::RecentlyRegistered => {
+                keyset::finish(rows, request, |e| vec![KeyPart::Int(e.id)])
+            }
+            _ => keyset::finish(rows, request, |e| vec![code(e)]),
+        };
+        return Ok((page.map(|e| (e, None)), false));
+    }
+    let rows = keyset::apply(query.select_also(enterprise_facts::Entity), &key, request)
+        .all(conn)
+        .await?;
+    let page = keyset::finish(rows, request, |(e, facts)| {
+        let first = match (order, facts) {
+            (ListOrder::CreditCode, _) => return vec![code(e)],
+            (ListOrder::RecentlyRegistered, _) => return vec![KeyPart::Int(e.id)],
+            (ListOrder::Name, Some(f)) => KeyPart::Text(f.name.clone()),
+            (_, Some(f)) => KeyPart::Date(f.hangzhou_since.unwrap_or(NO_HANGZHOU_SINCE)),
+            // An inner join always has the facts.
+            (_, None) => KeyPart::Text(String::new()),
+        };
+        vec![first, code(e)]
+    });
+    let with_facts = join_day.is_some();
+    Ok((
+        page.map(|(e, facts)| (e, facts.filter(|_| with_facts))),
+        with_facts,
+    ))
 }
+
+/// An enterprise of a list page, with its facts on the day asked when they came with the page.
+pub type EnterpriseWithFacts = (enterprises::Model, Option<enterprise_facts::Model>);
 
 /// The enterprises with these ids, by id.
 ///
@@ -620,16 +645,19 @@ mod statements {
                     size,
                     direction: Direction::Forward,
                 };
-                // What a list request runs: the page, the facts of its enterprises (one
-                // statement for the page, as the data loader asks), the count if selected.
-                let page = page(&conn, &filter, order, &request).await.expect("a page");
+                // What a list request showing names runs: the page with the facts of its
+                // enterprises on today, and the count if selected.
+                let (page, with_facts) = page(&conn, &filter, order, &request, Some(today))
+                    .await
+                    .expect("a page");
+                assert!(with_facts);
                 assert_eq!(page.items.len() as u64, size);
-                let ids: Vec<i64> = page.items.iter().map(|(_, e)| e.id).collect();
-                let facts = facts_as_of_many(&conn, &ids, today).await.expect("facts");
-                assert_eq!(facts.len(), ids.len());
+                assert!(page.items.iter().all(|(_, (e, facts))| {
+                    facts.as_ref().is_some_and(|f| f.enterprise_id == e.id)
+                }));
                 let total = count(&conn, &filter).await.expect("a count");
                 let statements = conn.take();
-                assert_eq!(statements.len(), 3, "{statements:#?}");
+                assert_eq!(statements.len(), 2, "{statements:#?}");
                 counts.push(statements.len());
                 assert!(
                     !statements[0].contains("OFFSET"),
@@ -637,7 +665,7 @@ mod statements {
                     statements[0]
                 );
                 // The count reads the facts only for a facts filter.
-                let count_sql = &statements[2];
+                let count_sql = &statements[1];
                 assert_eq!(
                     count_sql.contains("enterprise_facts"),
                     filter.district_code.is_some(),
@@ -654,5 +682,43 @@ mod statements {
             }
         }
         assert!(counts.iter().all(|&n| n == counts[0]));
+    }
+
+    #[tokio::test]
+    async fn facts_of_a_day_the_page_cannot_join_are_left_to_the_caller() {
+        let db = registry_of(3).await;
+        let today = super::super::today();
+        let yesterday = today.pred_opt().expect("a day");
+        let request = PageRequest {
+            after: None,
+            before: None,
+            size: 3,
+            direction: Direction::Forward,
+        };
+        let by_name_today = ListFilter::on(today);
+        for (filter, order, facts_on, joined) in [
+            // A past day: an enterprise registered today has no facts on it.
+            (
+                ListFilter::on(today),
+                ListOrder::CreditCode,
+                Some(yesterday),
+                false,
+            ),
+            // The name order joins the facts on `as_of` (today), not on another day.
+            (by_name_today, ListOrder::Name, Some(yesterday), false),
+            (ListFilter::on(today), ListOrder::Name, Some(today), true),
+            (ListFilter::on(today), ListOrder::CreditCode, None, false),
+        ] {
+            let (page, with_facts) = page(&db, &filter, order, &request, facts_on)
+                .await
+                .expect("a page");
+            assert_eq!(with_facts, joined, "{order:?} {facts_on:?}");
+            assert_eq!(page.items.len(), 3);
+            assert!(
+                page.items
+                    .iter()
+                    .all(|(_, (_, facts))| facts.is_some() == joined)
+            );
+        }
     }
 }
