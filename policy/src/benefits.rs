@@ -161,15 +161,17 @@ pub struct BenefitsInput<'a> {
     pub totals_of_district: Option<&'a str>,
 }
 
-/// Where the §6 reward of the year stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RewardState {
-    /// A reward for the year was granted.
-    Granted,
-    /// A reward is due and not granted yet.
-    Due,
-    /// Nothing is due (see the note).
-    None,
+code_enum! {
+    /// Where the §6 reward of the year stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum RewardState: "reward state" {
+        /// A reward for the year was granted.
+        Granted = "GRANTED",
+        /// A reward is due and not granted yet.
+        Due = "DUE",
+        /// Nothing is due (the note says why).
+        NothingDue = "NOTHING_DUE",
+    }
 }
 
 /// §6: the star reward of the year.
@@ -493,7 +495,7 @@ fn reward(
         });
     }
     let none = |code, detail: String, tier, versions| RewardBenefit {
-        state: RewardState::None,
+        state: RewardState::NothingDue,
         tier,
         already_granted: granted_so_far,
         due: Money::ZERO,

@@ -111,6 +111,7 @@ fn version(id: i64, name: &str, district: Option<&str>, value: ParamValue) -> Pa
 #[test]
 fn every_benefit_reason_round_trips_and_has_a_description() {
     crate::code::testing::assert_codes_round_trip(&BenefitReason::ALL, BenefitReason::as_str);
+    crate::code::testing::assert_codes_round_trip(&RewardState::ALL, RewardState::as_str);
     for reason in BenefitReason::ALL {
         assert!(!reason.description().is_empty(), "{reason}");
     }
@@ -190,7 +191,7 @@ fn not_recognised_or_not_rated_gives_nothing_and_says_why() {
     ];
     for (context, reason) in cases {
         let b = benefits(&context, &[]);
-        assert_eq!(b.star_reward.state, RewardState::None);
+        assert_eq!(b.star_reward.state, RewardState::NothingDue);
         assert_eq!(b.star_reward.note.as_ref().map(|n| n.code), Some(reason));
         assert_eq!(codes(&b.rent.notes), [reason]);
         assert_eq!(codes(&b.purchase.notes), [reason]);
