@@ -526,3 +526,216 @@ async fn a_page_of_benefits_costs_the_same_statements_at_two_and_at_six_rows() {
     assert_eq!(per_request[0], per_request[1], "{per_request:?}");
     assert_eq!(per_request[2], per_request[3], "{per_request:?}");
 }
+
+async fn download(app: &TestApp, token: Option<&str>, path: &str) -> reqwest::Response {
+    let mut request = app.client.get(format!("{}{path}", app.address));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_benefits_workbook_needs_a_reader_and_confines_a_district_to_its_own_hqs() {
+    use calamine::Reader;
+    use hq_api::services::workbook::{BENEFITS_HEADER_ROW, BENEFITS_SHEET};
+
+    let app = spawn_app().await;
+    let own = hq(&app, 41, "330106", 3).await;
+    hq(&app, 42, "330108", 4).await;
+
+    let res = download(&app, None, "/exports/benefits/2024.xlsx").await;
+    assert_eq!(res.status().as_u16(), 401);
+    let viewer = app.token_for(Role::Viewer);
+    let res = download(&app, Some(&viewer), "/exports/benefits/2024.xlsx").await;
+    assert_eq!(res.status().as_u16(), 403);
+    let finance = app.token_for(Role::CityFinance);
+    let res = download(&app, Some(&finance), "/exports/benefits/2024.csv").await;
+    assert_eq!(res.status().as_u16(), 404);
+    for path in ["/exports/benefits/2028.xlsx", "/exports/benefits/abc.xlsx"] {
+        let res = download(&app, Some(&finance), path).await;
+        assert_eq!(res.status().as_u16(), 400, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{path}"
+        );
+        assert_eq!(body["errors"][0]["extensions"]["field"], "year", "{path}");
+    }
+
+    let district = app.token(Role::District, Some("330106"));
+    let res = download(&app, Some(&district), "/exports/benefits/2024.xlsx").await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        res.headers()["content-disposition"],
+        "attachment; filename=\"benefits-2024.xlsx\""
+    );
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let bytes = res.bytes().await.unwrap().to_vec();
+    let mut xlsx: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = xlsx.worksheet_range(BENEFITS_SHEET).unwrap();
+    let codes: Vec<String> = (BENEFITS_HEADER_ROW + 1..sheet.height() as u32)
+        .filter_map(|r| sheet.get_value((r, 0)).map(ToString::to_string))
+        .filter(|c| c.len() == 18)
+        .collect();
+    assert_eq!(codes, [own]);
+}
+
+#[tokio::test]
+async fn the_benefits_workbook_gives_the_api_figures_as_written_and_as_recalculated() {
+    use calamine::{Data, Reader};
+    use hq_api::services::workbook::{BENEFITS_HEADER_ROW, BENEFITS_SHEET};
+    use rust_decimal::Decimal;
+
+    // Arrange: three HQs of 2024 (3, 4 and 5 stars), one with a reported rent.
+    let app = spawn_app().await;
+    let a = hq(&app, 51, "330106", 3).await;
+    hq(&app, 52, "330106", 4).await;
+    hq(&app, 53, "330108", 5).await;
+    let district = app.token(Role::District, Some("330106"));
+    app.gql(
+        Some(&district),
+        "mutation($l: [PaymentLineInput!]!) { reportPayments(districtCode: \"330106\", fiscalYear: 2024, lines: $l) { created { seq } } }",
+        json!({ "l": [{
+            "creditCode": a, "kind": "RENT", "subsidyYear": 2024, "contractNo": "L-1",
+            "basis": "1000000.00", "amount": "123456.78", "paymentDate": "2024-06-30", "voucherNo": "V-1",
+        }] }),
+    )
+    .await
+    .data();
+    let token = app.token_for(Role::HqOffice);
+    let res = app
+        .gql(
+            Some(&token),
+            "{ benefitsOfYear(year: 2024, first: 10) { nodes { creditCode
+                starReward { due cityShare districtShare } rentSubsidy { paid eligible }
+                purchaseSubsidy { paid eligible } } } }",
+            json!({}),
+        )
+        .await;
+    let nodes = res.data()["benefitsOfYear"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(nodes.len(), 3);
+    let api_total = |pick: &dyn Fn(&Value) -> &Value| -> Decimal {
+        nodes
+            .iter()
+            .map(|n| pick(n).as_str().unwrap().parse::<Decimal>().unwrap())
+            .sum()
+    };
+    let totals: [(&str, Decimal); 5] = [
+        ("本年度奖励金额", api_total(&|n| &n["starReward"]["due"])),
+        (
+            "其中市级承担",
+            api_total(&|n| &n["starReward"]["cityShare"]),
+        ),
+        (
+            "其中区县承担",
+            api_total(&|n| &n["starReward"]["districtShare"]),
+        ),
+        ("租房补助已拨付", api_total(&|n| &n["rentSubsidy"]["paid"])),
+        (
+            "购房补助已拨付",
+            api_total(&|n| &n["purchaseSubsidy"]["paid"]),
+        ),
+    ];
+    assert_eq!(totals[0].1, "18000000.00".parse::<Decimal>().unwrap());
+    assert_eq!(totals[3].1, "123456.78".parse::<Decimal>().unwrap());
+
+    // Act
+    let res = download(&app, Some(&token), "/exports/benefits/2024.xlsx").await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let bytes = res.bytes().await.unwrap().to_vec();
+
+    // Assert, as written: numbers as numbers, the totals row's SUM formulas cache the API's sums.
+    let mut xlsx: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.clone())).unwrap();
+    let sheet = xlsx.worksheet_range(BENEFITS_SHEET).unwrap();
+    let formulas = xlsx.worksheet_formula(BENEFITS_SHEET).unwrap();
+    let header: Vec<String> = (0..sheet.width() as u32)
+        .map(|c| {
+            sheet
+                .get_value((BENEFITS_HEADER_ROW, c))
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        })
+        .collect();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap() as u32;
+    let total_row = BENEFITS_HEADER_ROW + 1 + 3;
+    assert_eq!(
+        sheet.get_value((total_row, 0)).map(ToString::to_string),
+        Some("合计".to_string())
+    );
+    for (name, api) in &totals {
+        let at = (total_row, column(name));
+        assert!(
+            formulas.get_value(at).unwrap().starts_with("SUM("),
+            "{name}: a formula"
+        );
+        let Some(Data::Float(cached)) = sheet.get_value(at) else {
+            panic!("{name}: no cached number");
+        };
+        assert_eq!(
+            format!("{cached:.2}").parse::<Decimal>().unwrap(),
+            *api,
+            "{name} as cached"
+        );
+        for r in BENEFITS_HEADER_ROW + 1..total_row {
+            assert!(
+                matches!(sheet.get_value((r, column(name))), Some(Data::Float(_))),
+                "{name}, row {r}: a number"
+            );
+        }
+    }
+    for r in BENEFITS_HEADER_ROW + 1..total_row {
+        assert!(matches!(
+            sheet.get_value((r, column("星级"))),
+            Some(Data::Float(_))
+        ));
+        assert!(matches!(
+            sheet.get_value((r, column("认定日期"))),
+            Some(Data::DateTime(_))
+        ));
+    }
+
+    // Assert, as recalculated by a spreadsheet engine.
+    let Some(office) = crate::workbook::libreoffice() else {
+        println!("LibreOffice (soffice) is not on PATH: the recalculation check is skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("benefits-2024.xlsx");
+    std::fs::write(&file, &bytes).unwrap();
+    crate::workbook::convert(
+        office,
+        dir.path(),
+        &file,
+        "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1",
+    );
+    let rows = crate::workbook::csv_rows(
+        &dir.path()
+            .join(format!("benefits-2024-{BENEFITS_SHEET}.csv")),
+    );
+    let header_at = BENEFITS_HEADER_ROW as usize;
+    let total = rows
+        .iter()
+        .find(|r| r.first().map(String::as_str) == Some("合计"))
+        .expect("a total row");
+    for (name, api) in &totals {
+        let at = rows[header_at].iter().position(|h| h == name).unwrap();
+        assert_eq!(
+            crate::workbook::amount(&total[at]),
+            *api,
+            "{name} recalculated"
+        );
+    }
+    crate::workbook::convert(office, dir.path(), &file, "pdf");
+    let pdf = std::fs::read(dir.path().join("benefits-2024.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "a PDF");
+}
