@@ -739,3 +739,49 @@ async fn the_benefits_workbook_gives_the_api_figures_as_written_and_as_recalcula
     let pdf = std::fs::read(dir.path().join("benefits-2024.pdf")).unwrap();
     assert!(pdf.starts_with(b"%PDF"), "a PDF");
 }
+
+/// The query of the README's "Benefits" section (its first `graphql` block).
+fn readme_query() -> String {
+    let readme = include_str!("../../README.md");
+    let section = &readme[readme.find("\n## Benefits\n").expect("a Benefits section")..];
+    let start = section.find("```graphql\n").expect("a graphql block") + "```graphql\n".len();
+    let end = start + section[start..].find("```").expect("closed");
+    section[start..end].to_string()
+}
+
+#[tokio::test]
+async fn the_readme_benefits_query_answers_on_the_demo_data() {
+    // Arrange
+    let app = spawn_app().await;
+    let db = hq_api::db::connect(&crate::helpers::test_settings(
+        &app.database_url,
+        &app.secret,
+    ))
+    .await
+    .unwrap();
+    hq_api::demo::load(&db).await.unwrap();
+
+    // Act
+    let res = app.gql_as(Role::HqOffice, &readme_query(), json!({})).await;
+
+    // Assert: the demo's 2024 five-star HQs (20, as published), each with its items.
+    let data = res.data();
+    let list = &data["benefitsOfYear"];
+    assert_eq!(list["totalCount"], 20);
+    let node = &list["nodes"][0];
+    assert_eq!(node["stars"], 5);
+    assert_eq!(node["starReward"]["tier"], "10000000.00");
+    assert_eq!(node["talentQuota"]["quota"], 12);
+    assert_eq!(node["rdUplift"]["percentagePoints"], "20.00");
+    let one = &data["benefits"];
+    assert_eq!(one["stars"], 3);
+    assert_eq!(one["starReward"]["state"], "NOTHING_DUE");
+    assert_eq!(one["starReward"]["note"]["reason"], "TIER_ALREADY_PAID");
+    assert_eq!(one["rentSubsidy"]["paid"], "1239200.00");
+    assert_eq!(one["rentSubsidy"]["open"], true);
+    assert_eq!(
+        one["purchaseSubsidy"]["notes"][0]["reason"],
+        "PURCHASE_AND_RENT"
+    );
+    assert_eq!(one["purchaseSubsidy"]["notes"][0]["clause"], "§7");
+}
