@@ -187,7 +187,7 @@ pub struct RewardBenefit {
     pub due: Money,
     /// The city's and the district's shares of `due`.
     pub split: RewardSplit,
-    /// Σ every reward granted to the enterprise so far, any year.
+    /// Σ every reward recorded for the enterprise, any year.
     pub granted_so_far: Money,
     /// The grant day of a granted reward.
     pub granted_on: Option<NaiveDate>,
@@ -461,16 +461,11 @@ fn reward(
     params: &ParameterSet,
 ) -> Result<RewardBenefit, PolicyError> {
     let year = input.year;
-    let granted_so_far = Money::checked_sum(
-        input
-            .rewards
-            .iter()
-            .filter(|r| r.granted_on <= input.today)
-            .map(|r| r.amount),
-    )
-    .ok_or(PolicyError::Money(super::MoneyError::Overflow(
-        "star rewards granted so far",
-    )))?;
+    // Every reward recorded counts, whatever its rating year or grant day, as the grant itself
+    // counts them (services/recognition/rewards.rs): the due shown is the one a grant would pay.
+    let granted_so_far = Money::checked_sum(input.rewards.iter().map(|r| r.amount)).ok_or(
+        PolicyError::Money(super::MoneyError::Overflow("star rewards granted so far")),
+    )?;
     if let Some(granted) = input.rewards.iter().find(|r| r.year == year) {
         return Ok(RewardBenefit {
             state: RewardState::Granted,
