@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use crate::policy::benefits::BenefitReason;
 use crate::policy::params::default_parameters;
 use crate::policy::reconciliation::ReasonCode;
 use crate::policy::{Clause, RuleId};
@@ -103,6 +104,21 @@ pub fn markdown() -> String {
             },
             cell(reason.condition()),
             names(reason.parameters())
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "\n## Benefit reasons (§6, §7, §8, §10, §12)\n\nWhy an item of a year's benefits \
+         (`benefits`, `benefitsOfYear`) is not open or nothing is due; the clause is the item's.\n\n\
+         | reason | means |\n| --- | --- |"
+    );
+    for reason in BenefitReason::ALL {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} |",
+            reason.as_str(),
+            cell(reason.description())
         );
     }
 

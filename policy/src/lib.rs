@@ -9,6 +9,8 @@
 /// §22: whether there is a title to revoke; the ban after a revoked title, its end date and
 /// whether it is in force on a date.
 pub mod ban;
+/// The benefits of an HQ for a year (§6, §7, §8, §10, §12), each item with its clause.
+pub mod benefits;
 /// Code enums: one declaration gives each variant's stable code, `ALL`, parsing and serde.
 mod code;
 /// The unified social credit code (GB 32100-2015) that identifies an enterprise.
@@ -73,6 +75,12 @@ code_enum! {
         S6 = "§6",
         /// （七）: the rent and purchase subsidies.
         S7 = "§7",
+        /// （八）: the R&D subsidy uplift by star rating.
+        S8 = "§8",
+        /// （十）: the talent quotas by star rating.
+        S10 = "§10",
+        /// （十二）: the car plate (vehicle) quotas by star rating.
+        S12 = "§12",
         /// （二十）: who pays, and the city's subsidy to the districts.
         S20 = "§20",
         /// （二十二）: revocation of the title and the two-year ban.
@@ -95,6 +103,9 @@ impl Clause {
             Clause::S5 => "（五）: the yearly star rating",
             Clause::S6 => "（六）: the star reward",
             Clause::S7 => "（七）: the rent and purchase subsidies",
+            Clause::S8 => "（八）: the R&D subsidy uplift by star rating",
+            Clause::S10 => "（十）: the talent quotas by star rating",
+            Clause::S12 => "（十二）: the car plate (vehicle) quotas by star rating",
             Clause::S20 => "（二十）: who pays, and the city's subsidy to the districts",
             Clause::S22 => "（二十二）: revocation of the title and the two-year ban",
             Clause::Final => "closing paragraph: in force from 2023-02-20, valid until 2028-02-20",
@@ -222,7 +233,8 @@ mod tests {
         assert_eq!(
             ids,
             [
-                "§3.1", "§3.2", "§3.3", "§3.4", "§4", "§5", "§6", "§7", "§20", "§22", "§final"
+                "§3.1", "§3.2", "§3.3", "§3.4", "§4", "§5", "§6", "§7", "§8", "§10", "§12", "§20",
+                "§22", "§final"
             ]
         );
     }

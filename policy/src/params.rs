@@ -263,6 +263,15 @@ impl<'a> ParameterReader<'a> {
         self.used.iter().copied().collect()
     }
 
+    /// Whether a version of `name` is in force (nothing is recorded as used): for a parameter a
+    /// rule reads only where one is set.
+    #[must_use]
+    pub fn is_set(&self, name: &str) -> bool {
+        self.set
+            .resolve(name, self.district.as_deref(), self.on)
+            .is_some()
+    }
+
     /// The version of `name` in force, recorded as used.
     ///
     /// # Errors
@@ -665,6 +674,36 @@ pub fn default_parameters() -> Vec<DefaultParameter> {
             "placeholder (§10)",
             true,
         ),
+        row(
+            "vehicle_quota.1",
+            ParamValue::Integer(0),
+            "placeholder (§12)",
+            true,
+        ),
+        row(
+            "vehicle_quota.2",
+            ParamValue::Integer(0),
+            "placeholder (§12)",
+            true,
+        ),
+        row(
+            "vehicle_quota.3",
+            ParamValue::Integer(0),
+            "placeholder (§12)",
+            true,
+        ),
+        row(
+            "vehicle_quota.4",
+            ParamValue::Integer(0),
+            "placeholder (§12)",
+            true,
+        ),
+        row(
+            "vehicle_quota.5",
+            ParamValue::Integer(0),
+            "placeholder (§12)",
+            true,
+        ),
         row("settlement.default_rate", hundredths(20), "§20", false),
         row("settlement.rate_cap", hundredths(20), "§20", false),
     ]
@@ -940,6 +979,11 @@ mod tests {
             "talent_quota.3",
             "talent_quota.4",
             "talent_quota.5",
+            "vehicle_quota.1",
+            "vehicle_quota.2",
+            "vehicle_quota.3",
+            "vehicle_quota.4",
+            "vehicle_quota.5",
             "settlement.default_rate",
             "settlement.rate_cap",
         ];
@@ -989,6 +1033,8 @@ mod tests {
             ("rd_subsidy.uplift.5", "0.20"),
             ("talent_quota.1", "2"),
             ("talent_quota.5", "12"),
+            ("vehicle_quota.1", "0"),
+            ("vehicle_quota.5", "0"),
             ("settlement.default_rate", "0.20"),
             ("settlement.rate_cap", "0.20"),
         ];

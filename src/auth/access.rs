@@ -87,6 +87,16 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
         district_scope: DistrictScope::OwnRowsOnly,
     },
     FieldRule {
+        field: "Query.benefits",
+        audience: Audience::Roles(RECOGNITION_READERS),
+        district_scope: DistrictScope::OwnRowsOnly,
+    },
+    FieldRule {
+        field: "Query.benefitsOfYear",
+        audience: Audience::Roles(RECOGNITION_READERS),
+        district_scope: DistrictScope::OwnRowsOnly,
+    },
+    FieldRule {
         field: "Query.district",
         audience: Audience::Authenticated,
         district_scope: DistrictScope::None,

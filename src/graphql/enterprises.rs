@@ -248,6 +248,54 @@ impl Loader<VerdictKey> for EnterpriseLoader {
     }
 }
 
+/// The benefits of an enterprise for a year, with the §7 totals of one district's lines (a
+/// district reader's own) or of all.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BenefitsKey {
+    /// Enterprise id.
+    pub enterprise_id: i64,
+    /// The year.
+    pub year: i32,
+    /// Count the §7 totals over this district's lines only.
+    pub own_district: Option<String>,
+}
+
+impl Loader<BenefitsKey> for EnterpriseLoader {
+    type Value = crate::services::benefits::BenefitsRow;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[BenefitsKey],
+    ) -> Result<HashMap<BenefitsKey, Self::Value>, Self::Error> {
+        let mut groups: HashMap<(i32, Option<String>), Vec<i64>> = HashMap::new();
+        for key in keys {
+            groups
+                .entry((key.year, key.own_district.clone()))
+                .or_default()
+                .push(key.enterprise_id);
+        }
+        let mut result = HashMap::new();
+        for ((year, own_district), ids) in groups {
+            let rows =
+                crate::services::benefits::of_ids(&self.db, own_district.as_deref(), &ids, year)
+                    .await
+                    .map_err(load_error)?;
+            result.extend(rows.into_iter().map(|(enterprise_id, row)| {
+                (
+                    BenefitsKey {
+                        enterprise_id,
+                        year,
+                        own_district: own_district.clone(),
+                    },
+                    row,
+                )
+            }));
+        }
+        Ok(result)
+    }
+}
+
 /// The request's data loader (enterprises' nested fields, districts, line verdicts).
 pub(super) fn data_loader<'a>(ctx: &Context<'a>) -> AppResult<&'a EnterpriseDataLoader> {
     ctx.data::<EnterpriseDataLoader>()
@@ -378,6 +426,33 @@ impl Enterprise {
     }
 }
 
+impl Enterprise {
+    /// `FORBIDDEN` unless the caller may read this enterprise's confidential data (figures,
+    /// benefits): staff readers always, a `DISTRICT` actor when the enterprise is registered in
+    /// its district today, a `VIEWER` never.
+    async fn ensure_confidential_readable<'a>(
+        &self,
+        ctx: &Context<'a>,
+        what: &str,
+    ) -> Result<&'a crate::auth::Actor> {
+        let actor = super::actor(ctx)?;
+        let allowed = if actor.district_scope().is_some() {
+            let facts = self.facts_on(ctx, service::today()).await?;
+            actor.sees_confidential_of(facts.as_ref().and_then(|f| f.district_code.as_deref()))
+        } else {
+            actor.sees_confidential_of(None)
+        };
+        if !allowed {
+            return Err(AppError::Forbidden(format!(
+                "role {} may not read the {what} of {}",
+                actor.role, self.0.credit_code
+            ))
+            .into());
+        }
+        Ok(actor)
+    }
+}
+
 impl From<EnterpriseRecord> for Enterprise {
     fn from(model: EnterpriseRecord) -> Self {
         Enterprise(model, None)
@@ -479,20 +554,7 @@ impl Enterprise {
         ctx: &Context<'_>,
         #[graphql(desc = "Only this year.")] year: Option<i32>,
     ) -> Result<Option<Vec<YearlyFigures>>> {
-        let actor = super::actor(ctx)?;
-        let allowed = if actor.district_scope().is_some() {
-            let facts = self.facts_on(ctx, service::today()).await?;
-            actor.sees_confidential_of(facts.as_ref().and_then(|f| f.district_code.as_deref()))
-        } else {
-            actor.sees_confidential_of(None)
-        };
-        if !allowed {
-            return Err(AppError::Forbidden(format!(
-                "role {} may not read the figures of {}",
-                actor.role, self.0.credit_code
-            ))
-            .into());
-        }
+        self.ensure_confidential_readable(ctx, "figures").await?;
         let rows = data_loader(ctx)?
             .load_one(FiguresKey(self.0.id))
             .await?
@@ -503,6 +565,27 @@ impl Enterprise {
                 .map(YearlyFigures::from)
                 .collect(),
         ))
+    }
+
+    /// Its benefits for `year` (§6, §7, §8, §10, §12; confidential), as `Query.benefits`:
+    /// `FORBIDDEN` for a `VIEWER`, and for a `DISTRICT` actor unless the enterprise is registered
+    /// in its district today (the access of `figures`); `BAD_USER_INPUT` for a year outside 2023
+    /// to 2027. The enterprises of a page are read together.
+    async fn benefits(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The year Y: a recognition year of the policy, 2023 to 2027.")] year: i32,
+    ) -> Result<Option<super::benefits::Benefits>> {
+        let actor = self.ensure_confidential_readable(ctx, "benefits").await?;
+        crate::services::benefits::check_year("year", year)?;
+        let row = data_loader(ctx)?
+            .load_one(BenefitsKey {
+                enterprise_id: self.0.id,
+                year,
+                own_district: actor.district_scope().map(str::to_string),
+            })
+            .await?;
+        Ok(row.map(Into::into))
     }
 
     /// Its recognitions (§4), in year order: year, decision date, route.

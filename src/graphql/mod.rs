@@ -3,6 +3,8 @@
 
 mod access;
 mod audit;
+/// The benefits of an HQ for a year (§6, §7, §8, §10, §12) and the list of a year.
+mod benefits;
 /// The closed sets of §20 and of the district table as GraphQL enums.
 mod codes;
 /// The depth limit, with introspection on a bounded budget of its own.
@@ -48,6 +50,7 @@ pub struct Query(
     parameters::ParameterQuery,
     enterprises::EnterpriseQuery,
     recognition::RecognitionQuery,
+    benefits::BenefitsQuery,
     payments::PaymentQuery,
     settlement::SettlementQuery,
     simulation::SimulationQuery,
@@ -150,6 +153,9 @@ pub fn schema(state: Option<ApiState>, limits: SchemaLimits) -> AppSchema {
         )
         .override_output_type_description::<Connection<String, recognition::PublishedHeadquarters, ConnectionTotals>>(
             "A page of the published HQ list, by stars and then name (a Relay connection), with the total count.",
+        )
+        .override_output_type_description::<Connection<String, benefits::Benefits, ConnectionTotals>>(
+            "A page of a year's HQ benefits by credit code (a Relay connection), with the total count.",
         )
         .override_input_type_description::<async_graphql::ID>(
             "GraphQL's built-in `ID` scalar: an opaque identifier, serialised as a string.",

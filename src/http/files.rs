@@ -1,5 +1,6 @@
 //! Files: `POST /imports/payments/{district}/{year}` (a district's CSV of payment lines) and
-//! `GET /exports/settlements/…` (the settlement as CSV or XLSX).
+//! `GET /exports/settlements/…` (the settlement as CSV or XLSX), `GET /exports/benefits/…` (the
+//! benefits of a year as XLSX).
 
 use std::collections::HashMap;
 
@@ -368,5 +369,33 @@ async fn lines_file(state: &HttpState, actor: &Actor, year: &str) -> HttpResult 
         "text/csv; charset=utf-8",
         &format!("settlement-{year}-lines.csv"),
         export::to_csv(&settlement.lines)?,
+    ))
+}
+
+/// `GET /exports/benefits/{year}.xlsx`: the benefits workbook of a year (权益表), every HQ
+/// recognised for the year with its §6 reward, §7 subsidies and §8, §10, §12 parameters. The
+/// access of `benefitsOfYear`: a district's token gets its own district's HQs only, a viewer's
+/// none.
+pub(super) async fn export_benefits(
+    state: web::Data<HttpState>,
+    req: HttpRequest,
+    file: web::Path<String>,
+) -> HttpResult {
+    within_budget(&state, &req, benefits(&state, &req, file.into_inner())).await
+}
+
+async fn benefits(state: &HttpState, req: &HttpRequest, file: String) -> HttpResult {
+    let actor = actor_of(req, state).await?;
+    let year = file
+        .strip_suffix(".xlsx")
+        .ok_or_else(|| AppError::NotFound("the benefits export is .xlsx".into()))?;
+    let year = year
+        .parse::<i32>()
+        .map_err(|_| AppError::bad_input("year", "not a year"))?;
+    let book = export::benefits_export(&state.api.db, &actor, year).await?;
+    Ok(attachment(
+        XLSX_TYPE,
+        &format!("benefits-{year}.xlsx"),
+        workbook::benefits_workbook(&book)?,
     ))
 }

@@ -84,6 +84,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/exports/settlements/{file}",
             web::get().to(files::export_settlement),
         )
+        .route(
+            "/exports/benefits/{file}",
+            web::get().to(files::export_benefits),
+        )
         .route("/downloads/{token}", web::get().to(files::download));
 }
 

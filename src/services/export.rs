@@ -527,3 +527,51 @@ mod tests {
         assert!(!text.replace("\r\n", "").contains('\n'), "no bare LF");
     }
 }
+
+/// The benefits workbook of a year: every HQ recognised for the year that the reader sees, with
+/// its benefits (`/exports/benefits/{year}.xlsx`).
+#[derive(Debug, Clone)]
+pub struct BenefitsBook {
+    /// The year Y.
+    pub year: i32,
+    /// A district reader's own district, when the book is confined to it.
+    pub district_scope: Option<String>,
+    /// The district names, by code.
+    pub district_names: HashMap<String, String>,
+    /// The HQs by credit code, with their benefits.
+    pub rows: Vec<crate::services::benefits::BenefitsRow>,
+    /// When the file was generated (UTC).
+    pub generated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Builds the benefits book of `year` for `actor`: the access of `benefitsOfYear` (staff
+/// readers every HQ, a district its own district's, a viewer nothing).
+///
+/// # Errors
+/// `FORBIDDEN` for a viewer; `BAD_USER_INPUT` for a year outside 2023..=2027; database errors.
+#[tracing::instrument(name = "benefits.export", skip_all, fields(role = %actor.role, year))]
+pub async fn benefits_export<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    year: i32,
+) -> AppResult<BenefitsBook> {
+    let filter = crate::services::benefits::YearFilter {
+        year,
+        district_code: None,
+        stars: None,
+    };
+    let rows = crate::services::benefits::all_of_year(conn, actor, &filter).await?;
+    let district_names = districts::Entity::find()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|d| (d.code, d.name))
+        .collect();
+    Ok(BenefitsBook {
+        year,
+        district_scope: actor.district_scope().map(str::to_string),
+        district_names,
+        rows,
+        generated_at: chrono::Utc::now(),
+    })
+}

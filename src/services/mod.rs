@@ -4,6 +4,8 @@
 pub mod audit;
 /// Batched reads of enterprises' nested fields, for the API's data loader.
 pub mod batched;
+/// The benefits of HQs for a year (§6, §7, §8, §10, §12), read set-based; nothing stored.
+pub mod benefits;
 /// The live feed of claim events: committed changes, fanned out to every instance's subscribers.
 pub mod claim_feed;
 /// Bulk import of payment lines from CSV files.

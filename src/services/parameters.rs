@@ -93,7 +93,12 @@ pub fn kind_of(name: &str) -> Option<ParameterKind> {
         | "talent_quota.2"
         | "talent_quota.3"
         | "talent_quota.4"
-        | "talent_quota.5" => Count,
+        | "talent_quota.5"
+        | "vehicle_quota.1"
+        | "vehicle_quota.2"
+        | "vehicle_quota.3"
+        | "vehicle_quota.4"
+        | "vehicle_quota.5" => Count,
         "recognition.excluded_industries" => IndustryPrefixes,
         "recognition.review_industries" => IndustryClasses,
         "recognition.excluded_ownership" => OwnershipKinds,

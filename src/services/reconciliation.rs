@@ -34,7 +34,7 @@ use entity::{
 use sea_orm::PaginatorTrait;
 use sea_orm::sea_query::Expr;
 
-fn to_policy_line(row: &payment_lines::Model) -> AppResult<PaymentLine> {
+pub(crate) fn to_policy_line(row: &payment_lines::Model) -> AppResult<PaymentLine> {
     Ok(PaymentLine {
         id: row.id,
         seq: row.seq,
@@ -71,7 +71,10 @@ pub(super) async fn approved_years<C: ConnectionTrait>(conn: &C) -> AppResult<BT
 }
 
 /// The dated facts of `ids` that the whole-line rules read.
-async fn contexts<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> AppResult<Vec<EnterpriseContext>> {
+pub(crate) async fn contexts<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+) -> AppResult<Vec<EnterpriseContext>> {
     let mut by_id: BTreeMap<i64, EnterpriseContext> = ids
         .iter()
         .map(|&id| {
@@ -138,7 +141,7 @@ async fn contexts<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> AppResult<Vec<En
 }
 
 /// Reported lines of the given enterprises, any district, any year.
-pub(super) async fn lines_of_enterprises<C: ConnectionTrait>(
+pub(crate) async fn lines_of_enterprises<C: ConnectionTrait>(
     conn: &C,
     ids: &[i64],
 ) -> AppResult<Vec<payment_lines::Model>> {
@@ -156,7 +159,7 @@ pub(super) async fn lines_of_enterprises<C: ConnectionTrait>(
 }
 
 /// Verdicts of the given lines, by line id.
-pub(super) async fn verdicts_of<C: ConnectionTrait>(
+pub(crate) async fn verdicts_of<C: ConnectionTrait>(
     conn: &C,
     line_ids: &[i64],
 ) -> AppResult<HashMap<i64, line_verdicts::Model>> {

@@ -19,10 +19,11 @@ use rust_xlsxwriter::{
 
 use crate::error::{AppError, AppResult};
 use crate::policy::Clause;
+use crate::policy::benefits::{BenefitNote, BenefitReason, RewardState};
 use crate::policy::money::Money;
 use crate::policy::reconciliation::{PaymentKind, ReasonCode};
 use crate::policy::settlement::{SettlementStatus, ZeroReason};
-use crate::services::export::SettlementBook;
+use crate::services::export::{BenefitsBook, SettlementBook};
 use crate::services::settlement;
 
 /// The name of the district sheet.
@@ -803,6 +804,296 @@ fn reasons_sheet(ws: &mut Worksheet, f: &Formats) -> AppResult<()> {
         r += 1;
     }
     sheet.finish(header_row, 0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The benefits workbook (权益表)
+// ---------------------------------------------------------------------------------------------
+
+/// The name of the benefits sheet.
+pub const BENEFITS_SHEET: &str = "权益表";
+/// The name of the benefits workbook's reason sheet.
+pub const BENEFIT_REASONS_SHEET: &str = "说明";
+/// The row (0-based) of the benefits sheet's column headers.
+pub const BENEFITS_HEADER_ROW: u32 = 4;
+
+/// A benefit reason in words, as the HQ office says it.
+#[must_use]
+pub const fn benefit_reason_zh(code: BenefitReason) -> &'static str {
+    match code {
+        BenefitReason::NotRecognized => "当年未获总部企业认定",
+        BenefitReason::TitleRevoked => "总部企业称号已撤销",
+        BenefitReason::NotRated => "当年尚未评定星级",
+        BenefitReason::StarsBelow3 => "星级低于三星",
+        BenefitReason::TierAlreadyPaid => "已获奖励已达档次金额（差额为零）",
+        BenefitReason::OwnsOffice => "在杭已有自有办公用房",
+        BenefitReason::RentAndPurchase => "已申报购房补助，不再享受租房补助",
+        BenefitReason::PurchaseAndRent => "已享受租房补助，不再享受购房补助",
+        BenefitReason::PurchaseNotFirst => "非首次购置办公用房",
+        BenefitReason::NoParameter => "未设定相应参数",
+    }
+}
+
+fn reward_state_zh(state: RewardState) -> &'static str {
+    match state {
+        RewardState::Granted => "已发放",
+        RewardState::Due => "应发放",
+        RewardState::NothingDue => "无",
+    }
+}
+
+fn notes_zh(notes: &[&BenefitNote]) -> String {
+    notes
+        .iter()
+        .map(|n| {
+            format!(
+                "{}（{}）：{}",
+                benefit_reason_zh(n.code),
+                n.clause.as_str(),
+                n.detail
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
+/// A ratio as the spreadsheet number it shows under `0.00%` (a display value: the exact ratio
+/// is the API's).
+fn ratio_cell(ratio: rust_decimal::Decimal) -> AppResult<f64> {
+    ratio.to_string().parse().map_err(AppError::internal)
+}
+
+/// The money columns of the benefits sheet that are totalled, by index.
+const BENEFIT_TOTALS: [u16; 7] = [8, 9, 10, 15, 16, 20, 21];
+
+/// The benefits workbook of `book`: one row per HQ with its §6 reward, §7 subsidies and §8,
+/// §10, §12 parameters, the totals of the money columns as `SUM` formulas, and the reasons.
+///
+/// # Errors
+/// Internal error if the workbook cannot be written or a total overflows.
+pub fn benefits_workbook(book: &BenefitsBook) -> AppResult<Vec<u8>> {
+    let mut workbook = Workbook::new();
+    let formats = Formats::new();
+    benefits_sheet(workbook.add_worksheet(), book, &formats)?;
+    benefit_reasons_sheet(workbook.add_worksheet(), &formats)?;
+    workbook.save_to_buffer().map_err(xlsx)
+}
+
+#[allow(clippy::too_many_lines)] // one column after the other, as the sheet reads
+fn benefits_sheet(ws: &mut Worksheet, book: &BenefitsBook, f: &Formats) -> AppResult<()> {
+    ws.set_name(BENEFITS_SHEET).map_err(xlsx)?;
+    let header = [
+        "统一社会信用代码",
+        "企业名称",
+        "区县",
+        "星级",
+        "认定日期",
+        "撤销日期",
+        "星级奖励状态（§6）",
+        "奖励档次金额",
+        "本年度奖励金额",
+        "其中市级承担",
+        "其中区县承担",
+        "累计已获奖励",
+        "租房补助（§7）",
+        "租房补助比例",
+        "租房补助年度上限",
+        "租房补助已拨付",
+        "租房补助认定金额",
+        "购房补助（§7）",
+        "购房补助比例",
+        "购房补助上限",
+        "购房补助已拨付",
+        "购房补助认定金额",
+        "研发补助上浮百分点（§8）",
+        "人才名额（§10）",
+        "小客车指标（§12）",
+        "说明及依据",
+        "参数版本",
+    ];
+    let last_col = col(header.len() - 1)?;
+    let mut sheet = Sheet {
+        ws,
+        widths: Vec::new(),
+    };
+    let title = format!("杭州市总部企业政策权益表（{}年度）", book.year);
+    sheet
+        .ws
+        .merge_range(0, 0, 0, last_col, &title, &f.title)
+        .map_err(xlsx)?;
+    sheet.ws.set_row_height(0, 28).map_err(xlsx)?;
+    sheet
+        .ws
+        .write_string_with_format(1, 0, "年度", &f.label)
+        .map_err(xlsx)?;
+    sheet
+        .ws
+        .write_number(1, 1, f64::from(book.year))
+        .map_err(xlsx)?;
+    sheet
+        .ws
+        .write_string_with_format(1, 3, "单位", &f.label)
+        .map_err(xlsx)?;
+    sheet.ws.write_string(1, 4, "元").map_err(xlsx)?;
+    sheet
+        .ws
+        .write_string_with_format(2, 0, "生成时间（北京时间）", &f.label)
+        .map_err(xlsx)?;
+    sheet
+        .ws
+        .write_datetime_with_format(2, 1, date_time_cell(book.generated_at)?, &f.date_time)
+        .map_err(xlsx)?;
+    if let Some(own) = &book.district_scope {
+        sheet
+            .ws
+            .write_string(3, 0, format!("本表仅含本区县（{own}）总部企业"))
+            .map_err(xlsx)?;
+    }
+    let header_row = BENEFITS_HEADER_ROW;
+    for (i, text) in header.iter().enumerate() {
+        sheet.text(header_row, col(i)?, text, &f.header)?;
+    }
+    for (i, text) in header.iter().enumerate() {
+        sheet.widths[i] = text_width(text).min(10);
+    }
+    sheet.fit(1, 19);
+    sheet.ws.set_row_height(header_row, 48).map_err(xlsx)?;
+    let percent = Format::new()
+        .set_border(FormatBorder::Thin)
+        .set_num_format("0.00%");
+    let points = Format::new()
+        .set_border(FormatBorder::Thin)
+        .set_num_format("0.00");
+    let yes_no = |open: bool| if open { "可享受" } else { "不可享受" };
+    let first = header_row + 1;
+    let mut r = first;
+    for row in &book.rows {
+        let b = &row.benefits;
+        let district = row
+            .district_today
+            .as_deref()
+            .map(|code| book.district_names.get(code).map_or(code, String::as_str))
+            .unwrap_or("杭州市外");
+        sheet.text(r, 0, &row.credit_code, &f.text)?;
+        sheet.text(r, 1, &row.name, &f.text)?;
+        sheet.text(r, 2, district, &f.text)?;
+        match b.stars {
+            Some(stars) => sheet.number(r, 3, i64::from(stars.get()), &f.year)?,
+            None => sheet.text(r, 3, "", &f.text)?,
+        }
+        for (c, date) in [(4, b.recognized_on), (5, b.revoked_on)] {
+            match date {
+                Some(date) => sheet.date(r, c, date, &f.date)?,
+                None => sheet.text(r, c, "", &f.text)?,
+            }
+        }
+        let reward = &b.star_reward;
+        sheet.text(r, 6, reward_state_zh(reward.state), &f.text)?;
+        sheet.money(r, 7, reward.tier.fen(), &f.money)?;
+        sheet.money(r, 8, reward.due.fen(), &f.money)?;
+        sheet.money(r, 9, reward.split.city.fen(), &f.money)?;
+        sheet.money(r, 10, reward.split.district.fen(), &f.money)?;
+        sheet.money(r, 11, reward.granted_so_far.fen(), &f.money)?;
+        for (c, subsidy) in [(12, &b.rent), (17, &b.purchase)] {
+            sheet.text(r, c, yes_no(subsidy.open), &f.text)?;
+            sheet
+                .ws
+                .write_number_with_format(r, c + 1, ratio_cell(subsidy.ratio)?, &percent)
+                .map_err(xlsx)?;
+            sheet.fit(c + 1, 7);
+            sheet.money(r, c + 2, subsidy.cap.fen(), &f.money)?;
+            sheet.money(r, c + 3, subsidy.paid.fen(), &f.money)?;
+            sheet.money(r, c + 4, subsidy.eligible.fen(), &f.money)?;
+        }
+        match b.rd_uplift.value {
+            Some(uplift) => {
+                let shown = ratio_cell(uplift * rust_decimal::Decimal::ONE_HUNDRED)?;
+                sheet
+                    .ws
+                    .write_number_with_format(r, 22, shown, &points)
+                    .map_err(xlsx)?;
+                sheet.fit(22, 6);
+            }
+            None => sheet.text(r, 22, "", &f.text)?,
+        }
+        for (c, quota) in [(23, &b.talent_quota), (24, &b.vehicle_quota)] {
+            match quota.value {
+                Some(n) => sheet.number(r, c, i64::from(n), &f.year)?,
+                None => sheet.text(r, c, "", &f.text)?,
+            }
+        }
+        let notes: Vec<&BenefitNote> = reward
+            .note
+            .iter()
+            .chain(&b.rent.notes)
+            .chain(&b.purchase.notes)
+            .chain(&b.rd_uplift.note)
+            .chain(&b.talent_quota.note)
+            .chain(&b.vehicle_quota.note)
+            .collect();
+        sheet.text(r, 25, &notes_zh(&notes), &f.text)?;
+        let versions = b
+            .parameter_versions
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        sheet.text(r, 26, &versions, &f.text)?;
+        r += 1;
+    }
+    let total_row = r;
+    sheet.text(total_row, 0, "合计", &f.total_label)?;
+    if !book.rows.is_empty() {
+        let last = total_row - 1;
+        for c in BENEFIT_TOTALS {
+            let values = book.rows.iter().map(|row| {
+                let b = &row.benefits;
+                match c {
+                    8 => b.star_reward.due.fen(),
+                    9 => b.star_reward.split.city.fen(),
+                    10 => b.star_reward.split.district.fen(),
+                    15 => b.rent.paid.fen(),
+                    16 => b.rent.eligible.fen(),
+                    20 => b.purchase.paid.fen(),
+                    _ => b.purchase.eligible.fen(),
+                }
+            });
+            let sum = checked_sum(values)?;
+            sheet.total(total_row, c, first, last, sum, &f.total_money)?;
+        }
+        sheet
+            .ws
+            .autofilter(header_row, 0, last, last_col)
+            .map_err(xlsx)?;
+    }
+    let sign = total_row + 2;
+    for (i, label) in ["经办人：", "复核人：", "负责人：", "日期："]
+        .iter()
+        .enumerate()
+    {
+        sheet
+            .ws
+            .write_string_with_format(sign, col(i * 4)?, *label, &f.label)
+            .map_err(xlsx)?;
+    }
+    sheet.finish(header_row, 2)
+}
+
+fn benefit_reasons_sheet(ws: &mut Worksheet, f: &Formats) -> AppResult<()> {
+    ws.set_name(BENEFIT_REASONS_SHEET).map_err(xlsx)?;
+    let (mut sheet, _) = Sheet::titled(
+        ws,
+        "权益说明：不可享受或无奖励的原因",
+        "条款见各项说明",
+        &["原因代码", "原因", "含义"],
+        f,
+    )?;
+    for (r, reason) in (HEADER_ROW + 1..).zip(BenefitReason::ALL) {
+        sheet.text(r, 0, reason.as_str(), &f.text)?;
+        sheet.text(r, 1, benefit_reason_zh(reason), &f.text)?;
+        sheet.text(r, 2, reason.description(), &f.text)?;
+    }
+    sheet.finish(HEADER_ROW, 0)
 }
 
 #[cfg(test)]

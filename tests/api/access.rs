@@ -148,6 +148,20 @@ fn matrix() -> Vec<Expect> {
             roles: RECOGNITION_READERS,
         },
         Expect {
+            field: "Query.benefits",
+            query: r#"{ benefits(creditCode: "91330100716105852F", year: 2024) { year } }"#,
+            variables: none,
+            anonymous: false,
+            roles: RECOGNITION_READERS,
+        },
+        Expect {
+            field: "Query.benefitsOfYear",
+            query: "{ benefitsOfYear(year: 2024) { totalCount } }",
+            variables: none,
+            anonymous: false,
+            roles: RECOGNITION_READERS,
+        },
+        Expect {
             field: "Query.publishedHeadquarters",
             query: "{ publishedHeadquarters(year: 2024) { nodes { name stars } } }",
             variables: none,

@@ -4,6 +4,7 @@ mod access;
 mod audit_chain;
 mod auth;
 mod auth_jwks;
+mod benefits;
 mod browser;
 mod concurrency;
 mod confidentiality;

@@ -673,7 +673,7 @@ async fn policy_parameters_return_the_shipped_defaults() {
         .await;
 
     let list = &res.data()["policyParameters"];
-    assert_eq!(list.as_array().unwrap().len(), 33);
+    assert_eq!(list.as_array().unwrap().len(), 38);
     let star = parameter(list, "star_reward.3");
     assert_eq!(star["value"], "3000000.00");
     assert_eq!(star["kind"], "MONEY");

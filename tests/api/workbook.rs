@@ -43,7 +43,7 @@ const TOTALS: [(&str, &str); 7] = [
 ];
 
 /// The LibreOffice binary on `PATH`, if any.
-fn libreoffice() -> Option<&'static str> {
+pub(crate) fn libreoffice() -> Option<&'static str> {
     ["soffice", "libreoffice"].into_iter().find(|name| {
         Command::new(name)
             .arg("--version")
@@ -54,7 +54,7 @@ fn libreoffice() -> Option<&'static str> {
 
 /// Converts `file` in `dir` headless with a profile of its own that recalculates every formula
 /// of an XLSX file on load (LibreOffice's default is to trust the cached results).
-fn convert(office: &str, dir: &Path, file: &Path, to: &str) {
+pub(crate) fn convert(office: &str, dir: &Path, file: &Path, to: &str) {
     let profile = dir.join("profile");
     std::fs::create_dir_all(profile.join("user")).unwrap();
     std::fs::write(
@@ -83,7 +83,7 @@ fn convert(office: &str, dir: &Path, file: &Path, to: &str) {
     );
 }
 
-fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+pub(crate) fn csv_rows(path: &Path) -> Vec<Vec<String>> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     csv::ReaderBuilder::new()
         .has_headers(false)
@@ -95,7 +95,7 @@ fn csv_rows(path: &Path) -> Vec<Vec<String>> {
 }
 
 /// An amount as LibreOffice shows it under `#,##0.00` (`-1,234.50`).
-fn amount(cell: &str) -> Decimal {
+pub(crate) fn amount(cell: &str) -> Decimal {
     cell.replace(',', "")
         .parse()
         .unwrap_or_else(|_| panic!("{cell:?} is not an amount"))

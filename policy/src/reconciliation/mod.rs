@@ -159,6 +159,31 @@ impl ReasonCode {
     }
 }
 
+/// §7 (租房、购房补助政策不能同时享受): whether a PURCHASE subsidised for `purchase_year` shuts out a
+/// RENT subsidy for `rent_year` — the `RENT_AND_PURCHASE` rule: the purchase's subsidy year is the
+/// same as or earlier than the rent's. The one statement of "never both", read by the
+/// reconciliation and by the benefits of a year.
+#[must_use]
+pub const fn purchase_excludes_rent(purchase_year: i32, rent_year: i32) -> bool {
+    purchase_year <= rent_year
+}
+
+/// §7 (首次购置): the enterprise's first purchase among `purchases` (its reported PURCHASE lines, any
+/// district): the earliest transaction date, ties by contract number, as `PURCHASE_NOT_FIRST`
+/// decides it. `None` without a PURCHASE line that has a transaction date.
+pub fn first_purchase<'a>(
+    purchases: impl IntoIterator<Item = &'a PaymentLine>,
+) -> Option<(NaiveDate, &'a str)> {
+    purchases
+        .into_iter()
+        .filter(|line| line.kind == PaymentKind::Purchase)
+        .filter_map(|line| {
+            line.transaction_date
+                .map(|day| (day, line.contract_no.as_str()))
+        })
+        .min()
+}
+
 /// One reported §7 payment (§20 step 1), as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentLine {

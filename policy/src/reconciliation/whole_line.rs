@@ -146,7 +146,7 @@ impl Rules<'_> {
         }
         let year = self.line.subsidy_year;
         self.purchases()
-            .filter(|purchase| purchase.subsidy_year <= year)
+            .filter(|purchase| super::purchase_excludes_rent(purchase.subsidy_year, year))
             .min_by_key(|purchase| (purchase.subsidy_year, purchase.seq, purchase.id))
             .map(|purchase| {
                 format!(
@@ -165,14 +165,7 @@ impl Rules<'_> {
         if self.line.kind != PaymentKind::Purchase {
             return None;
         }
-        let first = self
-            .purchases()
-            .filter_map(|purchase| {
-                purchase
-                    .transaction_date
-                    .map(|day| (day, purchase.contract_no.as_str()))
-            })
-            .min()?;
+        let first = super::first_purchase(self.purchases())?;
         let (first_date, first_contract) = first;
         if first_contract == self.line.contract_no {
             return None;
