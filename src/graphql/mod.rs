@@ -19,6 +19,8 @@ pub mod pagination;
 mod parameters;
 mod payments;
 mod recognition;
+/// Rule sets by document: the one a verdict was decided under.
+mod rule_sets;
 /// Our strict `Decimal`, `Date` and `DateTime` scalars (one text form each, checked at validation).
 mod scalars;
 mod settlement;
