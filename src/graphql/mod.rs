@@ -19,7 +19,7 @@ pub mod pagination;
 mod parameters;
 mod payments;
 mod recognition;
-/// Rule sets by document: the one a verdict was decided under.
+/// Rule sets by document: `ruleSets` and `registerAmendment`.
 mod rule_sets;
 /// Our strict `Decimal`, `Date` and `DateTime` scalars (one text form each, checked at validation).
 mod scalars;
@@ -47,6 +47,7 @@ pub struct Query(
     parameters::ParameterQuery,
     enterprises::EnterpriseQuery,
     recognition::RecognitionQuery,
+    rule_sets::RuleSetQuery,
     payments::PaymentQuery,
     settlement::SettlementQuery,
     simulation::SimulationQuery,
@@ -58,6 +59,7 @@ pub struct Mutation(
     parameters::ParameterMutation,
     enterprises::EnterpriseMutation,
     recognition::RecognitionMutation,
+    rule_sets::RuleSetMutation,
     payments::PaymentMutation,
     settlement::SettlementMutation,
 );
