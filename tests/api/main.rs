@@ -29,6 +29,7 @@ mod pagination;
 mod payments;
 mod persisted;
 mod recognition;
+mod rule_sets;
 mod schema;
 mod settlement;
 mod startup_errors;
