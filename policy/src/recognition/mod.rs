@@ -8,6 +8,7 @@
 /// The rules of the rule table (docs/rules.md), one function each, and what they read.
 mod rules;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
@@ -90,6 +91,10 @@ pub struct RecognitionParams {
     pub ban_years: u32,
     /// The ids of the parameter versions these values came from (empty when built by hand).
     pub parameter_versions: Vec<i64>,
+    /// The parameter name of each id in `parameter_versions`, so a verdict cites only the
+    /// versions of the rules its rule set applies.
+    #[serde(default)]
+    pub parameter_names: BTreeMap<i64, String>,
 }
 
 impl RecognitionParams {
@@ -117,8 +122,15 @@ impl RecognitionParams {
             accepted_exchanges: read.list("recognition.accepted_exchanges")?,
             ban_years: read.count("recognition.ban_years")?,
             parameter_versions: Vec::new(),
+            parameter_names: BTreeMap::new(),
         };
         params.parameter_versions = read.used_version_ids();
+        params.parameter_names = set
+            .versions()
+            .iter()
+            .filter(|version| params.parameter_versions.contains(&version.id))
+            .map(|version| (version.id, version.name.clone()))
+            .collect();
         Ok(params)
     }
 
@@ -542,10 +554,34 @@ pub fn decide_recognition(
             .filter(|_| rule_set.applies(RuleId::NotBanned))
             .map(|b| b.ends_on),
         failed,
-        parameter_versions: params.parameter_versions.clone(),
+        parameter_versions: cited_versions(rule_set, params),
         rule_set: rule_set.code.clone(),
         not_in_force: rule_set.not_in_force(),
     })
+}
+
+/// The parameter versions a verdict under `rule_set` used: all those read, except the versions
+/// of a parameter only rules the rule set does not apply read (`recognition.excluded_ownership`
+/// once `NOT_EXCLUDED_SOE` is dropped). A version whose name is not known is kept.
+fn cited_versions(rule_set: &RuleSet, params: &RecognitionParams) -> Vec<i64> {
+    let unread = |name: &str| {
+        let read_by = |rule: &RuleId| rule.parameters().contains(&name);
+        RuleId::ALL.iter().any(read_by)
+            && !RuleId::ALL
+                .iter()
+                .any(|rule| rule_set.applies(*rule) && read_by(rule))
+    };
+    params
+        .parameter_versions
+        .iter()
+        .copied()
+        .filter(|id| {
+            params
+                .parameter_names
+                .get(id)
+                .is_none_or(|name| !unread(name))
+        })
+        .collect()
 }
 
 #[cfg(test)]

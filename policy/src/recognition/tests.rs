@@ -905,6 +905,16 @@ fn a_municipal_soe_is_refused_the_day_before_the_amendment_and_eligible_from_its
         let verdict = decided_around_the_amendment(&soe, on);
         assert_eq!(verdict.eligible, eligible, "{on}");
         assert_eq!(verdict.rule_set, rule_set, "{on}");
+        let (_, parameters) = amended_2024();
+        let ownership = parameters
+            .resolve("recognition.excluded_ownership", None, date(on))
+            .map(|version| version.id)
+            .expect("shipped");
+        assert_eq!(
+            verdict.parameter_versions.contains(&ownership),
+            !eligible,
+            "{on}: the SOE exclusion's list is cited only while the rule applies"
+        );
         if eligible {
             assert_eq!(verdict.route, Some(Route::Standard), "{on}");
             assert_eq!(verdict.not_in_force, [RuleId::NotExcludedSoe], "{on}");
