@@ -48,7 +48,9 @@ pub use recognition::{
     Figure, Figures, Gap, Ownership, RecognitionParams, RecognitionVerdict, Route, RouteOutcome,
     RuleId, RuleResult, decide_recognition,
 };
-pub use rule_set::{Amendment, AmendmentError, RuleSet, governing, in_force, rule_set_on};
+pub use rule_set::{
+    Amendment, AmendmentError, RuleSet, amend_in_force, governing, in_force, rule_set_on,
+};
 pub use star_reward::{
     RewardDecision, RewardSplit, StarRewardParams, StarTiers, Stars, decide_reward, reward_due,
 };

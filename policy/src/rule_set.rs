@@ -134,6 +134,37 @@ impl RuleSet {
     }
 }
 
+/// The rule set `amendment` amends, and the rule set it makes: it takes effect after the start
+/// of every rule set registered before it, and amends the one in force on its date.
+///
+/// INTERPRETATION(§final): a later document amends what is in force on its date. That is the
+/// rule set with the latest start unless that one was a temporary measure already ended; then it
+/// is the one in force again after it. It must take effect after every earlier start, so the
+/// latest start always decides (`in_force`) and no later document is undercut by an earlier one
+/// registered after it.
+///
+/// # Errors
+///
+/// [`AmendmentError::NotAfterPrevious`] naming the rule set with the latest start,
+/// [`AmendmentError::NothingInForce`] when no rule set is in force on its date, and those of
+/// [`RuleSet::amend`].
+pub fn amend_in_force(
+    rule_sets: &[RuleSet],
+    amendment: Amendment,
+) -> Result<(&RuleSet, RuleSet), AmendmentError> {
+    if let Some(latest) = rule_sets.iter().max_by_key(|set| set.effective_from)
+        && amendment.effective_from <= latest.effective_from
+    {
+        return Err(AmendmentError::NotAfterPrevious {
+            previous: latest.code.clone(),
+            starts: latest.effective_from,
+        });
+    }
+    let on = amendment.effective_from;
+    let previous = in_force(rule_sets, on).ok_or(AmendmentError::NothingInForce { on })?;
+    Ok((previous, previous.amend(amendment)?))
+}
+
 /// What a later document changes, as registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Amendment {
@@ -154,8 +185,11 @@ pub struct Amendment {
 /// Why an amendment cannot be registered; each variant names the input at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmendmentError {
-    /// `effectiveFrom` is not after the start of the rule set it amends.
-    #[error("an amendment takes effect after the rule set it amends ({previous}, from {starts})")]
+    /// `effectiveFrom` is not after the start of every rule set registered before.
+    #[error(
+        "an amendment takes effect after the start of every rule set registered before it \
+         ({previous} starts on {starts})"
+    )]
     NotAfterPrevious {
         /// The amended rule set.
         previous: String,
@@ -169,6 +203,12 @@ pub enum AmendmentError {
         previous: String,
         /// Its last day.
         ends: NaiveDate,
+    },
+    /// No rule set is in force on `effectiveFrom`: there is nothing to amend.
+    #[error("no rule set is in force on {on}: there is nothing to amend")]
+    NothingInForce {
+        /// The amendment's effective date.
+        on: NaiveDate,
     },
     /// `effectiveTo` is before `effectiveFrom`.
     #[error("effectiveTo is before effectiveFrom")]
@@ -502,6 +542,44 @@ mod tests {
             let outcome = original().amend(amendment(from));
             assert_eq!(outcome.is_ok(), ok, "{from}: {outcome:?}");
         }
+    }
+
+    #[test]
+    fn an_amendment_amends_the_rule_set_in_force_on_its_date_after_every_earlier_start() {
+        let mut short = amendment("2024-03-01");
+        short.effective_to = Some(date("2024-12-31"));
+        let sets = [original(), original().amend(short).expect("valid")];
+        let later = |from: &str| Amendment {
+            code: "HZ-2025-1".to_owned(),
+            dropped: Vec::new(),
+            ..amendment(from)
+        };
+        let cases = [
+            ("2024-03-01", Err("HZ-2024-1")),
+            ("2024-03-02", Ok("HZ-2024-1")),
+            ("2024-12-31", Ok("HZ-2024-1")),
+            ("2025-01-01", Ok("HZ-2023-3")),
+            ("2028-02-20", Ok("HZ-2023-3")),
+        ];
+        for (from, expected) in cases {
+            match (amend_in_force(&sets, later(from)), expected) {
+                (Ok((previous, _)), Ok(code)) => assert_eq!(previous.code, code, "{from}"),
+                (Err(AmendmentError::NotAfterPrevious { previous, .. }), Err(code)) => {
+                    assert_eq!(previous, code, "{from}");
+                }
+                (outcome, _) => panic!("{from}: {outcome:?}"),
+            }
+        }
+        assert_eq!(
+            amend_in_force(&sets, later("2028-02-21")).map(|(p, _)| p.code.clone()),
+            Err(AmendmentError::NothingInForce {
+                on: date("2028-02-21")
+            })
+        );
+        // Before a temporary measure ends, the one after it keeps its rules.
+        let (_, next) = amend_in_force(&sets, later("2024-06-01")).expect("valid");
+        assert!(!next.applies(RuleId::NotExcludedSoe));
+        assert_eq!(next.effective_to, Some(date("2024-12-31")));
     }
 
     #[test]

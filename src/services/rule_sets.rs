@@ -258,9 +258,9 @@ fn check_text(field: &str, text: &str) -> AppResult<String> {
 /// The field an amendment refusal of the policy is about.
 fn amendment_error(err: AmendmentError) -> AppError {
     let field = match &err {
-        AmendmentError::NotAfterPrevious { .. } | AmendmentError::AfterPreviousEnd { .. } => {
-            "input.effectiveFrom".to_string()
-        }
+        AmendmentError::NotAfterPrevious { .. }
+        | AmendmentError::AfterPreviousEnd { .. }
+        | AmendmentError::NothingInForce { .. } => "input.effectiveFrom".to_string(),
         AmendmentError::EndsBeforeStart => "input.effectiveTo".to_string(),
         AmendmentError::DropsRuleNotInForce { index, .. }
         | AmendmentError::DroppedAndAdded { index, .. } => format!("input.droppedRules[{index}]"),
@@ -270,7 +270,8 @@ fn amendment_error(err: AmendmentError) -> AppError {
     AppError::bad_input(field, err.to_string())
 }
 
-/// Registers an amendment: a new rule set amending the latest one (by `effective_from`), with
+/// Registers an amendment: a new rule set amending the one in force on its date (it takes
+/// effect after every earlier start: [`crate::policy::amend_in_force`]), with
 /// its rules and its parameter versions (each valid from `effectiveFrom`, to `effectiveTo` when
 /// one is given, else open-ended),
 /// in one transaction, audited. Nothing stored is edited: earlier verdicts keep the rule set and
@@ -327,23 +328,24 @@ pub async fn register_amendment(
             existing.rule_set.code, existing.rule_set.document
         )));
     }
-    // INTERPRETATION(§final): a later document amends what is in force at its date: the rule
-    // set with the latest start, whose rules it copies, drops from or adds to.
-    let previous = stored
-        .iter()
-        .max_by_key(|s| s.rule_set.effective_from)
-        .ok_or_else(|| AppError::internal("no rule set is stored: the seed did not run"))?;
-    let amended = previous
-        .rule_set
-        .amend(Amendment {
+    let policy: Vec<RuleSet> = stored.iter().map(|s| s.rule_set.clone()).collect();
+    let (amended_code, amended) = rule_set::amend_in_force(
+        &policy,
+        Amendment {
             code: code.clone(),
             document: document.clone(),
             effective_from: input.effective_from,
             effective_to: input.effective_to,
             dropped: input.dropped_rules,
             added: input.added_rules,
-        })
-        .map_err(amendment_error)?;
+        },
+    )
+    .map(|(previous, amended)| (previous.code.clone(), amended))
+    .map_err(amendment_error)?;
+    let previous = stored
+        .iter()
+        .find(|s| s.rule_set.code == amended_code)
+        .ok_or_else(|| AppError::internal("the amended rule set vanished"))?;
     for (i, (name, district, _, _)) in checked.iter().enumerate() {
         let prefix = format!("input.parameters[{i}]");
         parameters::check_district(&txn, &prefix, name, district.as_deref()).await?;
