@@ -134,8 +134,8 @@ pub struct RegisterAmendmentInput {
     pub document: String,
     /// The document's title.
     pub title: String,
-    /// The day it takes effect: after the start of the rule set it amends (the one with the
-    /// latest start), and not after that one's end.
+    /// The day it takes effect: after the start of every rule set registered before, on a day a
+    /// rule set is in force (the one it amends).
     pub effective_from: Date,
     /// Its last day (inclusive); omit for the last day of the rule set it amends.
     pub effective_to: Option<Date>,
@@ -173,8 +173,9 @@ pub struct RuleSetMutation;
 
 #[Object]
 impl RuleSetMutation {
-    /// Registers a later document amending the rule set in force (HQ_OFFICE): a new rule set
-    /// from `effectiveFrom` with its rules and parameter values, in one audited transaction.
+    /// Registers a later document amending the rule set in force on its date (HQ_OFFICE): a
+    /// new rule set from `effectiveFrom` with its rules and parameter values, in one audited
+    /// transaction.
     /// Nothing stored is edited: recognitions already decided keep their verdict and rule set,
     /// and a decision or dry run on a day before `effectiveFrom` answers as before.
     /// `BAD_USER_INPUT` naming the field at fault; `CONFLICT` when the code or document is
