@@ -237,13 +237,13 @@ impl From<crate::policy::PolicyError> for AppError {
     fn from(err: crate::policy::PolicyError) -> Self {
         use crate::policy::PolicyError;
         match &err {
-            PolicyError::OutsidePolicyPeriod { .. } | PolicyError::NotEligible { .. } => {
-                AppError::PolicyViolation {
-                    clause: err.clause().map_or("§final", |c| c.as_str()).to_string(),
-                    message: err.to_string(),
-                    details: None,
-                }
-            }
+            PolicyError::OutsidePolicyPeriod { .. }
+            | PolicyError::NotEligible { .. }
+            | PolicyError::NoRuleSetInForce { .. } => AppError::PolicyViolation {
+                clause: err.clause().map_or("§final", |c| c.as_str()).to_string(),
+                message: err.to_string(),
+                details: None,
+            },
             PolicyError::InvalidStars(_) => AppError::bad_input("stars", err.to_string()),
             PolicyError::InvalidAmount(_) => AppError::bad_input("amount", err.to_string()),
             PolicyError::MissingParameter { .. }

@@ -32,8 +32,8 @@ use entity::{
     enterprises, payment_lines, recognitions, star_ratings,
 };
 use hq_api::services::registry::{self, EventKind, FactChanges, Facts, FoldEvent, Period};
-use hq_api::services::seed::{self, DISTRICTS, RULE_SET_2023};
-use hq_api::services::{parameters, payments};
+use hq_api::services::seed::{self, DISTRICTS};
+use hq_api::services::{parameters, payments, rule_sets};
 use policy::credit_code::{CreditCode, CreditCodeError};
 use policy::reconciliation::PaymentKind;
 use policy::settlement::ClaimStatus;
@@ -364,6 +364,7 @@ pub async fn generate(
     // Enterprises with their registration, facts, figures, recognition and rating.
     let set = parameters::load_set(db).await?;
     let params = RecognitionParams::from_set(&set, decided_on())?;
+    let rule_set = rule_sets::in_force_on(db, decided_on()).await?.rule_set;
     let versions_json = serde_json::to_string(&params.parameter_versions)
         .map_err(|e| BenchError::new(e.to_string()))?;
     let mut codes = Vec::with_capacity(usize::try_from(size.enterprises).unwrap_or(0));
@@ -412,6 +413,7 @@ pub async fn generate(
                 recorded_by: Set(BY.into()),
             });
             let verdict = decide_recognition(
+                &rule_set,
                 &facts,
                 Some(&figures),
                 &[],
@@ -427,7 +429,7 @@ pub async fn generate(
                     year: Set(RECOGNITION_YEAR),
                     decided_on: Set(decided_on()),
                     route: Set(route.as_str().into()),
-                    rule_set: Set(RULE_SET_2023.into()),
+                    rule_set: Set(rule_set.code.clone()),
                     verdict: Set(serde_json::to_string(&verdict).map_err(BenchError::new)?),
                     parameter_versions: Set(versions_json.clone()),
                     needs_review: Set(verdict.needs_review),

@@ -41,6 +41,8 @@ pub mod policy_parameters;
 pub mod recognitions;
 /// `revocations`: title revocations approved by the leading group (§22), each starting a ban.
 pub mod revocations;
+/// `rule_set_rules`: the recognition rules each rule set applies.
+pub mod rule_set_rules;
 /// `rule_sets`: the policy documents whose rules the service evaluates, each in force from a date.
 pub mod rule_sets;
 /// `settlement_lines`: one district's row in a settlement.

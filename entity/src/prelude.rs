@@ -18,6 +18,7 @@ pub use super::payment_lines::Entity as PaymentLines;
 pub use super::policy_parameters::Entity as PolicyParameters;
 pub use super::recognitions::Entity as Recognitions;
 pub use super::revocations::Entity as Revocations;
+pub use super::rule_set_rules::Entity as RuleSetRules;
 pub use super::rule_sets::Entity as RuleSets;
 pub use super::settlement_lines::Entity as SettlementLines;
 pub use super::settlements::Entity as Settlements;

@@ -18,6 +18,14 @@ pub struct Model {
     pub effective_from: Date,
     /// Last day in force (inclusive); `None` = open-ended.
     pub effective_to: Option<Date>,
+    /// The rule set this one amends; `None` for the first.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub supersedes: Option<String>,
+    /// Who registered it (token subject); `None` for the rule set shipped with the service.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub registered_by: Option<String>,
+    /// When it was registered; `None` for the rule set shipped with the service.
+    pub registered_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -26,6 +34,8 @@ pub enum Relation {
     PolicyParameters,
     #[sea_orm(has_many = "super::recognitions::Entity")]
     Recognitions,
+    #[sea_orm(has_many = "super::rule_set_rules::Entity")]
+    RuleSetRules,
 }
 
 impl Related<super::policy_parameters::Entity> for Entity {
@@ -37,6 +47,12 @@ impl Related<super::policy_parameters::Entity> for Entity {
 impl Related<super::recognitions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Recognitions.def()
+    }
+}
+
+impl Related<super::rule_set_rules::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::RuleSetRules.def()
     }
 }
 

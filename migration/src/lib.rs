@@ -23,6 +23,8 @@ mod m20260201_000001_audit_chain;
 mod m20260301_000001_withdrawn_lines;
 /// Indexes giving each keyset-paged list its key in order.
 mod m20260401_000001_keyset_indexes;
+/// The rules each rule set applies, the rule set an amendment amends, and who registered it.
+mod m20260501_000001_rule_set_rules;
 
 pub use m20260201_000001_audit_chain::{ChainFields, GENESIS_HASH, canonical_bytes, chain_hash};
 
@@ -42,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260201_000001_audit_chain::Migration),
             Box::new(m20260301_000001_withdrawn_lines::Migration),
             Box::new(m20260401_000001_keyset_indexes::Migration),
+            Box::new(m20260501_000001_rule_set_rules::Migration),
         ]
     }
 }

@@ -27,6 +27,8 @@ pub mod recognition;
 pub mod reconciliation;
 /// The registry's §19 events, what each changes, and their fold into dated periods of facts.
 pub mod registry;
+/// Rule sets: the document whose rules decide on a date, and what an amendment changes.
+pub mod rule_set;
 /// §20 steps 4 and 6: the yearly settlement draft and the adjustment after a finding.
 pub mod settlement;
 /// The §6 star reward: the difference owed, the revocation rule and the city/district split.
@@ -47,6 +49,9 @@ pub use params::{
 pub use recognition::{
     Figure, Figures, Gap, Ownership, RecognitionParams, RecognitionVerdict, Route, RouteOutcome,
     RuleId, RuleResult, decide_recognition,
+};
+pub use rule_set::{
+    Amendment, AmendmentError, RuleSet, amend_in_force, governing, in_force, rule_set_on,
 };
 pub use star_reward::{
     RewardDecision, RewardSplit, StarRewardParams, StarTiers, Stars, decide_reward, reward_due,
@@ -138,6 +143,16 @@ pub enum PolicyError {
         /// The rules that did not pass, in table order.
         failed: Vec<recognition::RuleId>,
     },
+    /// A decision on a day no rule set is in force on (`POLICY_VIOLATION`, `§final`).
+    #[error(
+        "no rule set is in force on {on}: a decision needs the rules of a document in force that day (known: {known})"
+    )]
+    NoRuleSetInForce {
+        /// The decision date.
+        on: NaiveDate,
+        /// The rule sets known, with their periods.
+        known: String,
+    },
     /// No version of a parameter is in force (a deployment error: `INTERNAL_SERVER_ERROR`).
     #[error("policy parameter `{name}` has no version in force on {on}{}", district_suffix(.district.as_deref()))]
     MissingParameter {
@@ -186,7 +201,9 @@ impl PolicyError {
     #[must_use]
     pub fn clause(&self) -> Option<Clause> {
         match self {
-            PolicyError::OutsidePolicyPeriod { .. } => Some(Clause::Final),
+            PolicyError::OutsidePolicyPeriod { .. } | PolicyError::NoRuleSetInForce { .. } => {
+                Some(Clause::Final)
+            }
             PolicyError::NotEligible { .. } => Some(Clause::S4),
             _ => None,
         }

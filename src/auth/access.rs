@@ -137,6 +137,11 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
         district_scope: DistrictScope::None,
     },
     FieldRule {
+        field: "Query.ruleSets",
+        audience: Audience::Authenticated,
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
         field: "Query.starRewards",
         audience: Audience::Roles(RECOGNITION_READERS),
         district_scope: DistrictScope::OwnRowsOnly,
@@ -178,6 +183,11 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
     },
     FieldRule {
         field: "Mutation.registerEnterprise",
+        audience: Audience::Roles(HQ_OFFICE_ONLY),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
+        field: "Mutation.registerAmendment",
         audience: Audience::Roles(HQ_OFFICE_ONLY),
         district_scope: DistrictScope::None,
     },

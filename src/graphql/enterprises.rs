@@ -605,6 +605,7 @@ impl Enterprise {
                     decided_on: Date(r.decided_on),
                     route: GqlRoute::parse(&r.route)?,
                     needs_review: r.needs_review,
+                    rule_set: r.rule_set,
                 })
             })
             .collect()
@@ -691,6 +692,8 @@ pub struct EnterpriseRecognition {
     pub route: GqlRoute,
     /// Whether its industry class is one the HQ office reviews (`recognition.review_industries`).
     pub needs_review: bool,
+    /// The code of the rule set it was decided under (`ruleSets`), e.g. `HZ-2023-3`.
+    pub rule_set: String,
 }
 
 /// A star rating of the enterprise (§5).

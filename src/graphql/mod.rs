@@ -23,6 +23,8 @@ pub mod pagination;
 mod parameters;
 mod payments;
 mod recognition;
+/// Rule sets by document: `ruleSets` and `registerAmendment`.
+mod rule_sets;
 /// Our strict `Decimal`, `Date` and `DateTime` scalars (one text form each, checked at validation).
 mod scalars;
 mod settlement;
@@ -51,6 +53,7 @@ pub struct Query(
     enterprises::EnterpriseQuery,
     recognition::RecognitionQuery,
     benefits::BenefitsQuery,
+    rule_sets::RuleSetQuery,
     payments::PaymentQuery,
     settlement::SettlementQuery,
     simulation::SimulationQuery,
@@ -62,6 +65,7 @@ pub struct Mutation(
     parameters::ParameterMutation,
     enterprises::EnterpriseMutation,
     recognition::RecognitionMutation,
+    rule_sets::RuleSetMutation,
     payments::PaymentMutation,
     settlement::SettlementMutation,
 );

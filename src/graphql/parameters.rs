@@ -7,8 +7,10 @@ use async_graphql::{
 use super::districts::parse_district_code;
 use super::scalars::Date;
 use crate::error::AppError;
-use crate::policy::params::{ParamValue, ParameterVersion};
-use crate::services::parameters::{self as service, NewVersion, ParameterKind as Kind};
+use crate::policy::params::ParamValue;
+use crate::services::parameters::{
+    self as service, NewVersion, ParameterKind as Kind, StoredVersion,
+};
 
 /// What a parameter's value is.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +66,8 @@ pub struct PolicyParameter {
     pub placeholder: bool,
     /// The district (GB/T 2260 code) whose own version this is; `null` for the general one.
     pub district: Option<String>,
+    /// The rule set the version belongs to (see `ruleSets`), e.g. `HZ-2023-3`.
+    pub rule_set: String,
 }
 
 #[ComplexObject]
@@ -77,8 +81,9 @@ impl PolicyParameter {
     }
 }
 
-impl From<ParameterVersion> for PolicyParameter {
-    fn from(v: ParameterVersion) -> Self {
+impl From<StoredVersion> for PolicyParameter {
+    fn from(stored: StoredVersion) -> Self {
+        let v = stored.version;
         let value = serde_json::to_value(&v.value).unwrap_or(serde_json::Value::Null);
         PolicyParameter {
             database_id: v.id,
@@ -90,6 +95,7 @@ impl From<ParameterVersion> for PolicyParameter {
             reference: v.reference,
             placeholder: v.placeholder,
             district: v.district,
+            rule_set: stored.rule_set,
         }
     }
 }
@@ -112,6 +118,21 @@ pub struct AddParameterVersionInput {
     pub district: Option<String>,
     /// The legal reference: a clause id (`§6`) or `placeholder (§6)`.
     pub reference: String,
+}
+
+/// A parameter value sent as JSON, in the one form the parameter table stores.
+///
+/// # Errors
+/// `BAD_USER_INPUT` on `field` for a float or anything but a decimal or date string, an integer
+/// or an array of strings.
+pub(super) fn parse_value(field: &str, json: serde_json::Value) -> Result<ParamValue, AppError> {
+    serde_json::from_value(json).map_err(|_| {
+        AppError::bad_input(
+            field,
+            "a value is a decimal or date string, an integer, or an array of strings \
+             (decimals are written as strings, never as floats)",
+        )
+    })
 }
 
 /// Parameter queries.
@@ -152,7 +173,8 @@ pub struct ParameterMutation;
 #[Object]
 impl ParameterMutation {
     /// Appends a version of a parameter (HQ_OFFICE). A change of value is always a new version
-    /// from a date; a version identical in name, district and `validFrom` is a `CONFLICT`.
+    /// from a date; a version identical in name, district and `validFrom` is a `CONFLICT`. The
+    /// version belongs to the rule set in force on `validFrom`.
     async fn add_parameter_version(
         &self,
         ctx: &Context<'_>,
@@ -161,13 +183,7 @@ impl ParameterMutation {
     ) -> Result<PolicyParameter> {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
-        let value: ParamValue = serde_json::from_value(input.value.0).map_err(|_| {
-            AppError::bad_input(
-                "input.value",
-                "a value is a decimal or date string, an integer, or an array of strings \
-                 (decimals are written as strings, never as floats)",
-            )
-        })?;
+        let value = parse_value("input.value", input.value.0)?;
         let version = service::add_version(
             &state.db,
             actor,

@@ -8,6 +8,7 @@ use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 
 use super::districts::District;
 use super::pagination::{self, ConnectionTotals, CursorSpec, KeyKind, PageArgs};
+use super::rule_sets::RuleSetCitation;
 use super::scalars::{Date, DateTime, Decimal};
 use crate::error::AppError;
 use crate::policy::{self, Gap, RecognitionVerdict as Verdict};
@@ -15,6 +16,7 @@ use crate::services::keyset::{self, KeyPart};
 use crate::services::recognition::published::{self, Progress};
 use crate::services::recognition::rewards::{self, RewardLine};
 use crate::services::recognition::{ratings, recognize, revocations};
+use crate::services::rule_sets::StoredRuleSet;
 use crate::services::{districts as district_service, registry};
 
 // ---------------------------------------------------------------------------------------------
@@ -165,10 +167,16 @@ pub struct RecognitionVerdict {
     pub failed_rules: Vec<GqlRuleId>,
     /// The ids of the policy parameter versions the verdict used.
     pub parameter_version_ids: Vec<i64>,
+    /// The rule set decided under: the one in force on the decision date (`ruleSets`).
+    pub rule_set: RuleSetCitation,
+    /// The rules of the rule table that rule set does not apply (e.g. `NOT_EXCLUDED_SOE` after
+    /// 杭政办〔2024〕1号), in table order: not evaluated, and absent from `rules`, `routes` and
+    /// `failedRules`.
+    pub rules_not_in_force: Vec<GqlRuleId>,
 }
 
 impl RecognitionVerdict {
-    fn new(credit_code: String, verdict: Verdict) -> Self {
+    fn new(credit_code: String, verdict: Verdict, rule_set: &StoredRuleSet) -> Self {
         let rules = verdict
             .rules
             .into_iter()
@@ -217,6 +225,8 @@ impl RecognitionVerdict {
             ban_until: verdict.ban_until.map(Date),
             failed_rules: verdict.failed.into_iter().map(Into::into).collect(),
             parameter_version_ids: verdict.parameter_versions,
+            rule_set: rule_set.into(),
+            rules_not_in_force: verdict.not_in_force.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -232,7 +242,8 @@ pub struct Recognition {
     pub decided_on: Date,
     /// The route it was recognised through.
     pub route: GqlRoute,
-    /// The rule set decided under, e.g. `HZ-2023-3` (杭政办〔2023〕3号).
+    /// The code of the rule set decided under, e.g. `HZ-2023-3` (杭政办〔2023〕3号): the one in
+    /// force on the decision date. Never changes once stored.
     pub rule_set: String,
     /// The industry class needs review.
     pub needs_review: bool,
@@ -519,6 +530,7 @@ impl RecognitionQuery {
         Ok(RecognitionVerdict::new(
             evaluation.credit_code,
             evaluation.verdict,
+            &evaluation.rule_set,
         ))
     }
 
@@ -670,7 +682,7 @@ impl RecognitionMutation {
             parameter_version_ids: stored.verdict.parameter_versions.clone(),
             decided_by: row.decided_by,
             recorded_at: row.created_at.into(),
-            verdict: RecognitionVerdict::new(stored.credit_code, stored.verdict),
+            verdict: RecognitionVerdict::new(stored.credit_code, stored.verdict, &stored.rule_set),
         })
     }
 

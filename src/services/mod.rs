@@ -34,6 +34,8 @@ pub mod reconciliation;
 pub mod records;
 /// The enterprise registry: §19 events, the dated facts folded from them, yearly figures.
 pub mod registry;
+/// Rule sets by document: the one in force on a date, what each changed, amendments.
+pub mod rule_sets;
 /// Idempotent seed data: districts, the rule set and the default policy parameters.
 pub mod seed;
 /// Drafting, approving and reading the yearly settlement (§20 steps 4 and 5).

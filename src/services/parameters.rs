@@ -215,23 +215,47 @@ pub fn validate_value(
     }
 }
 
-fn to_version(row: policy_parameters::Model) -> AppResult<ParameterVersion> {
+fn to_version(row: policy_parameters::Model) -> AppResult<StoredVersion> {
     let value: ParamValue = serde_json::from_str(&row.value).map_err(|e| {
         AppError::internal(format!(
             "policy parameter {} (id {}) has an unreadable value: {e}",
             row.name, row.id
         ))
     })?;
-    Ok(ParameterVersion {
-        id: row.id,
-        name: row.name,
-        district: row.district_code,
-        valid_from: row.valid_from,
-        valid_to: row.valid_to,
-        value,
-        reference: row.reference,
-        placeholder: row.placeholder,
+    Ok(StoredVersion {
+        version: ParameterVersion {
+            id: row.id,
+            name: row.name,
+            district: row.district_code,
+            valid_from: row.valid_from,
+            valid_to: row.valid_to,
+            value,
+            reference: row.reference,
+            placeholder: row.placeholder,
+        },
+        rule_set: row.rule_set,
     })
+}
+
+/// A stored parameter version and the rule set it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredVersion {
+    /// The version.
+    pub version: ParameterVersion,
+    /// The code of its rule set, e.g. `HZ-2023-3`.
+    pub rule_set: String,
+}
+
+/// Every stored version with its rule set, in id order.
+///
+/// # Errors
+/// Database errors; an unreadable stored value is an internal error.
+pub async fn load_versions<C: ConnectionTrait>(conn: &C) -> AppResult<Vec<StoredVersion>> {
+    let rows = policy_parameters::Entity::find()
+        .order_by_asc(policy_parameters::Column::Id)
+        .all(conn)
+        .await?;
+    rows.into_iter().map(to_version).collect()
 }
 
 /// Every stored version, as the [`ParameterSet`] the policy reads.
@@ -239,19 +263,17 @@ fn to_version(row: policy_parameters::Model) -> AppResult<ParameterVersion> {
 /// # Errors
 /// Database errors; an unreadable stored value is an internal error.
 pub async fn load_set<C: ConnectionTrait>(conn: &C) -> AppResult<ParameterSet> {
-    let rows = policy_parameters::Entity::find()
-        .order_by_asc(policy_parameters::Column::Id)
-        .all(conn)
-        .await?;
-    let versions = rows.into_iter().map(to_version).collect::<AppResult<_>>()?;
-    Ok(ParameterSet::new(versions))
+    let versions = load_versions(conn).await?;
+    Ok(ParameterSet::new(
+        versions.into_iter().map(|stored| stored.version).collect(),
+    ))
 }
 
 /// One parameter version by id.
 ///
 /// # Errors
 /// Database errors; an unreadable stored value is internal.
-pub async fn version<C: ConnectionTrait>(conn: &C, id: i64) -> AppResult<Option<ParameterVersion>> {
+pub async fn version<C: ConnectionTrait>(conn: &C, id: i64) -> AppResult<Option<StoredVersion>> {
     policy_parameters::Entity::find_by_id(id)
         .one(conn)
         .await?
@@ -268,8 +290,9 @@ pub async fn in_force<C: ConnectionTrait>(
     conn: &C,
     as_of: NaiveDate,
     district: Option<&str>,
-) -> AppResult<Vec<ParameterVersion>> {
-    let set = load_set(conn).await?;
+) -> AppResult<Vec<StoredVersion>> {
+    let stored = load_versions(conn).await?;
+    let set = ParameterSet::new(stored.iter().map(|s| s.version.clone()).collect());
     let mut names: Vec<String> = default_parameters()
         .iter()
         .map(|p| p.name.to_string())
@@ -285,7 +308,8 @@ pub async fn in_force<C: ConnectionTrait>(
     names.extend(others);
     Ok(names
         .iter()
-        .filter_map(|name| set.resolve(name, district, as_of).cloned())
+        .filter_map(|name| set.resolve(name, district, as_of))
+        .filter_map(|version| stored.iter().find(|s| s.version.id == version.id).cloned())
         .collect())
 }
 
@@ -306,7 +330,126 @@ pub struct NewVersion {
     pub reference: String,
 }
 
-/// Appends a version in its own transaction, audited. Existing versions are never touched.
+/// A parameter's name and value checked as every new version is checked (by
+/// `addParameterVersion` and by an amendment): a known name (`{prefix}.name`) and a value of its
+/// kind (`{prefix}.value`), in its stored form.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the field at fault.
+pub fn check_value(prefix: &str, name: &str, value: ParamValue) -> AppResult<(String, ParamValue)> {
+    let name = name.trim().to_string();
+    let kind = kind_of(&name).ok_or_else(|| {
+        AppError::bad_input(
+            format!("{prefix}.name"),
+            format!("`{name}` is not a policy parameter"),
+        )
+    })?;
+    let value = validate_value(&format!("{prefix}.value"), kind, value)?;
+    Ok((name, value))
+}
+
+/// A district version checked as every new version is checked: only for the §7 per-district
+/// parameters, and only for a known district (`{prefix}.district`).
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the field at fault; database errors.
+pub async fn check_district<C: ConnectionTrait>(
+    conn: &C,
+    prefix: &str,
+    name: &str,
+    district: Option<&str>,
+) -> AppResult<()> {
+    let Some(code) = district else {
+        return Ok(());
+    };
+    let field = format!("{prefix}.district");
+    if !is_per_district(name) {
+        return Err(AppError::bad_input(
+            field,
+            format!(
+                "`{name}` is a city-wide parameter; only §7 subsidy parameters are set per district"
+            ),
+        ));
+    }
+    if crate::services::districts::get(conn, code).await?.is_none() {
+        return Err(AppError::bad_input(
+            field,
+            format!("unknown district `{code}`"),
+        ));
+    }
+    Ok(())
+}
+
+/// Serialises parameter and rule-set writes on PostgreSQL (SQLite serialises writers anyway),
+/// so two identical requests cannot both pass a duplicate check: every such write locks the row
+/// of the first rule set.
+pub(crate) async fn lock_parameter_writes<C: ConnectionTrait>(txn: &C) -> AppResult<()> {
+    rule_sets::Entity::find_by_id(RULE_SET_2023)
+        .lock_exclusive()
+        .one(txn)
+        .await?;
+    Ok(())
+}
+
+/// `CONFLICT` when a version of `name` for `district` from `valid_from` exists already.
+pub(crate) async fn ensure_no_version_from<C: ConnectionTrait>(
+    txn: &C,
+    name: &str,
+    district: Option<&str>,
+    valid_from: NaiveDate,
+) -> AppResult<()> {
+    let mut same = policy_parameters::Entity::find()
+        .filter(policy_parameters::Column::Name.eq(name))
+        .filter(policy_parameters::Column::ValidFrom.eq(valid_from));
+    same = match district {
+        Some(code) => same.filter(policy_parameters::Column::DistrictCode.eq(code)),
+        None => same.filter(policy_parameters::Column::DistrictCode.is_null()),
+    };
+    match same.one(txn).await? {
+        Some(existing) => Err(AppError::Conflict(format!(
+            "a version of `{name}` from {valid_from} already exists (id {}); versions are never \
+             edited: give the new one another validFrom",
+            existing.id
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Inserts a checked version of `rule_set`; the reference decides whether it is a placeholder,
+/// as for every shipped default.
+pub(crate) async fn insert_version<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    rule_set: &str,
+    version: ParameterVersion,
+) -> AppResult<StoredVersion> {
+    let stored_value = serde_json::to_string(&version.value).map_err(AppError::internal)?;
+    let inserted = policy_parameters::Entity::insert(policy_parameters::ActiveModel {
+        id: NotSet,
+        name: Set(version.name.clone()),
+        rule_set: Set(rule_set.to_string()),
+        district_code: Set(version.district.clone()),
+        valid_from: Set(version.valid_from),
+        valid_to: Set(version.valid_to),
+        value: Set(stored_value),
+        reference: Set(version.reference.clone()),
+        placeholder: Set(version.placeholder),
+        created_at: Set(Utc::now()),
+        created_by: Set(actor.sub.clone()),
+    })
+    .exec(txn)
+    .await?;
+    Ok(StoredVersion {
+        version: ParameterVersion {
+            id: inserted.last_insert_id,
+            ..version
+        },
+        rule_set: rule_set.to_string(),
+    })
+}
+
+/// Appends a version in its own transaction, audited. Existing versions are never touched. The
+/// version belongs to the rule set in force on its `validFrom` ([`crate::policy::governing`]).
 ///
 /// # Errors
 /// `BAD_USER_INPUT` for an unknown name, a value of the wrong kind, `validTo` before `validFrom`,
@@ -317,12 +460,8 @@ pub async fn add_version(
     db: &DatabaseConnection,
     actor: &Actor,
     input: NewVersion,
-) -> AppResult<ParameterVersion> {
-    let name = input.name.trim().to_string();
-    let kind = kind_of(&name).ok_or_else(|| {
-        AppError::bad_input("input.name", format!("`{name}` is not a policy parameter"))
-    })?;
-    let value = validate_value("input.value", kind, input.value)?;
+) -> AppResult<StoredVersion> {
+    let (name, value) = check_value("input", &input.name, input.value)?;
     if let Some(to) = input.valid_to
         && to < input.valid_from
     {
@@ -343,82 +482,43 @@ pub async fn add_version(
     let district = input.district.map(|d| d.trim().to_string());
 
     let txn = crate::services::tx::begin_write(db).await?;
-    if let Some(code) = &district {
-        if !is_per_district(&name) {
-            return Err(AppError::bad_input(
-                "input.district",
-                format!(
-                    "`{name}` is a city-wide parameter; only §7 subsidy parameters are set per district"
-                ),
-            ));
-        }
-        if crate::services::districts::get(&txn, code).await?.is_none() {
-            return Err(AppError::bad_input(
-                "input.district",
-                format!("unknown district `{code}`"),
-            ));
-        }
-    }
-    // Serialise parameter writes on PostgreSQL (SQLite serialises writers anyway), so two
-    // identical requests cannot both pass the duplicate check below.
-    rule_sets::Entity::find_by_id(RULE_SET_2023)
-        .lock_exclusive()
-        .one(&txn)
-        .await?;
-    let mut same = policy_parameters::Entity::find()
-        .filter(policy_parameters::Column::Name.eq(name.clone()))
-        .filter(policy_parameters::Column::ValidFrom.eq(input.valid_from));
-    same = match &district {
-        Some(code) => same.filter(policy_parameters::Column::DistrictCode.eq(code.clone())),
-        None => same.filter(policy_parameters::Column::DistrictCode.is_null()),
-    };
-    if let Some(existing) = same.one(&txn).await? {
-        return Err(AppError::Conflict(format!(
-            "a version of `{name}` from {} already exists (id {}); versions are never edited: \
-             give the new one another validFrom",
-            input.valid_from, existing.id
-        )));
-    }
-    let stored_value = serde_json::to_string(&value).map_err(AppError::internal)?;
-    let inserted = policy_parameters::Entity::insert(policy_parameters::ActiveModel {
-        id: NotSet,
-        name: Set(name.clone()),
-        rule_set: Set(RULE_SET_2023.into()),
-        district_code: Set(district.clone()),
-        valid_from: Set(input.valid_from),
-        valid_to: Set(input.valid_to),
-        value: Set(stored_value),
-        reference: Set(reference.clone()),
-        placeholder: Set(placeholder),
-        created_at: Set(Utc::now()),
-        created_by: Set(actor.sub.clone()),
-    })
-    .exec(&txn)
+    check_district(&txn, "input", &name, district.as_deref()).await?;
+    lock_parameter_writes(&txn).await?;
+    ensure_no_version_from(&txn, &name, district.as_deref(), input.valid_from).await?;
+    let rule_sets = crate::services::rule_sets::load_policy(&txn).await?;
+    let rule_set = crate::policy::governing(&rule_sets, input.valid_from)
+        .map_or(RULE_SET_2023, |set| set.code.as_str())
+        .to_string();
+    let stored = insert_version(
+        &txn,
+        actor,
+        &rule_set,
+        ParameterVersion {
+            id: 0,
+            name,
+            district,
+            valid_from: input.valid_from,
+            valid_to: input.valid_to,
+            value,
+            reference,
+            placeholder,
+        },
+    )
     .await?;
-    let version = ParameterVersion {
-        id: inserted.last_insert_id,
-        name,
-        district,
-        valid_from: input.valid_from,
-        valid_to: input.valid_to,
-        value,
-        reference,
-        placeholder,
-    };
     audit::record(
         &txn,
         actor,
         AuditEntry {
             operation: "addParameterVersion",
             target_type: "policy_parameter",
-            target_id: Some(version.id.to_string()),
+            target_id: Some(stored.version.id.to_string()),
             before: None,
-            after: Some(json!(version)),
+            after: Some(json!(stored.version)),
         },
     )
     .await?;
     txn.commit().await?;
-    Ok(version)
+    Ok(stored)
 }
 
 #[cfg(test)]

@@ -11,8 +11,9 @@ use sea_orm::{
 };
 
 use crate::error::{AppError, AppResult};
+use crate::policy::RuleId;
 use crate::policy::params::default_parameters;
-use entity::{districts, policy_parameters, rule_sets};
+use entity::{districts, policy_parameters, rule_set_rules, rule_sets};
 
 /// One district of Hangzhou.
 #[derive(Debug, Clone, Copy)]
@@ -160,7 +161,17 @@ async fn seed_rule_set<C: ConnectionTrait>(conn: &C) -> AppResult<()> {
         title: Set("杭州市人民政府办公厅关于推动杭州总部经济高质量发展的实施意见".into()),
         effective_from: Set(date(2023, 2, 20)?),
         effective_to: Set(Some(date(2028, 2, 20)?)),
+        supersedes: Set(None),
+        registered_by: Set(None),
+        registered_at: Set(None),
     })
+    .exec(conn)
+    .await?;
+    // Every rule of the rule table comes from this document.
+    rule_set_rules::Entity::insert_many(RuleId::ALL.map(|rule| rule_set_rules::ActiveModel {
+        rule_set: Set(RULE_SET_2023.into()),
+        rule: Set(rule.as_str().into()),
+    }))
     .exec(conn)
     .await?;
     Ok(())

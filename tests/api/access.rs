@@ -99,6 +99,20 @@ fn matrix() -> Vec<Expect> {
             roles: RECOGNITION_WRITERS,
         },
         Expect {
+            field: "Query.ruleSets",
+            query: "{ ruleSets { code rules } }",
+            variables: none,
+            anonymous: false,
+            roles: ALL,
+        },
+        Expect {
+            field: "Mutation.registerAmendment",
+            query: r#"mutation { registerAmendment(input: { code: "HZ-2030-1", document: "杭政办〔2030〕1号", title: "t", effectiveFrom: "2030-01-01", droppedRules: [NOT_EXCLUDED_SOE] }) { code } }"#,
+            variables: none,
+            anonymous: false,
+            roles: RECOGNITION_WRITERS,
+        },
+        Expect {
             field: "Query.enterprise",
             query: r#"{ enterprise(creditCode: "91110000600037341L") { creditCode } }"#,
             variables: none,

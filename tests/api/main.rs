@@ -31,6 +31,7 @@ mod pagination;
 mod payments;
 mod persisted;
 mod recognition;
+mod rule_sets;
 mod schema;
 mod settlement;
 mod startup_errors;

@@ -8,6 +8,7 @@
 /// The rules of the rule table (docs/rules.md), one function each, and what they read.
 mod rules;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
@@ -18,6 +19,7 @@ use super::ban::ban_in_force;
 use super::money::Money;
 use super::params::ParameterSet;
 pub use super::registry::Facts;
+use super::rule_set::RuleSet;
 use super::{Clause, PolicyError};
 use crate::code_enum;
 
@@ -89,6 +91,10 @@ pub struct RecognitionParams {
     pub ban_years: u32,
     /// The ids of the parameter versions these values came from (empty when built by hand).
     pub parameter_versions: Vec<i64>,
+    /// The parameter name of each id in `parameter_versions`, so a verdict cites only the
+    /// versions of the rules its rule set applies.
+    #[serde(default)]
+    pub parameter_names: BTreeMap<i64, String>,
 }
 
 impl RecognitionParams {
@@ -116,8 +122,15 @@ impl RecognitionParams {
             accepted_exchanges: read.list("recognition.accepted_exchanges")?,
             ban_years: read.count("recognition.ban_years")?,
             parameter_versions: Vec::new(),
+            parameter_names: BTreeMap::new(),
         };
         params.parameter_versions = read.used_version_ids();
+        params.parameter_names = set
+            .versions()
+            .iter()
+            .filter(|version| params.parameter_versions.contains(&version.id))
+            .map(|version| (version.id, version.name.clone()))
+            .collect();
         Ok(params)
     }
 
@@ -399,6 +412,15 @@ pub struct RecognitionVerdict {
     pub failed: Vec<RuleId>,
     /// The parameter versions the verdict used.
     pub parameter_versions: Vec<i64>,
+    /// The code of the rule set decided under, e.g. `HZ-2023-3` (empty in verdicts stored before
+    /// rule sets were chosen by date: those were all decided under `HZ-2023-3`, as their
+    /// recognition row records).
+    #[serde(default)]
+    pub rule_set: String,
+    /// The rules of the rule table the rule set does not apply, in table order: not evaluated,
+    /// and absent from `rules`, `routes` and `failed`.
+    #[serde(default)]
+    pub not_in_force: Vec<RuleId>,
 }
 
 impl RecognitionVerdict {
@@ -425,11 +447,18 @@ impl RecognitionVerdict {
     }
 }
 
-/// Decides recognition for `year` on `decided_on`.
+/// Decides recognition for `year` on `decided_on` under `rule_set` (the one in force on
+/// `decided_on`: [`crate::rule_set::in_force`]).
 ///
 /// `figures` are those of `year − 1`; `facts` and `params` are as of `decided_on`; `revocations` are
-/// the dates the title was revoked (§22), in any order. Every rule is evaluated and listed in table
-/// order; eligible = `NOT_BANNED` passes and some route passes.
+/// the dates the title was revoked (§22), in any order. Every rule the rule set applies is
+/// evaluated and listed in table order; eligible = `NOT_BANNED` passes (or is not in force) and
+/// some route the rule set offers passes.
+///
+/// INTERPRETATION(§3.1): a rule a later document drops (杭政办〔2024〕1号 drops the SOE
+/// exclusion) is not evaluated at all: it is absent from the rules, routes and failed rules of
+/// the verdict, which lists it under `not_in_force` beside the rule set's code, so a finance
+/// officer sees it was left out by the document and not passed by the enterprise.
 ///
 /// # Errors
 ///
@@ -437,6 +466,7 @@ impl RecognitionVerdict {
 /// shipped parameters); [`PolicyError::Money`] if an amount computation leaves the range of
 /// `Money` (only for absurd figures).
 pub fn decide_recognition(
+    rule_set: &RuleSet,
     facts: &Facts,
     figures: Option<&Figures>,
     revocations: &[NaiveDate],
@@ -483,12 +513,20 @@ pub fn decide_recognition(
         rules.iter().map(|r| r.rule).eq(RuleId::ALL),
         "rules are listed in table order"
     );
+    let rules: Vec<RuleResult> = rules
+        .into_iter()
+        .filter(|result| rule_set.applies(result.rule))
+        .collect();
 
     let passed = |rule: RuleId| rules.iter().any(|r| r.rule == rule && r.passed);
-    let routes: Vec<RouteOutcome> = Route::ALL
+    let routes: Vec<RouteOutcome> = rule_set
+        .routes()
         .into_iter()
         .map(|route| {
-            let failed: Vec<RuleId> = route.rules().filter(|&rule| !passed(rule)).collect();
+            let failed: Vec<RuleId> = route
+                .rules()
+                .filter(|&rule| rule_set.applies(rule) && !passed(rule))
+                .collect();
             RouteOutcome {
                 route,
                 passed: failed.is_empty(),
@@ -500,7 +538,8 @@ pub fn decide_recognition(
         .iter()
         .find(|outcome| outcome.passed)
         .map(|o| o.route);
-    let eligible = passed(RuleId::NotBanned) && first_route.is_some();
+    let not_banned = !rule_set.applies(RuleId::NotBanned) || passed(RuleId::NotBanned);
+    let eligible = not_banned && first_route.is_some();
     let failed = rules.iter().filter(|r| !r.passed).map(|r| r.rule).collect();
 
     Ok(RecognitionVerdict {
@@ -511,10 +550,38 @@ pub fn decide_recognition(
         rules,
         routes,
         needs_review: ctx.needs_review(),
-        ban_until: ban.map(|b| b.ends_on),
+        ban_until: ban
+            .filter(|_| rule_set.applies(RuleId::NotBanned))
+            .map(|b| b.ends_on),
         failed,
-        parameter_versions: params.parameter_versions.clone(),
+        parameter_versions: cited_versions(rule_set, params),
+        rule_set: rule_set.code.clone(),
+        not_in_force: rule_set.not_in_force(),
     })
+}
+
+/// The parameter versions a verdict under `rule_set` used: all those read, except the versions
+/// of a parameter only rules the rule set does not apply read (`recognition.excluded_ownership`
+/// once `NOT_EXCLUDED_SOE` is dropped). A version whose name is not known is kept.
+fn cited_versions(rule_set: &RuleSet, params: &RecognitionParams) -> Vec<i64> {
+    let unread = |name: &str| {
+        let read_by = |rule: &RuleId| rule.parameters().contains(&name);
+        RuleId::ALL.iter().any(read_by)
+            && !RuleId::ALL
+                .iter()
+                .any(|rule| rule_set.applies(*rule) && read_by(rule))
+    };
+    params
+        .parameter_versions
+        .iter()
+        .copied()
+        .filter(|id| {
+            params
+                .parameter_names
+                .get(id)
+                .is_none_or(|name| !unread(name))
+        })
+        .collect()
 }
 
 #[cfg(test)]

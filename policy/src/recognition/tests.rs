@@ -14,6 +14,17 @@ fn params() -> RecognitionParams {
         .expect("shipped defaults are complete")
 }
 
+/// The rule set of 杭政办〔2023〕3号: every rule of the table.
+fn original() -> RuleSet {
+    RuleSet {
+        code: "HZ-2023-3".to_owned(),
+        document: "杭政办〔2023〕3号".to_owned(),
+        effective_from: date("2023-02-20"),
+        effective_to: Some(date("2028-02-20")),
+        rules: RuleId::ALL.into_iter().collect(),
+    }
+}
+
 /// An enterprise that passes the basic rules and the STANDARD route with 2023 revenue of
 /// 1.2 billion, but neither the RD nor the LISTED route.
 fn enterprise() -> Facts {
@@ -51,8 +62,16 @@ fn standard_figures() -> Figures {
 }
 
 fn decide(facts: &Facts, figures: Option<&Figures>) -> RecognitionVerdict {
-    decide_recognition(facts, figures, &[], 2024, date("2024-05-01"), &params())
-        .expect("2024 is in the policy period")
+    decide_recognition(
+        &original(),
+        facts,
+        figures,
+        &[],
+        2024,
+        date("2024-05-01"),
+        &params(),
+    )
+    .expect("2024 is in the policy period")
 }
 
 fn rule(verdict: &RecognitionVerdict, rule: RuleId) -> &RuleResult {
@@ -499,6 +518,7 @@ fn decide_on(
         ..params()
     };
     decide_recognition(
+        &original(),
         &enterprise(),
         Some(&standard_figures()),
         revocations,
@@ -681,6 +701,7 @@ fn the_first_passing_route_is_named() {
 fn years_outside_2023_to_2027_are_refused_citing_the_closing_paragraph() {
     for (year, allowed) in [(2022, false), (2023, true), (2027, true), (2028, false)] {
         let outcome = decide_recognition(
+            &original(),
             &enterprise(),
             Some(&standard_figures()),
             &[],
@@ -814,6 +835,165 @@ fn the_verdict_serialises_with_stable_ids() {
             "RD_MIN_RATIO",
             "LISTED_ON_ACCEPTED_EXCHANGE",
             "LISTED_ENTITY_IN_HANGZHOU",
+        ]
+    );
+}
+
+/// An amendment modelled on 杭政办〔2024〕1号, in force from 2024-03-01: the financial classes
+/// (66, 67, 68, 691, 695, 699) leave `recognition.excluded_industries` and the SOE exclusion
+/// (`NOT_EXCLUDED_SOE`) is dropped. The rule sets and every parameter version.
+fn amended_2024() -> (Vec<RuleSet>, ParameterSet) {
+    use crate::params::{ParamValue, ParameterVersion};
+    let amended = original()
+        .amend(crate::rule_set::Amendment {
+            code: "HZ-2024-1".to_owned(),
+            document: "杭政办〔2024〕1号".to_owned(),
+            effective_from: date("2024-03-01"),
+            effective_to: None,
+            dropped: vec![RuleId::NotExcludedSoe],
+            added: Vec::new(),
+        })
+        .expect("a valid amendment");
+    let mut parameters = ParameterSet::shipped_defaults();
+    let excluded = parameters
+        .resolve("recognition.excluded_industries", None, date("2024-02-29"))
+        .cloned()
+        .expect("shipped");
+    let without_finance = ["6311", "6312", "16", "441", "442", "5631", "7010"];
+    parameters.push(ParameterVersion {
+        id: 1000,
+        valid_from: amended.effective_from,
+        valid_to: amended.effective_to,
+        value: ParamValue::List(without_finance.map(str::to_owned).to_vec()),
+        reference: amended.document.clone(),
+        placeholder: false,
+        ..excluded
+    });
+    (vec![original(), amended], parameters)
+}
+
+/// The verdict for 2024 on `on`, under the rule set and parameters in force that day.
+fn decided_around_the_amendment(facts: &Facts, on: &str) -> RecognitionVerdict {
+    let (rule_sets, parameters) = amended_2024();
+    let on = date(on);
+    let rule_set = crate::rule_set::rule_set_on(&rule_sets, on).expect("a rule set in force");
+    let params = RecognitionParams::from_set(&parameters, on).expect("complete parameters");
+    decide_recognition(
+        rule_set,
+        facts,
+        Some(&standard_figures()),
+        &[],
+        2024,
+        on,
+        &params,
+    )
+    .expect("2024 is in the policy period")
+}
+
+#[test]
+fn a_municipal_soe_is_refused_the_day_before_the_amendment_and_eligible_from_its_date() {
+    let soe = Facts {
+        ownership: Ownership::MunicipalSoe,
+        ..enterprise()
+    };
+    let cases = [
+        ("2024-02-29", false, "HZ-2023-3"),
+        ("2024-03-01", true, "HZ-2024-1"),
+        ("2024-03-02", true, "HZ-2024-1"),
+    ];
+    for (on, eligible, rule_set) in cases {
+        let verdict = decided_around_the_amendment(&soe, on);
+        assert_eq!(verdict.eligible, eligible, "{on}");
+        assert_eq!(verdict.rule_set, rule_set, "{on}");
+        let (_, parameters) = amended_2024();
+        let ownership = parameters
+            .resolve("recognition.excluded_ownership", None, date(on))
+            .map(|version| version.id)
+            .expect("shipped");
+        assert_eq!(
+            verdict.parameter_versions.contains(&ownership),
+            !eligible,
+            "{on}: the SOE exclusion's list is cited only while the rule applies"
+        );
+        if eligible {
+            assert_eq!(verdict.route, Some(Route::Standard), "{on}");
+            assert_eq!(verdict.not_in_force, [RuleId::NotExcludedSoe], "{on}");
+            assert!(verdict.rule(RuleId::NotExcludedSoe).is_none(), "{on}");
+            assert!(!verdict.failed.contains(&RuleId::NotExcludedSoe), "{on}");
+            assert!(
+                verdict
+                    .routes
+                    .iter()
+                    .all(|route| !route.failed.contains(&RuleId::NotExcludedSoe)),
+                "{on}"
+            );
+        } else {
+            assert!(verdict.not_in_force.is_empty(), "{on}");
+            assert!(!rule(&verdict, RuleId::NotExcludedSoe).passed, "{on}");
+            assert_eq!(
+                verdict.routes[0].failed,
+                [RuleId::NotExcludedSoe],
+                "{on}: only the SOE exclusion stands in the way"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_commercial_bank_is_refused_the_day_before_the_amendment_and_eligible_from_its_date() {
+    let bank = Facts {
+        industry_code: "6621".to_owned(),
+        ..enterprise()
+    };
+    let cases = [
+        ("2024-02-29", false, "HZ-2023-3"),
+        ("2024-03-01", true, "HZ-2024-1"),
+        ("2024-03-02", true, "HZ-2024-1"),
+    ];
+    for (on, eligible, rule_set) in cases {
+        let verdict = decided_around_the_amendment(&bank, on);
+        assert_eq!(verdict.eligible, eligible, "{on}");
+        assert_eq!(verdict.rule_set, rule_set, "{on}");
+        assert_eq!(
+            rule(&verdict, RuleId::IndustryNotExcluded).passed,
+            eligible,
+            "{on}"
+        );
+    }
+}
+
+#[test]
+fn the_amendment_does_not_touch_an_enterprise_it_does_not_concern() {
+    for on in ["2024-02-29", "2024-03-01", "2024-03-02"] {
+        let verdict = decided_around_the_amendment(&enterprise(), on);
+        assert!(verdict.eligible, "{on}");
+        assert_eq!(verdict.route, Some(Route::Standard), "{on}");
+    }
+}
+
+#[test]
+fn a_rule_set_without_the_listed_rules_offers_no_listed_route() {
+    let mut rule_set = original();
+    rule_set.rules.remove(&RuleId::ListedOnAcceptedExchange);
+    rule_set.rules.remove(&RuleId::ListedEntityInHangzhou);
+    let verdict = decide_recognition(
+        &rule_set,
+        &enterprise(),
+        None,
+        &[],
+        2024,
+        date("2024-05-01"),
+        &params(),
+    )
+    .expect("2024 is in the policy period");
+    let routes: Vec<Route> = verdict.routes.iter().map(|r| r.route).collect();
+    assert_eq!(routes, [Route::Standard, Route::Rd]);
+    assert!(!verdict.eligible);
+    assert_eq!(
+        verdict.not_in_force,
+        [
+            RuleId::ListedOnAcceptedExchange,
+            RuleId::ListedEntityInHangzhou
         ]
     );
 }

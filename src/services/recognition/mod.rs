@@ -25,14 +25,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use crate::policy::{Figures, Money, RecognitionParams, RecognitionVerdict, decide_recognition};
-use crate::services::seed::RULE_SET_2023;
+use crate::services::rule_sets::{self, StoredRuleSet};
 use crate::services::{parameters, registry};
 use entity::{enterprise_figures, enterprises};
-
-/// The rule set every decision of this module is taken under: 杭政办〔2023〕3号. A later document
-/// (e.g. 杭政办〔2024〕1号) comes as a new rule set in force from its date; decisions already
-/// stored keep the code they were decided under.
-pub const RULE_SET: &str = RULE_SET_2023;
 
 // ---------------------------------------------------------------------------------------------
 // Loading
@@ -129,13 +124,16 @@ fn ensure_sees(actor: &Actor, district: Option<&str>) -> AppResult<()> {
     }
 }
 
-/// The verdict for `enterprise` and `year` decided on `decided_on`, from what `conn` holds.
+/// The verdict for `enterprise` and `year` decided on `decided_on`, from what `conn` holds, under
+/// the rule set in force on `decided_on` (returned with it). A later document never reaches a
+/// decision taken before its date: the rule set and the parameter versions are both those in
+/// force on the decision date.
 async fn verdict_in<C: ConnectionTrait>(
     conn: &C,
     enterprise: &enterprises::Model,
     year: i32,
     decided_on: NaiveDate,
-) -> AppResult<RecognitionVerdict> {
+) -> AppResult<(RecognitionVerdict, StoredRuleSet)> {
     // An enterprise not yet in the registry on D has no facts to decide on: that is a wrong
     // decision date for it (BAD_USER_INPUT), not a verdict.
     let facts = registry::read::facts_as_of(conn, enterprise.id, decided_on)
@@ -157,17 +155,20 @@ async fn verdict_in<C: ConnectionTrait>(
             .map(policy_figures),
         None => None,
     };
+    let rule_set = rule_sets::in_force_on(conn, decided_on).await?;
     let revocations = revocation_dates(conn, enterprise.id).await?;
     let set = parameters::load_set(conn).await?;
     let params = RecognitionParams::from_set(&set, decided_on)?;
-    Ok(decide_recognition(
+    let verdict = decide_recognition(
+        &rule_set.rule_set,
         &facts,
         figures.as_ref(),
         &revocations,
         year,
         decided_on,
         &params,
-    )?)
+    )?;
+    Ok((verdict, rule_set))
 }
 
 #[cfg(test)]

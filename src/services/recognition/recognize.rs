@@ -9,11 +9,12 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{RULE_SET, district_today, ensure_sees, enterprise, lock, verdict_in};
+use super::{district_today, ensure_sees, enterprise, lock, verdict_in};
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use crate::policy::RecognitionVerdict;
 use crate::services::audit::{self, AuditEntry};
+use crate::services::rule_sets::StoredRuleSet;
 use crate::services::tx;
 use entity::recognitions;
 
@@ -24,6 +25,8 @@ pub struct Evaluation {
     pub credit_code: String,
     /// The verdict.
     pub verdict: RecognitionVerdict,
+    /// The rule set it was decided under: the one in force on the decision date.
+    pub rule_set: StoredRuleSet,
 }
 
 /// A dry run of recognition: the verdict, nothing stored.
@@ -31,7 +34,8 @@ pub struct Evaluation {
 /// # Errors
 /// `NOT_FOUND` for an unknown enterprise; `FORBIDDEN` for a district actor and an enterprise
 /// registered elsewhere today; `BAD_USER_INPUT` when the enterprise is not in the registry on the
-/// decision date; `POLICY_VIOLATION` (`§final`) for a year outside the policy's rounds.
+/// decision date; `POLICY_VIOLATION` (`§final`) for a year outside the policy's rounds or a
+/// decision date no rule set is in force on.
 #[tracing::instrument(name = "recognition.evaluate", skip_all, fields(role = %actor.role, credit_code = %credit_code, year))]
 pub async fn evaluate(
     db: &DatabaseConnection,
@@ -42,10 +46,11 @@ pub async fn evaluate(
 ) -> AppResult<Evaluation> {
     let enterprise = enterprise(db, credit_code).await?;
     ensure_sees(actor, district_today(db, enterprise.id).await?.as_deref())?;
-    let verdict = verdict_in(db, &enterprise, year, decided_on).await?;
+    let (verdict, rule_set) = verdict_in(db, &enterprise, year, decided_on).await?;
     Ok(Evaluation {
         credit_code: enterprise.credit_code,
         verdict,
+        rule_set,
     })
 }
 
@@ -58,6 +63,8 @@ pub struct Recognition {
     pub row: recognitions::Model,
     /// The verdict it stores.
     pub verdict: RecognitionVerdict,
+    /// The rule set it was decided under.
+    pub rule_set: StoredRuleSet,
 }
 
 /// Recognises an enterprise for `year` on `decided_on` (§4), storing the verdict, the decision
@@ -112,7 +119,7 @@ async fn recognize_locked<C: ConnectionTrait>(
             enterprise.credit_code, existing.decided_on
         )));
     }
-    let verdict = verdict_in(txn, &enterprise, year, decided_on).await?;
+    let (verdict, rule_set) = verdict_in(txn, &enterprise, year, decided_on).await?;
     let route = match (verdict.eligible, verdict.route) {
         (true, Some(route)) => route,
         _ => return Err(not_eligible(&verdict)),
@@ -126,7 +133,7 @@ async fn recognize_locked<C: ConnectionTrait>(
         year: Set(year),
         decided_on: Set(decided_on),
         route: Set(route.as_str().to_string()),
-        rule_set: Set(RULE_SET.to_string()),
+        rule_set: Set(rule_set.rule_set.code.clone()),
         verdict: Set(verdict_json),
         parameter_versions: Set(versions_json),
         needs_review: Set(verdict.needs_review),
@@ -147,7 +154,7 @@ async fn recognize_locked<C: ConnectionTrait>(
                 "year": year,
                 "decidedOn": decided_on,
                 "route": route.as_str(),
-                "ruleSet": RULE_SET,
+                "ruleSet": rule_set.rule_set.code,
                 "needsReview": verdict.needs_review,
                 "parameterVersions": verdict.parameter_versions,
             })),
@@ -158,6 +165,7 @@ async fn recognize_locked<C: ConnectionTrait>(
         credit_code: enterprise.credit_code,
         row,
         verdict,
+        rule_set,
     })
 }
 
