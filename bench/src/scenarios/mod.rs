@@ -10,7 +10,7 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
 
 use crate::BenchError;
-use crate::data::{DataSet, Size};
+use crate::data::{DataSet, Scale, Size};
 use crate::measure::Counter;
 use hq_api::auth::{Actor, Role};
 use hq_api::config::Settings;
@@ -27,6 +27,8 @@ pub struct Ctx<'a> {
     pub secret: String,
     /// The generated data set.
     pub set: DataSet,
+    /// Its scale.
+    pub scale: Scale,
     /// The scale's sizes.
     pub size: Size,
     /// Warm-up runs.
