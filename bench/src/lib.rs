@@ -344,6 +344,7 @@ pub async fn run(
         settings,
         secret,
         set,
+        scale: options.scale,
         size,
         warmup,
         runs,

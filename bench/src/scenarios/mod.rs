@@ -1,16 +1,14 @@
 //! The scenarios, one file each, each against its floor measured on the same database in the
-//! same run; here what they share: the context, the timing loop, verdicts against targets and the
-//! plain bulk insert of the floors.
+//! same run; here what they share: the context, the timing loop and verdicts against targets.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
+use sea_orm::DatabaseConnection;
 
-use crate::BenchError;
-use crate::data::{DataSet, Size};
+use crate::data::{DataSet, Scale, Size};
 use crate::measure::Counter;
 use hq_api::auth::{Actor, Role};
 use hq_api::config::Settings;
@@ -27,6 +25,8 @@ pub struct Ctx<'a> {
     pub secret: String,
     /// The generated data set.
     pub set: DataSet,
+    /// Its scale.
+    pub scale: Scale,
     /// The scale's sizes.
     pub size: Size,
     /// Warm-up runs.
@@ -74,43 +74,6 @@ fn verdict_at_least(value: f64, target: f64, unit: &str) -> String {
             (1.0 - value / target) * 100.0
         )
     }
-}
-
-/// Inserts `rows` into `table` with multi-row `INSERT`s of bound values (the plain bulk insert
-/// every floor uses).
-async fn bulk_insert<C: ConnectionTrait>(
-    conn: &C,
-    table: &str,
-    columns: &[&str],
-    rows: impl IntoIterator<Item = Vec<Value>>,
-) -> Result<(), BenchError> {
-    let backend = conn.get_database_backend();
-    let per_statement = (30_000 / columns.len().max(1)).max(1);
-    let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let mut sql = head.clone();
-        let mut values = Vec::with_capacity(per_statement * columns.len());
-        let mut n = 0usize;
-        for (r, row) in rows.by_ref().take(per_statement).enumerate() {
-            sql.push_str(if r == 0 { "(" } else { ", (" });
-            for c in 0..row.len() {
-                n += 1;
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                match backend {
-                    DbBackend::Postgres => sql.push_str(&format!("${n}")),
-                    _ => sql.push('?'),
-                }
-            }
-            sql.push(')');
-            values.extend(row);
-        }
-        conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
-    }
-    Ok(())
 }
 
 /// Runs `warmup + runs` times: an optional untimed set-up whose value is bound to a name, then

@@ -1,23 +1,22 @@
-//! `reconcile`: `reconciliation::reconcile_claim` for every claim of the fiscal year, against one
-//! scan of the lines and a bulk insert of as many verdict-width rows. Targets ≤ 3×, ≤ 512 MiB.
+//! `reconcile`: `reconciliation::reconcile_claim` for every claim of the fiscal year, against the
+//! verdicts computed and written in the database: one `INSERT … SELECT` for the whole year that
+//! joins each line to its claim, the enterprise's recognition and star rating of the subsidy year
+//! and its registry facts in force on the payment date, decides the whole-line rules in a `CASE`
+//! and the ratio groups' limits and cuts with window functions, into a table of `line_verdicts`'
+//! width. Targets ≤ 3×, ≤ 512 MiB.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    TransactionTrait, Value,
-};
+use chrono::{NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait, Value};
 
-use super::{Ctx, actor, bulk_insert, verdict_at_most};
+use super::{Ctx, actor, verdict_at_most};
 use crate::data::FISCAL_YEAR;
 use crate::measure::{Memory, mib, ratio, secs, thousands, top_kinds};
 use crate::{BenchError, Outcome};
-use entity::{claims, payment_lines};
 use hq_api::auth::Role;
 use hq_api::services::claim_feed::ClaimFeed;
-use hq_api::services::reconciliation;
+use hq_api::services::{parameters, reconciliation};
 use policy::Money;
 
 const FLOOR_VERDICTS: &str = "bench_floor_verdicts";
@@ -63,51 +62,175 @@ async fn create_floor_verdicts(db: &DatabaseConnection) -> Result<(), BenchError
     Ok(())
 }
 
-async fn claim_ids(db: &DatabaseConnection) -> Result<HashMap<String, i64>, BenchError> {
-    Ok(claims::Entity::find()
-        .filter(claims::Column::FiscalYear.eq(FISCAL_YEAR))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.district_code, c.id))
-        .collect())
+/// What the floor binds: the policy parameters the rules read, resolved before timing.
+struct FloorParams {
+    valid_from: NaiveDate,
+    valid_to: NaiveDate,
+    /// `rent_subsidy.ratio` as numerator / denominator, and `rent_subsidy.cap_per_year` in fen.
+    rent: (i64, i64, i64),
+    /// `purchase_subsidy.ratio` as numerator / denominator, and `purchase_subsidy.cap` in fen.
+    purchase: (i64, i64, i64),
+    /// The versions read, as the verdicts record them.
+    versions: String,
 }
 
-/// The floor of reconciliation: one scan of the year's payment lines, and a plain bulk insert
-/// of as many rows of the verdict table's width, in one transaction.
+/// A decimal ratio `mantissa × 10^-scale` as an exact integer fraction, for `basis × n / d`.
+pub(super) fn fraction(mantissa: i128, scale: u32) -> Result<(i64, i64), BenchError> {
+    let n = i64::try_from(mantissa).map_err(BenchError::new)?;
+    let d = 10i64
+        .checked_pow(scale)
+        .ok_or_else(|| BenchError::new(format!("a ratio with {scale} decimals")))?;
+    Ok((n, d))
+}
+
+/// The general versions of the parameters in force in the fiscal year (the generated data set
+/// has no district versions): the policy period on 31 December, the ratios and caps on
+/// 1 January.
+async fn floor_params(db: &DatabaseConnection) -> Result<FloorParams, BenchError> {
+    let set = parameters::load_set(db).await?;
+    let day = |m, d| {
+        NaiveDate::from_ymd_opt(FISCAL_YEAR, m, d)
+            .ok_or_else(|| BenchError::new("no such day in the fiscal year"))
+    };
+    let mut period = set.reader(day(12, 31)?, None);
+    let valid_from = period.date("policy.valid_from")?;
+    let valid_to = period.date("policy.valid_to")?;
+    let mut versions = period.used_version_ids();
+    let mut read = set.reader(day(1, 1)?, None);
+    let rent_ratio = read.ratio("rent_subsidy.ratio")?;
+    let rent_cap = read.money("rent_subsidy.cap_per_year")?;
+    let purchase_ratio = read.ratio("purchase_subsidy.ratio")?;
+    let purchase_cap = read.money("purchase_subsidy.cap")?;
+    versions.extend(read.used_version_ids());
+    versions.sort_unstable();
+    versions.dedup();
+    let (rn, rd) = fraction(rent_ratio.mantissa(), rent_ratio.scale())?;
+    let (pn, pd) = fraction(purchase_ratio.mantissa(), purchase_ratio.scale())?;
+    Ok(FloorParams {
+        valid_from,
+        valid_to,
+        rent: (rn, rd, rent_cap.fen()),
+        purchase: (pn, pd, purchase_cap.fen()),
+        versions: serde_json::to_string(&versions).map_err(BenchError::new)?,
+    })
+}
+
+/// The `n`-th bound parameter: `$n` on PostgreSQL, `?n` on SQLite.
+pub(super) fn param(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    }
+}
+
+/// The floor's one statement: every line of the year with its claim, the enterprise's
+/// recognition and star rating of the subsidy year and its registry facts in force on the
+/// payment date; the whole-line conditions as one `CASE`; the ratio groups' sums, limits and
+/// latest-first running totals as windows; one verdict-width row per line.
+fn floor_sql(backend: DbBackend) -> String {
+    let p = |n| param(backend, n);
+    let (year, from, to) = (p(1), p(2), p(3));
+    let (rn, rd, rcap, pn, pd, pcap) = (p(4), p(5), p(6), p(7), p(8), p(9));
+    let (versions, now) = (p(10), p(11));
+    let group = "PARTITION BY kind, district_code, enterprise_id, group_year, group_contract, \
+                 whole IS NULL";
+    format!(
+        "INSERT INTO {FLOOR_VERDICTS} ({columns}) \
+         SELECT line_id, claim_id, \
+                CASE WHEN whole IS NULL THEN amount_fen - cut ELSE 0 END, \
+                CASE WHEN whole IS NULL THEN cut ELSE amount_fen END, \
+                CASE WHEN whole IS NOT NULL THEN '[{{\"code\":\"' || whole || '\"}}]' \
+                     WHEN cut > 0 THEN '[{{\"code\":\"OVER_DISTRICT_RATIO\",\"clause\":\"§7\"}}]' \
+                     ELSE '[]' END, \
+                CASE WHEN whole IS NOT NULL THEN whole WHEN cut > 0 THEN 'OVER_DISTRICT_RATIO' END, \
+                CASE WHEN whole IS NULL THEN kind || ':' || district_code || ':' \
+                     || CAST(enterprise_id AS TEXT) || ':' \
+                     || CASE WHEN kind = 'RENT' THEN CAST(subsidy_year AS TEXT) ELSE contract_no END \
+                END, \
+                CASE WHEN whole IS NULL THEN group_limit END, \
+                {versions}, {now}, 'bench:floor' \
+         FROM (SELECT k.*, \
+                      CASE WHEN whole IS NOT NULL OR total - group_limit - (running - amount_fen) <= 0 THEN 0 \
+                           WHEN total - group_limit - (running - amount_fen) >= amount_fen THEN amount_fen \
+                           ELSE total - group_limit - (running - amount_fen) END AS cut \
+               FROM (SELECT g.*, \
+                            CASE WHEN kind = 'RENT' THEN \
+                                   CASE WHEN basis_total * {rn} / {rd} < {rcap} THEN basis_total * {rn} / {rd} ELSE {rcap} END \
+                                 ELSE CASE WHEN basis_first * {pn} / {pd} < {pcap} THEN basis_first * {pn} / {pd} ELSE {pcap} END \
+                            END AS group_limit \
+                     FROM (SELECT w.*, \
+                                  CAST(SUM(amount_fen) OVER ({group}) AS BIGINT) AS total, \
+                                  CAST(SUM(basis_fen) OVER ({group}) AS BIGINT) AS basis_total, \
+                                  MAX(basis_fen) OVER ({group}) AS basis_first, \
+                                  CAST(SUM(amount_fen) OVER ({group} ORDER BY payment_date DESC, \
+                                       voucher_no DESC, seq DESC ROWS UNBOUNDED PRECEDING) AS BIGINT) AS running \
+                           FROM (SELECT l.id AS line_id, c.id AS claim_id, l.seq, l.kind, l.district_code, \
+                                        l.enterprise_id, l.subsidy_year, l.contract_no, l.basis_fen, \
+                                        l.amount_fen, l.payment_date, l.voucher_no, \
+                                        CASE WHEN l.kind = 'RENT' THEN l.subsidy_year ELSE 0 END AS group_year, \
+                                        CASE WHEN l.kind = 'RENT' THEN '' ELSE l.contract_no END AS group_contract, \
+                                        CASE WHEN l.payment_date < {from} OR l.payment_date > {to} THEN 'OUTSIDE_POLICY_PERIOD' \
+                                             WHEN r.id IS NULL THEN 'NOT_RECOGNIZED' \
+                                             WHEN s.stars IS NULL OR s.stars < 3 THEN 'STARS_BELOW_3' \
+                                             WHEN f.owns_office THEN 'OWNS_OFFICE' \
+                                             WHEN f.district_code IS NULL OR f.district_code <> c.district_code THEN 'WRONG_DISTRICT' \
+                                        END AS whole \
+                                 FROM payment_lines l \
+                                 JOIN claims c ON c.district_code = l.district_code AND c.fiscal_year = l.fiscal_year \
+                                 LEFT JOIN recognitions r ON r.enterprise_id = l.enterprise_id AND r.year = l.subsidy_year \
+                                 LEFT JOIN star_ratings s ON s.enterprise_id = l.enterprise_id AND s.year = l.subsidy_year \
+                                 LEFT JOIN enterprise_facts f ON f.enterprise_id = l.enterprise_id \
+                                      AND f.valid_from <= l.payment_date \
+                                      AND (f.valid_to IS NULL OR f.valid_to >= l.payment_date) \
+                                 WHERE l.fiscal_year = {year}) w) g) k) v",
+        columns = VERDICT_COLUMNS.join(", "),
+    )
+}
+
+/// The floor of reconciliation: the verdicts of every line of the year in one `INSERT … SELECT`
+/// in the database, in one transaction; returns the rows it inserted.
 async fn floor_reconcile(
     db: &DatabaseConnection,
-    claims: &HashMap<String, i64>,
-) -> Result<usize, BenchError> {
+    sql: &str,
+    params: &FloorParams,
+) -> Result<u64, BenchError> {
     let txn = db.begin().await?;
-    let lines = payment_lines::Entity::find()
-        .filter(payment_lines::Column::FiscalYear.eq(FISCAL_YEAR))
-        .all(&txn)
+    let done = txn
+        .execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            [
+                Value::from(FISCAL_YEAR),
+                Value::from(params.valid_from),
+                Value::from(params.valid_to),
+                Value::from(params.rent.0),
+                Value::from(params.rent.1),
+                Value::from(params.rent.2),
+                Value::from(params.purchase.0),
+                Value::from(params.purchase.1),
+                Value::from(params.purchase.2),
+                Value::from(params.versions.clone()),
+                Value::from(Utc::now()),
+            ],
+        ))
         .await?;
-    let now = Utc::now();
-    let reasons = r#"[{"code":"OVER_DISTRICT_RATIO","clause":"§7","detail":"cut"}]"#;
-    let rows = lines.iter().map(|l| {
-        vec![
-            Value::from(l.id),
-            Value::from(claims.get(&l.district_code).copied().unwrap_or(0)),
-            Value::from(l.amount_fen),
-            Value::from(0i64),
-            Value::from(reasons),
-            Value::from(Option::<String>::None),
-            Value::from(Some(format!(
-                "{}/{}/{}/{}",
-                l.kind, l.district_code, l.enterprise_id, l.subsidy_year
-            ))),
-            Value::from(Some(l.basis_fen)),
-            Value::from("[3,4,5]"),
-            Value::from(now),
-            Value::from("bench:floor"),
-        ]
-    });
-    let n = lines.len();
-    bulk_insert(&txn, FLOOR_VERDICTS, &VERDICT_COLUMNS, rows).await?;
     txn.commit().await?;
-    Ok(n)
+    Ok(done.rows_affected())
+}
+
+/// The floor table's rows and Σ eligible, to check it against the lines of the year.
+async fn floor_totals(db: &DatabaseConnection) -> Result<(i64, i64), BenchError> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS n, \
+                 CAST(COALESCE(SUM(eligible_fen), 0) AS BIGINT) AS eligible FROM {FLOOR_VERDICTS}"
+            ),
+        ))
+        .await?
+        .ok_or_else(|| BenchError::new("no count of the floor's verdicts"))?;
+    Ok((row.try_get("", "n")?, row.try_get("", "eligible")?))
 }
 
 /// Reconciles every claim once (set-up of `draft` when `reconcile` is not run).
@@ -124,8 +247,8 @@ pub async fn once(ctx: &Ctx<'_>) -> Result<(), BenchError> {
     Ok(())
 }
 
-/// `reconcile_claim` for every claim of the year vs one scan of the lines and a bulk insert of
-/// as many verdict rows. Targets: ≤ 3×, ≤ 512 MiB.
+/// `reconcile_claim` for every claim of the year vs the year's verdicts in one `INSERT … SELECT`
+/// with the joins, conditions and group windows the rules need. Targets: ≤ 3×, ≤ 512 MiB.
 pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
     let districts = ctx.set.claim_districts.clone();
     writeln!(
@@ -168,8 +291,10 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
     }
 
     create_floor_verdicts(&ctx.db).await?;
-    let claims = claim_ids(&ctx.db).await?;
+    let params = floor_params(&ctx.db).await?;
+    let sql = floor_sql(ctx.db.get_database_backend());
     let db = ctx.db.clone();
+    let mut inserted = 0u64;
     let floor = measure!(
         ctx,
         _emptied = {
@@ -177,11 +302,18 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
                 .await?;
         },
         {
-            floor_reconcile(&db, &claims).await?;
+            inserted = floor_reconcile(&db, &sql, &params).await?;
         }
     );
+    let (floor_rows, floor_eligible) = floor_totals(&db).await?;
     db.execute_unprepared(&format!("DROP TABLE {FLOOR_VERDICTS}"))
         .await?;
+    if inserted != ctx.set.lines || u64::try_from(floor_rows).ok() != Some(ctx.set.lines) {
+        return Err(BenchError::new(format!(
+            "the floor inserted {inserted} verdicts ({floor_rows} stored) for {} lines",
+            ctx.set.lines
+        )));
+    }
 
     let r = ratio(service.median(), floor.median());
     let per_verdict = service.median() / u32::try_from(verdicts.max(1)).unwrap_or(u32::MAX);
@@ -208,9 +340,15 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
     )?;
     writeln!(
         ctx.out,
-        "floor:   {} (scan of the lines + bulk insert of {} verdict-width rows); {}",
+        "floor:   {} (one INSERT … SELECT of {} verdict-width rows for the whole year in one \
+         transaction: lines ⋈ claim ⋈ recognition ⋈ star rating ⋈ facts in force on the payment \
+         date, the whole-line rules as a CASE, the ratio groups' sums and latest-first running \
+         totals as windows; the service: one transaction per claim); eligible total {} \
+         (the service's rules the floor leaves out: RENT_AND_PURCHASE, PURCHASE_NOT_FIRST, \
+         TITLE_REVOKED, DUPLICATE_PAYMENT, approved years); {}",
         floor.describe(),
-        thousands(verdicts as u64),
+        thousands(inserted),
+        Money::from_fen(floor_eligible).format_yuan(),
         floor.describe_sql()
     )?;
     writeln!(
