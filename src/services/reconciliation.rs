@@ -11,6 +11,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde_json::json;
 
@@ -89,13 +90,21 @@ pub(crate) async fn contexts<C: ConnectionTrait>(
         .collect();
     for chunk in ids.chunks(500) {
         let chunk = chunk.to_vec();
-        for r in recognitions::Entity::find()
+        // The three columns the rules read, not the stored verdicts (kilobytes of JSON each).
+        for (enterprise_id, year, decided_on) in recognitions::Entity::find()
+            .select_only()
+            .columns([
+                recognitions::Column::EnterpriseId,
+                recognitions::Column::Year,
+                recognitions::Column::DecidedOn,
+            ])
             .filter(recognitions::Column::EnterpriseId.is_in(chunk.clone()))
+            .into_tuple::<(i64, i32, chrono::NaiveDate)>()
             .all(conn)
             .await?
         {
-            if let Some(c) = by_id.get_mut(&r.enterprise_id) {
-                c.recognitions.insert(r.year, r.decided_on);
+            if let Some(c) = by_id.get_mut(&enterprise_id) {
+                c.recognitions.insert(year, decided_on);
             }
         }
         for r in star_ratings::Entity::find()
