@@ -319,6 +319,21 @@ fn col(index: usize) -> AppResult<u16> {
     u16::try_from(index).map_err(AppError::internal)
 }
 
+/// The sign-off block of a sheet a clerk prints and signs: who prepared, reviewed and approved
+/// it, and the date, on `row`.
+fn sign_off(sheet: &mut Sheet<'_>, row: u32, f: &Formats) -> AppResult<()> {
+    for (i, label) in ["经办人：", "复核人：", "负责人：", "日期："]
+        .iter()
+        .enumerate()
+    {
+        sheet
+            .ws
+            .write_string_with_format(row, col(i * 4)?, *label, &f.label)
+            .map_err(xlsx)?;
+    }
+    Ok(())
+}
+
 /// The workbook of `book`.
 ///
 /// # Errors
@@ -543,17 +558,7 @@ fn summary_sheet(ws: &mut Worksheet, book: &SettlementBook, f: &Formats) -> AppR
             .autofilter(header_row, 0, last, last_col)
             .map_err(xlsx)?;
     }
-    // The sign-off block.
-    let sign = total_row + 2;
-    for (i, label) in ["经办人：", "复核人：", "负责人：", "日期："]
-        .iter()
-        .enumerate()
-    {
-        sheet
-            .ws
-            .write_string_with_format(sign, col(i * 4)?, *label, &f.label)
-            .map_err(xlsx)?;
-    }
+    sign_off(&mut sheet, total_row + 2, f)?;
     sheet.finish(header_row, 2)
 }
 
@@ -1066,16 +1071,7 @@ fn benefits_sheet(ws: &mut Worksheet, book: &BenefitsBook, f: &Formats) -> AppRe
             .autofilter(header_row, 0, last, last_col)
             .map_err(xlsx)?;
     }
-    let sign = total_row + 2;
-    for (i, label) in ["经办人：", "复核人：", "负责人：", "日期："]
-        .iter()
-        .enumerate()
-    {
-        sheet
-            .ws
-            .write_string_with_format(sign, col(i * 4)?, *label, &f.label)
-            .map_err(xlsx)?;
-    }
+    sign_off(&mut sheet, total_row + 2, f)?;
     sheet.finish(header_row, 2)
 }
 
