@@ -48,6 +48,10 @@ struct Args {
     only: Vec<Scenario>,
 }
 
+// The service's allocator (src/main.rs), so the in-process scenarios measure what it runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
