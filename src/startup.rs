@@ -127,6 +127,7 @@ impl Application {
                 max_size: settings.max_page_size,
             },
             districts,
+            policy: services::recognition::inputs::PolicyCache::new(),
         };
         let limits = SchemaLimits {
             depth: settings.max_depth,

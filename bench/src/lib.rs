@@ -44,6 +44,8 @@ pub enum Scenario {
     HttpList,
     /// `recognize::evaluate` for N enterprises.
     Evaluate,
+    /// The yearly round: every enterprise's verdict, streamed (`recognition::round`).
+    Round,
     /// Start-up time, idle memory and binary size of the service.
     Startup,
     /// The same statements over TLS and over a plain link (PostgreSQL).
@@ -54,12 +56,13 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in the order they run.
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Reconcile,
         Scenario::Draft,
         Scenario::CsvImport,
         Scenario::HttpList,
         Scenario::Evaluate,
+        Scenario::Round,
         Scenario::Startup,
         Scenario::Tls,
         Scenario::AuditVerify,
@@ -67,12 +70,13 @@ impl Scenario {
 }
 
 /// The names of the `result` lines a complete run prints, one per figure.
-pub const RESULT_NAMES: [&str; 10] = [
+pub const RESULT_NAMES: [&str; 11] = [
     "reconcile",
     "draft",
     "csv-import",
     "http-list",
     "evaluate",
+    "round",
     "startup",
     "idle-rss",
     "binary-size",
@@ -370,6 +374,7 @@ pub async fn run(
             Scenario::CsvImport => scenarios::csv_import::run(&mut ctx).await?,
             Scenario::HttpList => scenarios::http_list::run(&mut ctx).await?,
             Scenario::Evaluate => scenarios::evaluate::run(&mut ctx).await?,
+            Scenario::Round => scenarios::round::run(&mut ctx).await?,
             Scenario::Startup => scenarios::startup::run(&mut ctx).await?,
             Scenario::Tls => scenarios::tls::run(&mut ctx).await?,
             Scenario::AuditVerify => scenarios::audit_verify::run(&mut ctx).await?,

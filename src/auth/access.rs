@@ -122,6 +122,11 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
         district_scope: DistrictScope::OwnRowsOnly,
     },
     FieldRule {
+        field: "Query.recognitionRound",
+        audience: Audience::Roles(RECOGNITION_READERS),
+        district_scope: DistrictScope::OwnRowsOnly,
+    },
+    FieldRule {
         field: "Query.me",
         audience: Audience::Public,
         district_scope: DistrictScope::None,

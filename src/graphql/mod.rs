@@ -90,6 +90,8 @@ pub struct ApiState {
     /// District codes known to the database (for validating district arguments and district
     /// tokens); none until the database has answered.
     pub districts: crate::readiness::KnownDistricts,
+    /// The parameter versions and rule sets, kept between recognition verdicts.
+    pub policy: crate::services::recognition::inputs::PolicyCache,
 }
 
 /// Execution limits of the schema.
@@ -160,6 +162,9 @@ pub fn schema(state: Option<ApiState>, limits: SchemaLimits) -> AppSchema {
         )
         .override_output_type_description::<Connection<String, benefits::Benefits, ConnectionTotals>>(
             "A page of a year's HQ benefits by credit code (a Relay connection), with the total count.",
+        )
+        .override_output_type_description::<Connection<String, recognition::RecognitionVerdict, ConnectionTotals>>(
+            "A page of a yearly round's verdicts by credit code (a Relay connection), with the number of enterprises in the round.",
         )
         .override_input_type_description::<async_graphql::ID>(
             "GraphQL's built-in `ID` scalar: an opaque identifier, serialised as a string.",

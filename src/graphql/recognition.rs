@@ -15,7 +15,7 @@ use crate::policy::{self, Gap, RecognitionVerdict as Verdict};
 use crate::services::keyset::{self, KeyPart};
 use crate::services::recognition::published::{self, Progress};
 use crate::services::recognition::rewards::{self, RewardLine};
-use crate::services::recognition::{ratings, recognize, revocations};
+use crate::services::recognition::{ratings, recognize, revocations, round};
 use crate::services::rule_sets::StoredRuleSet;
 use crate::services::{districts as district_service, registry};
 
@@ -503,6 +503,12 @@ impl From<Progress> for TargetProgress {
 // Resolvers
 // ---------------------------------------------------------------------------------------------
 
+/// The cursors of `recognitionRound`: the credit code.
+const ROUND_CURSOR: CursorSpec = CursorSpec {
+    list: "recognitionRound",
+    key: &[KeyKind::Text],
+};
+
 /// Recognition queries.
 #[derive(Default)]
 pub struct RecognitionQuery;
@@ -525,12 +531,63 @@ impl RecognitionQuery {
         let state = super::state(ctx)?;
         let actor = super::actor(ctx)?;
         let decided_on = decided_on.map_or_else(registry::today, Into::into);
-        let evaluation =
-            recognize::evaluate(&state.db, actor, &credit_code, year, decided_on).await?;
+        let evaluation = recognize::evaluate(
+            &state.db,
+            &state.policy,
+            actor,
+            &credit_code,
+            year,
+            decided_on,
+        )
+        .await?;
         Ok(RecognitionVerdict::new(
             evaluation.credit_code,
             evaluation.verdict,
             &evaluation.rule_set,
+        ))
+    }
+
+    /// The yearly round (§3, §4, §22): the dry-run verdict of every enterprise in the registry on
+    /// the decision date, by credit code, each equal to what `evaluateRecognition` answers for
+    /// it; nothing is stored. `totalCount` is the number of enterprises in the round. A
+    /// `DISTRICT` actor gets the enterprises registered in its district today. The whole round
+    /// as one file: `GET /exports/recognitions/{year}.csv`.
+    #[graphql(complexity = "pagination::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn recognition_round(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The recognition year Y (2023 to 2027); figures are those of Y−1.")]
+        year: i32,
+        #[graphql(desc = "The decision date D (default: today in Hangzhou).")] decided_on: Option<
+            Date,
+        >,
+        #[graphql(desc = "Verdicts after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Verdicts before this cursor.")] before: Option<String>,
+        #[graphql(desc = "The first N verdicts (1 to the maximum page size).")] first: Option<i32>,
+        #[graphql(desc = "The last N verdicts (1 to the maximum page size).")] last: Option<i32>,
+    ) -> Result<Connection<String, RecognitionVerdict, ConnectionTotals>> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?.clone();
+        let decided_on = decided_on.map_or_else(registry::today, Into::into);
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        let request = args.request(&ROUND_CURSOR, state.pages)?;
+        let page =
+            round::page(&state.db, &state.policy, &actor, year, decided_on, &request).await?;
+        let db = state.db.clone();
+        let totals = ConnectionTotals::lazy(move || {
+            let (db, actor) = (db.clone(), actor.clone());
+            async move { round::count(&db, &actor, decided_on).await }
+        });
+        Ok(pagination::connection(
+            &ROUND_CURSOR,
+            page.map(|e| RecognitionVerdict::new(e.credit_code, e.verdict, &e.rule_set)),
+            totals,
         ))
     }
 

@@ -1,6 +1,6 @@
 //! Files: `POST /imports/payments/{district}/{year}` (a district's CSV of payment lines) and
 //! `GET /exports/settlements/…` (the settlement as CSV or XLSX), `GET /exports/benefits/…` (the
-//! benefits of a year as XLSX).
+//! benefits of a year as XLSX), `GET /exports/recognitions/…` (the yearly round as CSV).
 
 use std::collections::HashMap;
 
@@ -11,6 +11,7 @@ use super::budget::within_budget;
 use super::{HttpError, HttpResult, HttpState, caller_of, has_content_type};
 use crate::auth::{Actor, Caller};
 use crate::error::AppError;
+use crate::services::recognition::round;
 use crate::services::{csv_import, export, payments, workbook};
 
 fn too_large() -> HttpError {
@@ -398,4 +399,78 @@ async fn benefits(state: &HttpState, req: &HttpRequest, file: String) -> HttpRes
         &format!("benefits-{year}.xlsx"),
         workbook::benefits_workbook(&book)?,
     ))
+}
+
+/// `GET /exports/recognitions/{year}.csv[?decidedOn=YYYY-MM-DD]`: the yearly round, the dry-run
+/// verdict of every enterprise in the registry on the decision date (default: today in
+/// Hangzhou), one row each by credit code, as `recognitionRound` answers them. The access of
+/// `recognitionRound`: a district's token gets the enterprises registered in its district today.
+/// The file is streamed a chunk at a time, so its size does not bound the service's memory; a
+/// refusal (a year outside the rounds, no rule set in force) is answered before the first byte.
+pub(super) async fn export_recognitions(
+    state: web::Data<HttpState>,
+    req: HttpRequest,
+    file: web::Path<String>,
+) -> HttpResult {
+    within_budget(&state, &req, recognitions(&state, &req, file.into_inner())).await
+}
+
+async fn recognitions(state: &HttpState, req: &HttpRequest, file: String) -> HttpResult {
+    use futures_util::stream;
+
+    let actor = actor_of(req, state).await?;
+    crate::auth::access::authorize("Query", "recognitionRound", &Caller::Actor(actor.clone()))?;
+    let year = file
+        .strip_suffix(".csv")
+        .ok_or_else(|| AppError::NotFound("the recognition round export is .csv".into()))?;
+    let year = year
+        .parse::<i32>()
+        .map_err(|_| AppError::bad_input("year", "not a year"))?;
+    let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map_err(|_| AppError::bad_input("query", "the query string cannot be read"))?;
+    let decided_on = match query.get("decidedOn") {
+        None => crate::services::registry::today(),
+        Some(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .filter(|d| d.format("%Y-%m-%d").to_string() == *text)
+            .ok_or_else(|| AppError::bad_input("decidedOn", "a date is written YYYY-MM-DD"))?,
+    };
+    let round = round::Round::start(
+        state.api.db.clone(),
+        state.api.policy.clone(),
+        &actor,
+        year,
+        decided_on,
+    )
+    .await?;
+    // The header first, then a chunk of rows per step; an error after the first byte can only
+    // cut the response short, which the client sees as an incomplete transfer.
+    let body = stream::unfold(Some((round, true)), |state| async move {
+        let (mut round, first) = state?;
+        let chunk = match round.next_chunk().await {
+            Ok(Some(rows)) => rows,
+            Ok(None) if first => Vec::new(),
+            Ok(None) => return None,
+            Err(err) => {
+                tracing::error!(error = %err, "the recognition round export stopped");
+                return Some((Err(actix_web::error::ErrorInternalServerError(err)), None));
+            }
+        };
+        let done = chunk.is_empty();
+        match round::csv_rows(&chunk, first) {
+            Ok(bytes) => Some((
+                Ok(web::Bytes::from(bytes)),
+                (!done).then_some((round, false)),
+            )),
+            Err(err) => Some((Err(actix_web::error::ErrorInternalServerError(err)), None)),
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"recognitions-{year}-{decided_on}.csv\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(body))
 }

@@ -88,6 +88,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/exports/benefits/{file}",
             web::get().to(files::export_benefits),
         )
+        .route(
+            "/exports/recognitions/{file}",
+            web::get().to(files::export_recognitions),
+        )
         .route("/downloads/{token}", web::get().to(files::download));
 }
 

@@ -155,6 +155,13 @@ fn matrix() -> Vec<Expect> {
             roles: RECOGNITION_READERS,
         },
         Expect {
+            field: "Query.recognitionRound",
+            query: r#"{ recognitionRound(year: 2024, decidedOn: "2024-05-01", first: 1) { nodes { eligible } } }"#,
+            variables: none,
+            anonymous: false,
+            roles: RECOGNITION_READERS,
+        },
+        Expect {
             field: "Query.starRewards",
             query: "{ starRewards(year: 2024) { nodes { creditCode } } }",
             variables: none,

@@ -31,6 +31,7 @@ mod pagination;
 mod payments;
 mod persisted;
 mod recognition;
+mod round;
 mod rule_sets;
 mod schema;
 mod settlement;

@@ -24,7 +24,7 @@ pub(crate) fn credit_code(n: u32) -> String {
 }
 
 /// What an enterprise looks like when registered; tests change a field or two.
-fn eligible_enterprise(code: &str) -> Value {
+pub(crate) fn eligible_enterprise(code: &str) -> Value {
     json!({
         "creditCode": code,
         "registeredOn": "2020-01-01",
@@ -39,7 +39,7 @@ fn eligible_enterprise(code: &str) -> Value {
     })
 }
 
-async fn register(app: &TestApp, input: Value) {
+pub(crate) async fn register(app: &TestApp, input: Value) {
     let res = app
         .gql_as(
             Role::HqOffice,
@@ -50,7 +50,7 @@ async fn register(app: &TestApp, input: Value) {
     res.data();
 }
 
-async fn figures(app: &TestApp, code: &str, year: i32, revenue: &str, rd_spend: &str) {
+pub(crate) async fn figures(app: &TestApp, code: &str, year: i32, revenue: &str, rd_spend: &str) {
     let res = app
         .gql_as(
             Role::HqOffice,
@@ -69,7 +69,7 @@ pub(crate) async fn eligible(app: &TestApp, n: u32) -> String {
     code
 }
 
-const EVALUATE: &str = "query($code: String!, $year: Int!, $on: Date) {
+pub(crate) const EVALUATE: &str = "query($code: String!, $year: Int!, $on: Date) {
   evaluateRecognition(creditCode: $code, year: $year, decidedOn: $on) {
     creditCode year decidedOn eligible route needsReview banUntil failedRules parameterVersionIds
     rules { rule clause passed detail gap gapKind figures { name value } }
@@ -694,7 +694,7 @@ async fn policy_parameters_return_the_shipped_defaults() {
     assert_eq!(before.data()["policyParameters"], json!([]));
 }
 
-const ADD_VERSION: &str = "mutation($input: AddParameterVersionInput!) {
+pub(crate) const ADD_VERSION: &str = "mutation($input: AddParameterVersionInput!) {
   addParameterVersion(input: $input) { id name value validFrom validTo reference placeholder district }
 }";
 

@@ -9,6 +9,7 @@ use crate::data;
 use crate::measure::{Memory, Series, thousands, top_kinds};
 use crate::{BenchError, Outcome};
 use hq_api::auth::Role;
+use hq_api::services::recognition::inputs::PolicyCache;
 use hq_api::services::recognition::recognize;
 
 /// `recognize::evaluate` for N enterprises: one caller, then `clients` concurrent callers.
@@ -23,6 +24,8 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
         data::decided_on()
     )?;
     let hq = actor(Role::HqOffice, None);
+    // The service keeps one cache per database in its state; so does the harness.
+    let policy = PolicyCache::new();
     let codes = Arc::new(ctx.set.codes.clone());
     let memory = Memory::start();
     let kinds = ctx.counter.by_kind();
@@ -33,6 +36,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
             let code = &codes[i % codes.len()];
             let done = recognize::evaluate(
                 &ctx.db,
+                &policy,
                 &hq,
                 code,
                 data::RECOGNITION_YEAR,
@@ -57,6 +61,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
                 let codes = Arc::clone(&codes);
                 let db = ctx.db.clone();
                 let hq = hq.clone();
+                let policy = policy.clone();
                 tokio::spawn(async move {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -65,6 +70,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
                         }
                         recognize::evaluate(
                             &db,
+                            &policy,
                             &hq,
                             &codes[i % codes.len()],
                             data::RECOGNITION_YEAR,

@@ -115,6 +115,9 @@ pub mod http_list;
 /// `recognize::evaluate`, one caller and many.
 pub mod evaluate;
 
+/// The yearly round: every enterprise's verdict, streamed.
+pub mod round;
+
 /// Start-up time, idle memory and binary size of the service.
 pub mod startup;
 

@@ -6,6 +6,9 @@
 //! and persists the decision with its verdict and the parameter versions it used. Every write runs
 //! in one write transaction and is audited in it.
 
+/// What a verdict reads: the policy, cached per generation, and an enterprise's inputs in one
+/// statement.
+pub mod inputs;
 /// The published list (§21) and the monitoring of the 2025 targets (§1).
 pub mod published;
 /// Star ratings (§5) and what depends on a rating.
@@ -16,6 +19,8 @@ pub mod recognize;
 pub mod revocations;
 /// Star rewards (§6): what is due, and granting them.
 pub mod rewards;
+/// The yearly round: the verdict of every enterprise in the registry on a decision date.
+pub mod round;
 
 use std::collections::HashMap;
 
@@ -97,19 +102,6 @@ async fn revocation_dates_of_many<C: ConnectionTrait>(
     Ok(result)
 }
 
-/// The district an enterprise is registered in today (`None` outside Hangzhou). "Who sees what"
-/// confines a district actor to the enterprises registered in its district today.
-async fn district_today<C: ConnectionTrait>(
-    conn: &C,
-    enterprise_id: i64,
-) -> AppResult<Option<String>> {
-    Ok(
-        registry::read::facts_as_of(conn, enterprise_id, registry::today())
-            .await?
-            .and_then(|f| f.district_code),
-    )
-}
-
 /// `FORBIDDEN` unless `actor` may see the confidential data of an enterprise registered in
 /// `district` today.
 fn ensure_sees(actor: &Actor, district: Option<&str>) -> AppResult<()> {
@@ -124,6 +116,17 @@ fn ensure_sees(actor: &Actor, district: Option<&str>) -> AppResult<()> {
     }
 }
 
+/// An enterprise not yet in the registry on D has no facts to decide on: that is a wrong
+/// decision date for it (`BAD_USER_INPUT` on `decidedOn`), not a verdict.
+fn not_in_registry(credit_code: &str, decided_on: NaiveDate) -> AppError {
+    AppError::bad_input(
+        "decidedOn",
+        format!(
+            "enterprise {credit_code} is not in the registry on {decided_on}: no facts to decide on"
+        ),
+    )
+}
+
 /// The verdict for `enterprise` and `year` decided on `decided_on`, from what `conn` holds, under
 /// the rule set in force on `decided_on` (returned with it). A later document never reaches a
 /// decision taken before its date: the rule set and the parameter versions are both those in
@@ -134,19 +137,9 @@ async fn verdict_in<C: ConnectionTrait>(
     year: i32,
     decided_on: NaiveDate,
 ) -> AppResult<(RecognitionVerdict, StoredRuleSet)> {
-    // An enterprise not yet in the registry on D has no facts to decide on: that is a wrong
-    // decision date for it (BAD_USER_INPUT), not a verdict.
     let facts = registry::read::facts_as_of(conn, enterprise.id, decided_on)
         .await?
-        .ok_or_else(|| {
-            AppError::bad_input(
-                "decidedOn",
-                format!(
-                    "enterprise {} is not in the registry on {decided_on}: no facts to decide on",
-                    enterprise.credit_code
-                ),
-            )
-        })?;
+        .ok_or_else(|| not_in_registry(&enterprise.credit_code, decided_on))?;
     let facts = crate::services::registry::facts_from_row(&facts)?;
     let figures = match year.checked_sub(1) {
         Some(previous) => registry::read::figures_of(conn, enterprise.id, Some(previous))

@@ -1,6 +1,8 @@
 //! Recognition (§3, §4): the verdict as a dry run, and the recognition stored with its verdict,
 //! decision date, route, rule set and parameter versions.
 
+use std::sync::Arc;
+
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait,
@@ -9,11 +11,13 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{district_today, ensure_sees, enterprise, lock, verdict_in};
+use super::inputs::{self, Inputs, PolicyCache, PolicySnapshot};
+use super::{ensure_sees, enterprise, lock, not_in_registry, verdict_in};
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
-use crate::policy::RecognitionVerdict;
+use crate::policy::{RecognitionVerdict, decide_recognition};
 use crate::services::audit::{self, AuditEntry};
+use crate::services::registry;
 use crate::services::rule_sets::StoredRuleSet;
 use crate::services::tx;
 use entity::recognitions;
@@ -23,10 +27,15 @@ use entity::recognitions;
 pub struct Evaluation {
     /// The enterprise's credit code (normalised).
     pub credit_code: String,
+    /// Its name on the decision date.
+    pub name: String,
+    /// The district it is registered in on the decision date (`None` outside Hangzhou).
+    pub district_code: Option<String>,
     /// The verdict.
     pub verdict: RecognitionVerdict,
-    /// The rule set it was decided under: the one in force on the decision date.
-    pub rule_set: StoredRuleSet,
+    /// The rule set it was decided under: the one in force on the decision date (shared by
+    /// every verdict of that date).
+    pub rule_set: Arc<StoredRuleSet>,
 }
 
 /// A dry run of recognition: the verdict, nothing stored.
@@ -39,18 +48,58 @@ pub struct Evaluation {
 #[tracing::instrument(name = "recognition.evaluate", skip_all, fields(role = %actor.role, credit_code = %credit_code, year))]
 pub async fn evaluate(
     db: &DatabaseConnection,
+    policy: &PolicyCache,
     actor: &Actor,
     credit_code: &str,
     year: i32,
     decided_on: NaiveDate,
 ) -> AppResult<Evaluation> {
-    let enterprise = enterprise(db, credit_code).await?;
-    ensure_sees(actor, district_today(db, enterprise.id).await?.as_deref())?;
-    let (verdict, rule_set) = verdict_in(db, &enterprise, year, decided_on).await?;
+    let code = registry::parse_credit_code("creditCode", credit_code)?;
+    // One statement: the enterprise, its facts today and on D, its figures of Y−1, its
+    // revocations and the policy's generation; the policy itself comes from the cache.
+    let (inputs, generation) = inputs::of_enterprise(db, code.as_str(), year, decided_on)
+        .await?
+        .ok_or_else(|| {
+            AppError::NotFound(format!("no enterprise with credit code {credit_code}"))
+        })?;
+    ensure_sees(actor, inputs.district_today.as_deref())?;
+    let snapshot = policy.snapshot(db, generation).await?;
+    decide(&snapshot, inputs, year, decided_on)
+}
+
+/// The verdict on `inputs` for `year` decided on `decided_on` under the rule set and parameters
+/// in force on that date: the same decision as [`recognize`] takes, from inputs read in bulk.
+///
+/// # Errors
+/// `BAD_USER_INPUT` (`decidedOn`) when the enterprise is not in the registry on the decision
+/// date; `POLICY_VIOLATION` (`§final`) as [`evaluate`].
+pub(super) fn decide(
+    policy: &PolicySnapshot,
+    inputs: Inputs,
+    year: i32,
+    decided_on: NaiveDate,
+) -> AppResult<Evaluation> {
+    let facts = inputs
+        .facts
+        .as_ref()
+        .ok_or_else(|| not_in_registry(&inputs.credit_code, decided_on))?;
+    let facts = registry::facts_from_row(facts)?;
+    let rules = policy.on(decided_on)?;
+    let verdict = decide_recognition(
+        &rules.rule_set.rule_set,
+        &facts,
+        inputs.figures.as_ref(),
+        &inputs.revocations,
+        year,
+        decided_on,
+        &rules.params,
+    )?;
     Ok(Evaluation {
-        credit_code: enterprise.credit_code,
+        credit_code: inputs.credit_code,
+        name: facts.name,
+        district_code: facts.district_code,
         verdict,
-        rule_set,
+        rule_set: Arc::clone(&rules.rule_set),
     })
 }
 

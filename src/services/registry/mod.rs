@@ -15,7 +15,7 @@ pub mod read;
 /// Validation of client input: credit codes, names, districts, codes, dates, money and changes.
 mod validate;
 
-pub use validate::{parse_money, parse_outside_units};
+pub use validate::{parse_credit_code, parse_money, parse_outside_units};
 /// Writes: registering, recording events and figures, and rebuilding the fact periods.
 pub mod write;
 

@@ -10,7 +10,11 @@ use super::{Fact, FactChanges, MAX_NAME_CHARS, today};
 use crate::error::{AppError, AppResult};
 use crate::policy::{CreditCode, Money, MoneyError, dates};
 
-pub(super) fn parse_credit_code(field: &str, text: &str) -> AppResult<CreditCode> {
+/// A credit code as typed, checked and normalised; `BAD_USER_INPUT` on `field` otherwise.
+///
+/// # Errors
+/// `BAD_USER_INPUT` for a malformed code.
+pub fn parse_credit_code(field: &str, text: &str) -> AppResult<CreditCode> {
     CreditCode::parse(text).map_err(|e| AppError::bad_input(field, e.to_string()))
 }
 

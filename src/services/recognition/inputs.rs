@@ -1,0 +1,409 @@
+//! What a recognition verdict reads, in as few statements as the work allows.
+//!
+//! - The parameter versions and the rule sets are read once per change, not once per verdict:
+//!   [`PolicyCache`] keeps them, with the rule set and the §3/§4 parameters of each decision date
+//!   already picked. Both tables are only ever appended to (a change of policy is a new version
+//!   or a new rule set, never an edit), so their row counts and highest parameter id name their
+//!   content: every read of an enterprise returns them, and a cache holding other counts is
+//!   reloaded before it is used. Instances sharing a database therefore never decide on a stale
+//!   set, and no invalidation message is needed.
+//! - One enterprise's inputs (its facts today and on the decision date, its figures of Y−1 and
+//!   its revocations) are one statement; a page of enterprises is two (the revocations apart, so
+//!   the page's limit counts enterprises).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::NaiveDate;
+use sea_orm::{ConnectionTrait, DbBackend, IdenStatic, Iterable, QueryResult, Statement, Value};
+
+use crate::error::{AppError, AppResult};
+use crate::policy::{Figures, Money, ParameterSet, RecognitionParams, rule_set};
+use crate::services::rule_sets::{self, StoredRuleSet};
+use crate::services::{parameters, registry};
+use entity::enterprise_facts;
+
+/// What the stored policy holds, as counts: equal counts mean equal content, since parameter
+/// versions, rule sets and their rules are only ever inserted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generation {
+    parameters: i64,
+    last_parameter: i64,
+    rule_sets: i64,
+    rules: i64,
+}
+
+impl Generation {
+    /// The select-list items that read the generation, aliased `g_*`.
+    const SQL: &'static str = "(SELECT COUNT(*) FROM policy_parameters) AS g_parameters, \
+        (SELECT COALESCE(MAX(id), 0) FROM policy_parameters) AS g_last_parameter, \
+        (SELECT COUNT(*) FROM rule_sets) AS g_rule_sets, \
+        (SELECT COUNT(*) FROM rule_set_rules) AS g_rules";
+
+    fn from_row(row: &QueryResult) -> AppResult<Generation> {
+        Ok(Generation {
+            parameters: row.try_get("", "g_parameters")?,
+            last_parameter: row.try_get("", "g_last_parameter")?,
+            rule_sets: row.try_get("", "g_rule_sets")?,
+            rules: row.try_get("", "g_rules")?,
+        })
+    }
+
+    /// The generation of what was loaded.
+    fn of(versions: &[parameters::StoredVersion], sets: &[StoredRuleSet]) -> Generation {
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        Generation {
+            parameters: count(versions.len()),
+            last_parameter: versions.iter().map(|v| v.version.id).max().unwrap_or(0),
+            rule_sets: count(sets.len()),
+            rules: count(sets.iter().map(|s| s.rule_set.rules.len()).sum()),
+        }
+    }
+}
+
+/// The rule set in force on a decision date and the §3/§4 parameters read on it.
+#[derive(Debug)]
+pub struct DateRules {
+    /// The rule set in force on the date.
+    pub rule_set: Arc<StoredRuleSet>,
+    /// The general parameter versions in force on the date.
+    pub params: RecognitionParams,
+}
+
+/// The stored parameter versions and rule sets of one generation.
+#[derive(Debug)]
+pub struct PolicySnapshot {
+    generation: Generation,
+    parameters: ParameterSet,
+    rule_sets: Vec<StoredRuleSet>,
+    by_date: Mutex<HashMap<NaiveDate, Arc<DateRules>>>,
+}
+
+impl PolicySnapshot {
+    /// The rule set in force on `decided_on` and the parameters read on it, computed once per
+    /// date.
+    ///
+    /// # Errors
+    /// `POLICY_VIOLATION` (`§final`) when no rule set is in force on the date; the parameter
+    /// errors of [`RecognitionParams::from_set`].
+    pub fn on(&self, decided_on: NaiveDate) -> AppResult<Arc<DateRules>> {
+        if let Some(found) = self.lock().get(&decided_on) {
+            return Ok(Arc::clone(found));
+        }
+        let policy: Vec<_> = self.rule_sets.iter().map(|s| s.rule_set.clone()).collect();
+        let code = rule_set::rule_set_on(&policy, decided_on)?.code.clone();
+        let rule_set = self
+            .rule_sets
+            .iter()
+            .find(|s| s.rule_set.code == code)
+            .cloned()
+            .map(Arc::new)
+            .ok_or_else(|| AppError::internal("the rule set in force vanished"))?;
+        let params = RecognitionParams::from_set(&self.parameters, decided_on)?;
+        let rules = Arc::new(DateRules { rule_set, params });
+        self.lock().insert(decided_on, Arc::clone(&rules));
+        Ok(rules)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<NaiveDate, Arc<DateRules>>> {
+        // A panic while holding the lock leaves a map of complete entries: still usable.
+        self.by_date
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The parameter versions and rule sets of the database, kept between verdicts and reloaded
+/// when the database holds another [`Generation`]. One per database: the service keeps one in
+/// its state.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyCache {
+    current: Arc<RwLock<Option<Arc<PolicySnapshot>>>>,
+}
+
+impl PolicyCache {
+    /// An empty cache: the first verdict loads the policy.
+    pub fn new() -> PolicyCache {
+        PolicyCache::default()
+    }
+
+    /// The snapshot of `seen` (the generation a read of the database returned): the cached one
+    /// if it is of that generation, otherwise the policy loaded now (three statements).
+    ///
+    /// # Errors
+    /// Database errors; an unreadable stored parameter or rule set is internal.
+    pub async fn snapshot<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        seen: Generation,
+    ) -> AppResult<Arc<PolicySnapshot>> {
+        if let Some(cached) = self
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .filter(|s| s.generation == seen)
+        {
+            return Ok(Arc::clone(cached));
+        }
+        let versions = parameters::load_versions(conn).await?;
+        let sets = rule_sets::load(conn).await?;
+        // The generation of what was loaded, which may be newer than `seen`: the next read
+        // that returns it finds the cache current.
+        let snapshot = Arc::new(PolicySnapshot {
+            generation: Generation::of(&versions, &sets),
+            parameters: ParameterSet::new(versions.into_iter().map(|v| v.version).collect()),
+            rule_sets: sets,
+            by_date: Mutex::new(HashMap::new()),
+        });
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&snapshot));
+        Ok(snapshot)
+    }
+}
+
+/// The policy's generation as the database holds it now: one statement.
+///
+/// # Errors
+/// Database errors.
+pub async fn generation<C: ConnectionTrait>(conn: &C) -> AppResult<Generation> {
+    let backend = conn.get_database_backend();
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT {}", Generation::SQL),
+        ))
+        .await?
+        .ok_or_else(|| AppError::internal("the policy's generation returned no row"))?;
+    Generation::from_row(&row)
+}
+
+/// What a verdict reads of one enterprise.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// The enterprise's id.
+    pub enterprise_id: i64,
+    /// Its credit code.
+    pub credit_code: String,
+    /// The district it is registered in today (`None` outside Hangzhou or not registered
+    /// today): who may see it.
+    pub district_today: Option<String>,
+    /// Its facts on the decision date (`None` when it is not in the registry on that date).
+    pub facts: Option<enterprise_facts::Model>,
+    /// Its figures of Y−1.
+    pub figures: Option<Figures>,
+    /// The dates its title was revoked on, ascending.
+    pub revocations: Vec<NaiveDate>,
+}
+
+/// Placeholders and values of a statement for either backend.
+struct Binds {
+    backend: DbBackend,
+    values: Vec<Value>,
+}
+
+impl Binds {
+    fn new(backend: DbBackend) -> Binds {
+        Binds {
+            backend,
+            values: Vec::new(),
+        }
+    }
+
+    /// The placeholder of one more value.
+    fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => format!("${}", self.values.len()),
+            _ => "?".to_owned(),
+        }
+    }
+}
+
+/// `alias.column AS f_column` for every facts column.
+fn facts_columns(alias: &str) -> String {
+    enterprise_facts::Column::iter()
+        .map(|c| format!("{alias}.{0} AS f_{0}", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `alias` joined to the facts row of `e` valid on the day bound by `binds`.
+fn facts_on(binds: &mut Binds, alias: &str, day: NaiveDate) -> String {
+    let a = binds.bind(day);
+    let b = binds.bind(day);
+    format!(
+        "{alias}.enterprise_id = e.id AND {alias}.valid_from <= {a} \
+         AND ({alias}.valid_to IS NULL OR {alias}.valid_to >= {b})"
+    )
+}
+
+fn figures_of(row: &QueryResult) -> AppResult<Option<Figures>> {
+    let revenue: Option<i64> = row.try_get("", "revenue_fen")?;
+    let rd_spend: Option<i64> = row.try_get("", "rd_spend_fen")?;
+    Ok(match (revenue, rd_spend) {
+        (Some(revenue), Some(rd_spend)) => Some(Figures {
+            revenue: Money::from_fen(revenue),
+            rd_spend: Money::from_fen(rd_spend),
+        }),
+        _ => None,
+    })
+}
+
+fn inputs_of(row: &QueryResult) -> AppResult<Inputs> {
+    Ok(Inputs {
+        enterprise_id: row.try_get("", "e_id")?,
+        credit_code: row.try_get("", "e_credit_code")?,
+        district_today: row.try_get("", "district_today")?,
+        facts: <enterprise_facts::Model as sea_orm::FromQueryResult>::from_query_result_optional(
+            row, "f_",
+        )?,
+        figures: figures_of(row)?,
+        revocations: Vec::new(),
+    })
+}
+
+/// The inputs of the enterprise with `credit_code` (normalised) for `year` decided on
+/// `decided_on`, and the policy generation, in one statement; `None` for an unknown enterprise.
+///
+/// # Errors
+/// Database errors; an unreadable row is internal.
+pub async fn of_enterprise<C: ConnectionTrait>(
+    conn: &C,
+    credit_code: &str,
+    year: i32,
+    decided_on: NaiveDate,
+) -> AppResult<Option<(Inputs, Generation)>> {
+    let backend = conn.get_database_backend();
+    let mut binds = Binds::new(backend);
+    let today = facts_on(&mut binds, "t", registry::today());
+    let on_d = facts_on(&mut binds, "f", decided_on);
+    let previous = binds.bind(year.saturating_sub(1));
+    let code = binds.bind(credit_code.to_owned());
+    let sql = format!(
+        "SELECT e.id AS e_id, e.credit_code AS e_credit_code, t.district_code AS district_today, \
+         {facts}, g.revenue_fen AS revenue_fen, g.rd_spend_fen AS rd_spend_fen, \
+         r.revoked_on AS revoked_on, {generation} \
+         FROM enterprises e \
+         LEFT JOIN enterprise_facts t ON {today} \
+         LEFT JOIN enterprise_facts f ON {on_d} \
+         LEFT JOIN enterprise_figures g ON g.enterprise_id = e.id AND g.year = {previous} \
+         LEFT JOIN revocations r ON r.enterprise_id = e.id \
+         WHERE e.credit_code = {code} ORDER BY r.revoked_on",
+        facts = facts_columns("f"),
+        generation = Generation::SQL,
+    );
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, binds.values))
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut inputs = inputs_of(first)?;
+    let generation = Generation::from_row(first)?;
+    for row in &rows {
+        if let Some(day) = row.try_get::<Option<NaiveDate>>("", "revoked_on")? {
+            inputs.revocations.push(day);
+        }
+    }
+    Ok(Some((inputs, generation)))
+}
+
+/// Which enterprises a page of the round holds, in credit-code order.
+#[derive(Debug, Clone, Default)]
+pub struct PageBounds {
+    /// Only credit codes after this one.
+    pub after: Option<String>,
+    /// Only credit codes before this one.
+    pub before: Option<String>,
+    /// From the end of the range backwards (`last`/`before`).
+    pub backward: bool,
+    /// How many rows at most.
+    pub limit: u64,
+}
+
+/// The inputs of up to `bounds.limit` enterprises in the registry on `decided_on` (only those
+/// registered in `district` today, if given), by credit code (descending for a backward page),
+/// and the policy generation: two statements.
+///
+/// # Errors
+/// Database errors; an unreadable row is internal.
+pub async fn of_page<C: ConnectionTrait>(
+    conn: &C,
+    year: i32,
+    decided_on: NaiveDate,
+    district: Option<&str>,
+    bounds: &PageBounds,
+) -> AppResult<(Vec<Inputs>, Option<Generation>)> {
+    let backend = conn.get_database_backend();
+    let mut binds = Binds::new(backend);
+    let on_d = facts_on(&mut binds, "f", decided_on);
+    let today = facts_on(&mut binds, "t", registry::today());
+    let previous = binds.bind(year.saturating_sub(1));
+    let mut conditions = Vec::new();
+    if let Some(after) = &bounds.after {
+        conditions.push(format!("e.credit_code > {}", binds.bind(after.clone())));
+    }
+    if let Some(before) = &bounds.before {
+        conditions.push(format!("e.credit_code < {}", binds.bind(before.clone())));
+    }
+    if let Some(district) = district {
+        conditions.push(format!(
+            "t.district_code = {}",
+            binds.bind(district.to_owned())
+        ));
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT e.id AS e_id, e.credit_code AS e_credit_code, t.district_code AS district_today, \
+         {facts}, g.revenue_fen AS revenue_fen, g.rd_spend_fen AS rd_spend_fen, {generation} \
+         FROM enterprises e \
+         JOIN enterprise_facts f ON {on_d} \
+         LEFT JOIN enterprise_facts t ON {today} \
+         LEFT JOIN enterprise_figures g ON g.enterprise_id = e.id AND g.year = {previous} \
+         {filter} ORDER BY e.credit_code {order} LIMIT {limit}",
+        facts = facts_columns("f"),
+        generation = Generation::SQL,
+        order = if bounds.backward { "DESC" } else { "ASC" },
+        limit = bounds.limit,
+    );
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, binds.values))
+        .await?;
+    let generation = rows.first().map(Generation::from_row).transpose()?;
+    let mut page = rows.iter().map(inputs_of).collect::<AppResult<Vec<_>>>()?;
+    if !page.is_empty() {
+        // Ids are integers: inlined, they need no bind parameter.
+        let ids = page
+            .iter()
+            .map(|i| i.enterprise_id.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "SELECT enterprise_id, revoked_on FROM revocations WHERE enterprise_id IN ({ids}) \
+             ORDER BY enterprise_id, revoked_on"
+        );
+        let mut revocations: HashMap<i64, Vec<NaiveDate>> = HashMap::new();
+        for row in conn
+            .query_all_raw(Statement::from_string(backend, sql))
+            .await?
+        {
+            revocations
+                .entry(row.try_get("", "enterprise_id")?)
+                .or_default()
+                .push(row.try_get("", "revoked_on")?);
+        }
+        for inputs in &mut page {
+            inputs.revocations = revocations
+                .remove(&inputs.enterprise_id)
+                .unwrap_or_default();
+        }
+    }
+    Ok((page, generation))
+}

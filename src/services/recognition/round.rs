@@ -1,0 +1,310 @@
+//! The yearly round (§3, §4): the verdict of every enterprise in the registry on the decision
+//! date, for a recognition year, in credit-code order, each equal to what
+//! [`super::recognize::evaluate`] answers for it. Nothing is stored: the HQ office reviews the
+//! round, then recognises the eligible ones one by one.
+//!
+//! The round is read a chunk at a time (two statements per chunk, whatever its size: the
+//! enterprises with their facts and figures, then their revocations) and decided in memory
+//! under the policy of [`PolicyCache`], so a caller can stream it without holding it; the next
+//! chunk is read while one is decided.
+
+use chrono::NaiveDate;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use super::inputs::{self, PageBounds, PolicyCache, PolicySnapshot};
+use super::recognize::{Evaluation, decide};
+use crate::auth::Actor;
+use crate::error::{AppError, AppResult};
+use crate::policy::PolicyError;
+use crate::services::keyset::{Direction, KeyPart, Page, PageRequest};
+use crate::services::registry;
+
+/// Enterprises per chunk of [`Round::next_chunk`].
+pub const CHUNK: u64 = 2_000;
+
+/// The inputs of one chunk as read, with the policy generation they were read under.
+type ChunkInputs = (Vec<inputs::Inputs>, Option<inputs::Generation>);
+
+/// A round being read. The next chunk's inputs are read while the current one is decided (a
+/// spawned task on its own pooled connection), so the database and the rules work side by side.
+pub struct Round<C: ConnectionTrait + Clone + Send + Sync + 'static> {
+    conn: C,
+    policy: PolicyCache,
+    district: Option<String>,
+    year: i32,
+    decided_on: NaiveDate,
+    next: Option<tokio::task::JoinHandle<AppResult<ChunkInputs>>>,
+}
+
+impl<C: ConnectionTrait + Clone + Send + Sync + 'static> Round<C> {
+    /// Starts the round of `year` decided on `decided_on`, as `actor` may see it: a `DISTRICT`
+    /// actor gets the enterprises registered in its district today, as `evaluateRecognition`
+    /// lets it ask about.
+    ///
+    /// # Errors
+    /// `POLICY_VIOLATION` (`§final`) for a year outside the policy's rounds or a decision date no
+    /// rule set is in force on, before anything is read; database errors.
+    pub async fn start(
+        conn: C,
+        policy: PolicyCache,
+        actor: &Actor,
+        year: i32,
+        decided_on: NaiveDate,
+    ) -> AppResult<Round<C>> {
+        check(&*current(&conn, &policy).await?, year, decided_on)?;
+        let mut round = Round {
+            conn,
+            policy,
+            district: actor.district_scope().map(str::to_owned),
+            year,
+            decided_on,
+            next: None,
+        };
+        round.next = Some(round.read_after(None));
+        Ok(round)
+    }
+
+    /// Starts reading the chunk after `after`.
+    fn read_after(&self, after: Option<String>) -> tokio::task::JoinHandle<AppResult<ChunkInputs>> {
+        let conn = self.conn.clone();
+        let district = self.district.clone();
+        let (year, decided_on) = (self.year, self.decided_on);
+        tokio::spawn(async move {
+            let bounds = PageBounds {
+                after,
+                before: None,
+                backward: false,
+                limit: CHUNK,
+            };
+            inputs::of_page(&conn, year, decided_on, district.as_deref(), &bounds).await
+        })
+    }
+
+    /// The verdicts of the next enterprises (at most [`CHUNK`]); `None` once the round is over.
+    ///
+    /// # Errors
+    /// Database errors; a verdict's policy error.
+    pub async fn next_chunk(&mut self) -> AppResult<Option<Vec<Evaluation>>> {
+        let Some(reading) = self.next.take() else {
+            return Ok(None);
+        };
+        let (rows, generation) = reading.await.map_err(AppError::internal)??;
+        let (Some(last), Some(generation)) = (rows.last(), generation) else {
+            return Ok(None);
+        };
+        if rows.len() as u64 == CHUNK {
+            self.next = Some(self.read_after(Some(last.credit_code.clone())));
+        }
+        let snapshot = self.policy.snapshot(&self.conn, generation).await?;
+        let (year, decided_on) = (self.year, self.decided_on);
+        rows.into_iter()
+            .map(|inputs| decide(&snapshot, inputs, year, decided_on))
+            .collect::<AppResult<Vec<_>>>()
+            .map(Some)
+    }
+}
+
+impl<C: ConnectionTrait + Clone + Send + Sync + 'static> Drop for Round<C> {
+    /// A round dropped before its end (a client gone mid-download) stops its read ahead.
+    fn drop(&mut self) {
+        if let Some(reading) = self.next.take() {
+            reading.abort();
+        }
+    }
+}
+
+/// One page of the round (a Relay connection's page), as [`Round::start`] scopes it.
+///
+/// # Errors
+/// As [`Round::start`] and [`Round::next_chunk`].
+pub async fn page<C: ConnectionTrait>(
+    conn: &C,
+    policy: &PolicyCache,
+    actor: &Actor,
+    year: i32,
+    decided_on: NaiveDate,
+    request: &PageRequest,
+) -> AppResult<Page<Evaluation>> {
+    check(&*current(conn, policy).await?, year, decided_on)?;
+    let text = |key: &Option<Vec<KeyPart>>| match key.as_deref() {
+        Some([KeyPart::Text(code)]) => Ok(Some(code.clone())),
+        Some(_) => Err(AppError::internal("a round cursor is one credit code")),
+        None => Ok(None),
+    };
+    let bounds = PageBounds {
+        after: text(&request.after)?,
+        before: text(&request.before)?,
+        backward: request.direction == Direction::Backward,
+        limit: request.size.saturating_add(1),
+    };
+    let rows = decided_page(
+        conn,
+        policy,
+        year,
+        decided_on,
+        actor.district_scope(),
+        &bounds,
+    )
+    .await?;
+    Ok(crate::services::keyset::finish(rows, request, |e| {
+        vec![KeyPart::Text(e.credit_code.clone())]
+    }))
+}
+
+/// How many enterprises the round of `decided_on` holds for `actor`: those in the registry on
+/// that date (a `DISTRICT` actor: registered in its district today).
+///
+/// # Errors
+/// Database errors.
+pub async fn count<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    decided_on: NaiveDate,
+) -> AppResult<u64> {
+    let backend = conn.get_database_backend();
+    let mark = |n: usize| match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    };
+    let mut values: Vec<sea_orm::Value> = vec![decided_on.into(), decided_on.into()];
+    let mut sql = format!(
+        "SELECT COUNT(*) AS n FROM enterprise_facts f WHERE f.valid_from <= {} \
+         AND (f.valid_to IS NULL OR f.valid_to >= {})",
+        mark(1),
+        mark(2)
+    );
+    if let Some(district) = actor.district_scope() {
+        let today = registry::today();
+        values.extend([today.into(), today.into(), district.into()]);
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM enterprise_facts t WHERE t.enterprise_id = f.enterprise_id \
+             AND t.valid_from <= {} AND (t.valid_to IS NULL OR t.valid_to >= {}) \
+             AND t.district_code = {})",
+            mark(3),
+            mark(4),
+            mark(5)
+        ));
+    }
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .ok_or_else(|| AppError::internal("COUNT(*) returned no row"))?;
+    let n: i64 = row.try_get("", "n")?;
+    u64::try_from(n).map_err(AppError::internal)
+}
+
+/// The policy as the database holds it now.
+async fn current<C: ConnectionTrait>(
+    conn: &C,
+    policy: &PolicyCache,
+) -> AppResult<std::sync::Arc<PolicySnapshot>> {
+    let generation = inputs::generation(conn).await?;
+    policy.snapshot(conn, generation).await
+}
+
+/// The refusals of a whole round, before any enterprise is read: no rule set in force on the
+/// decision date, unreadable parameters, or a year outside the policy's rounds.
+fn check(policy: &PolicySnapshot, year: i32, decided_on: NaiveDate) -> AppResult<()> {
+    let rules = policy.on(decided_on)?;
+    let (first, last) = (rules.params.first_year(), rules.params.last_year());
+    if (first..=last).contains(&year) {
+        Ok(())
+    } else {
+        Err(PolicyError::OutsidePolicyPeriod { year, first, last }.into())
+    }
+}
+
+/// The verdicts of the enterprises `bounds` selects, in the order read.
+async fn decided_page<C: ConnectionTrait>(
+    conn: &C,
+    policy: &PolicyCache,
+    year: i32,
+    decided_on: NaiveDate,
+    district: Option<&str>,
+    bounds: &PageBounds,
+) -> AppResult<Vec<Evaluation>> {
+    let (rows, generation) = inputs::of_page(conn, year, decided_on, district, bounds).await?;
+    let Some(generation) = generation else {
+        return Ok(Vec::new());
+    };
+    let snapshot = policy.snapshot(conn, generation).await?;
+    rows.into_iter()
+        .map(|inputs| decide(&snapshot, inputs, year, decided_on))
+        .collect()
+}
+
+/// The columns of the round's CSV export, one row per enterprise.
+pub const CSV_HEADER: [&str; 12] = [
+    "credit_code",
+    "name",
+    "district_code",
+    "year",
+    "decided_on",
+    "rule_set",
+    "eligible",
+    "route",
+    "needs_review",
+    "ban_until",
+    "failed_rules",
+    "reasons",
+];
+
+/// Rows of the round's CSV export, in the conventions of every CSV export (README, "CSV
+/// exports"): CRLF line ends, the credit code after a tab so a spreadsheet keeps it as text, a
+/// name that a spreadsheet would read as a formula behind an apostrophe. With `header`, the
+/// byte-order mark and the header row come first. `failed_rules` lists the rule ids that did
+/// not pass, in table order; `reasons` each of them with its clause and figures.
+///
+/// # Errors
+/// Internal error if writing fails.
+pub fn csv_rows(rows: &[Evaluation], header: bool) -> AppResult<Vec<u8>> {
+    let start = if header {
+        b"\xEF\xBB\xBF".to_vec()
+    } else {
+        Vec::new()
+    };
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(start);
+    if header {
+        writer
+            .write_record(CSV_HEADER)
+            .map_err(AppError::internal)?;
+    }
+    for row in rows {
+        let verdict = &row.verdict;
+        let failed = verdict
+            .failed
+            .iter()
+            .map(|rule| rule.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let reasons = verdict
+            .rules
+            .iter()
+            .filter(|r| !r.passed)
+            .map(|r| format!("{} {}: {}", r.clause.as_str(), r.rule.as_str(), r.detail))
+            .collect::<Vec<_>>()
+            .join("; ");
+        writer
+            .write_record([
+                format!("\t{}", row.credit_code),
+                crate::services::export::text_cell(&row.name),
+                row.district_code.clone().unwrap_or_default(),
+                verdict.year.to_string(),
+                verdict.decided_on.to_string(),
+                row.rule_set.rule_set.code.clone(),
+                verdict.eligible.to_string(),
+                verdict
+                    .route
+                    .map(|r| r.as_str().to_owned())
+                    .unwrap_or_default(),
+                verdict.needs_review.to_string(),
+                verdict.ban_until.map(|d| d.to_string()).unwrap_or_default(),
+                failed,
+                crate::services::export::text_cell(&reasons),
+            ])
+            .map_err(AppError::internal)?;
+    }
+    writer.into_inner().map_err(AppError::internal)
+}
