@@ -4,7 +4,7 @@
 //! A report is one transaction: every line is validated first, then written, so a batch is all
 //! or nothing. The same line again changes nothing, which makes a retried report safe.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -1018,6 +1018,33 @@ async fn check_purchase_contracts<C: ConnectionTrait>(
     lines: &[(usize, &ValidLine)],
     refused: &mut Vec<LineError>,
 ) -> AppResult<()> {
+    // The first stored line (report order) of each purchase contract of the batch: one
+    // statement per LOOKUP_CHUNK enterprises, not one per contract.
+    let wanted: HashSet<(i64, &str)> = lines
+        .iter()
+        .filter(|(_, line)| line.kind == PaymentKind::Purchase)
+        .map(|(_, line)| (line.enterprise_id, line.contract_no.as_str()))
+        .collect();
+    let mut enterprises: Vec<i64> = wanted.iter().map(|(id, _)| *id).collect();
+    enterprises.sort_unstable();
+    enterprises.dedup();
+    let mut stored: HashMap<(i64, String), (Money, Option<NaiveDate>)> = HashMap::new();
+    for chunk in enterprises.chunks(LOOKUP_CHUNK) {
+        for row in payment_lines::Entity::find()
+            .filter(payment_lines::Column::DistrictCode.eq(district_code))
+            .filter(payment_lines::Column::Kind.eq(PaymentKind::Purchase.as_str()))
+            .filter(payment_lines::Column::EnterpriseId.is_in(chunk.iter().copied()))
+            .order_by_asc(payment_lines::Column::Seq)
+            .all(conn)
+            .await?
+        {
+            if wanted.contains(&(row.enterprise_id, row.contract_no.as_str())) {
+                stored
+                    .entry((row.enterprise_id, row.contract_no))
+                    .or_insert((Money::from_fen(row.basis_fen), row.transaction_date));
+            }
+        }
+    }
     let mut seen: HashMap<(i64, &str), (Money, Option<NaiveDate>)> = HashMap::new();
     for (i, line) in lines {
         if line.kind != PaymentKind::Purchase {
@@ -1026,15 +1053,9 @@ async fn check_purchase_contracts<C: ConnectionTrait>(
         let key = (line.enterprise_id, line.contract_no.as_str());
         let earlier = match seen.get(&key) {
             Some(found) => Some(*found),
-            None => payment_lines::Entity::find()
-                .filter(payment_lines::Column::DistrictCode.eq(district_code))
-                .filter(payment_lines::Column::EnterpriseId.eq(line.enterprise_id))
-                .filter(payment_lines::Column::Kind.eq(PaymentKind::Purchase.as_str()))
-                .filter(payment_lines::Column::ContractNo.eq(line.contract_no.clone()))
-                .order_by_asc(payment_lines::Column::Seq)
-                .one(conn)
-                .await?
-                .map(|row| (Money::from_fen(row.basis_fen), row.transaction_date)),
+            None => stored
+                .get(&(line.enterprise_id, line.contract_no.clone()))
+                .copied(),
         };
         if let Some((price, date)) = earlier
             && (price != line.basis || date != line.transaction_date)

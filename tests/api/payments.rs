@@ -155,6 +155,53 @@ async fn a_purchase_contract_has_one_price_and_one_transaction_date() {
     report_as(&app, "330106", json!([purchase("V-3", "5000000.00")]))
         .await
         .data();
+
+    // Several contracts in one batch: each checked against its own first line, stored or in the
+    // batch.
+    let contract = |contract: &str, voucher: &str, price: &str| {
+        let mut line = purchase(voucher, price);
+        line["contractNo"] = json!(contract);
+        line
+    };
+    let mixed = report_as(
+        &app,
+        "330106",
+        json!([
+            purchase("V-4", "5000000.00"),
+            contract("P-2", "V-5", "3000000.00"),
+            contract("P-2", "V-6", "3000000.00")
+        ]),
+    )
+    .await;
+    assert_eq!(
+        mixed.data()["reportPayments"]["created"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    for batch in [
+        json!([
+            contract("P-3", "V-7", "1000000.00"),
+            purchase("V-8", "4999999.99")
+        ]),
+        json!([
+            contract("P-4", "V-9", "1000000.00"),
+            contract("P-4", "V-10", "1000000.01")
+        ]),
+        json!([
+            contract("P-2", "V-11", "3000000.00"),
+            contract("P-2", "V-12", "3000000.02")
+        ]),
+    ] {
+        let res = report_as(&app, "330106", batch.clone()).await;
+        assert_eq!(res.error_code(), Some("CONFLICT"), "{batch}: {}", res.body);
+    }
+    assert_eq!(
+        count_lines(&app, "330106").await,
+        5,
+        "refused batches write nothing"
+    );
 }
 
 #[tokio::test]
