@@ -430,10 +430,9 @@ async fn recognitions(state: &HttpState, req: &HttpRequest, file: String) -> Htt
         .map_err(|_| AppError::bad_input("query", "the query string cannot be read"))?;
     let decided_on = match query.get("decidedOn") {
         None => crate::services::registry::today(),
-        Some(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .ok()
-            .filter(|d| d.format("%Y-%m-%d").to_string() == *text)
-            .ok_or_else(|| AppError::bad_input("decidedOn", "a date is written YYYY-MM-DD"))?,
+        // The API's `Date`: exactly YYYY-MM-DD, a real day of 1900 to 2099.
+        Some(text) => crate::policy::dates::parse_iso_date(text)
+            .map_err(|err| AppError::bad_input("decidedOn", err.to_string()))?,
     };
     let round = round::Round::start(
         state.api.db.clone(),

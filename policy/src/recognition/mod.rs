@@ -145,6 +145,20 @@ impl RecognitionParams {
     pub fn last_year(&self) -> i32 {
         self.policy_valid_to.year() - 1
     }
+
+    /// `year` is one of the policy's recognition rounds, [`Self::first_year`] to
+    /// [`Self::last_year`].
+    ///
+    /// # Errors
+    /// [`PolicyError::OutsidePolicyPeriod`] otherwise.
+    pub fn ensure_round_year(&self, year: i32) -> Result<(), PolicyError> {
+        let (first, last) = (self.first_year(), self.last_year());
+        if (first..=last).contains(&year) {
+            Ok(())
+        } else {
+            Err(PolicyError::OutsidePolicyPeriod { year, first, last })
+        }
+    }
 }
 
 code_enum! {
@@ -478,10 +492,7 @@ pub fn decide_recognition(
     // INTERPRETATION(§final): a 2028 round would be decided after the policy ends on 2028-02-20.
     // A round for Y is decided during Y on the figures of Y−1, so rounds run from the year of
     // `policy.valid_from` to the year before that of `policy.valid_to`: 2023..=2027.
-    let (first, last) = (params.first_year(), params.last_year());
-    if !(first..=last).contains(&year) {
-        return Err(PolicyError::OutsidePolicyPeriod { year, first, last });
-    }
+    params.ensure_round_year(year)?;
 
     let ctx = Context {
         facts,

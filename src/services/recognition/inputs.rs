@@ -80,6 +80,22 @@ pub struct PolicySnapshot {
 }
 
 impl PolicySnapshot {
+    /// The parameter versions and rule sets `conn` holds now (three statements), of the
+    /// generation they make.
+    ///
+    /// # Errors
+    /// Database errors; an unreadable stored parameter or rule set is internal.
+    pub async fn load<C: ConnectionTrait>(conn: &C) -> AppResult<PolicySnapshot> {
+        let versions = parameters::load_versions(conn).await?;
+        let sets = rule_sets::load(conn).await?;
+        Ok(PolicySnapshot {
+            generation: Generation::of(&versions, &sets),
+            parameters: ParameterSet::new(versions.into_iter().map(|v| v.version).collect()),
+            rule_sets: sets,
+            by_date: Mutex::new(HashMap::new()),
+        })
+    }
+
     /// The rule set in force on `decided_on` and the parameters read on it, computed once per
     /// date.
     ///
@@ -146,16 +162,9 @@ impl PolicyCache {
         {
             return Ok(Arc::clone(cached));
         }
-        let versions = parameters::load_versions(conn).await?;
-        let sets = rule_sets::load(conn).await?;
-        // The generation of what was loaded, which may be newer than `seen`: the next read
-        // that returns it finds the cache current.
-        let snapshot = Arc::new(PolicySnapshot {
-            generation: Generation::of(&versions, &sets),
-            parameters: ParameterSet::new(versions.into_iter().map(|v| v.version).collect()),
-            rule_sets: sets,
-            by_date: Mutex::new(HashMap::new()),
-        });
+        // Of the generation loaded, which may be newer than `seen`: the next read that returns
+        // it finds the cache current.
+        let snapshot = Arc::new(PolicySnapshot::load(conn).await?);
         *self
             .current
             .write()
@@ -311,6 +320,53 @@ pub async fn of_enterprise<C: ConnectionTrait>(
     Ok(Some((inputs, generation)))
 }
 
+/// The joins that make `e` a member of the round of `decided_on`: in the registry on that day
+/// (`f`, its facts then), with its facts today (`t`).
+fn member_joins(binds: &mut Binds, decided_on: NaiveDate) -> String {
+    let on_d = facts_on(binds, "f", decided_on);
+    let today = facts_on(binds, "t", registry::today());
+    format!("JOIN enterprise_facts f ON {on_d} LEFT JOIN enterprise_facts t ON {today}")
+}
+
+/// The `WHERE` clause of `conditions`, and registered in `district` today if given (after
+/// [`member_joins`]).
+fn member_filter(binds: &mut Binds, district: Option<&str>, mut conditions: Vec<String>) -> String {
+    if let Some(district) = district {
+        conditions.push(format!(
+            "t.district_code = {}",
+            binds.bind(district.to_owned())
+        ));
+    }
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    }
+}
+
+/// How many enterprises the round of `decided_on` holds: those in the registry on that day
+/// (only those registered in `district` today, if given). One statement.
+///
+/// # Errors
+/// Database errors.
+pub async fn count_members<C: ConnectionTrait>(
+    conn: &C,
+    decided_on: NaiveDate,
+    district: Option<&str>,
+) -> AppResult<u64> {
+    let backend = conn.get_database_backend();
+    let mut binds = Binds::new(backend);
+    let joins = member_joins(&mut binds, decided_on);
+    let filter = member_filter(&mut binds, district, Vec::new());
+    let sql = format!("SELECT COUNT(*) AS n FROM enterprises e {joins} {filter}");
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, binds.values))
+        .await?
+        .ok_or_else(|| AppError::internal("COUNT(*) returned no row"))?;
+    let n: i64 = row.try_get("", "n")?;
+    u64::try_from(n).map_err(AppError::internal)
+}
+
 /// Which enterprises a page of the round holds, in credit-code order.
 #[derive(Debug, Clone, Default)]
 pub struct PageBounds {
@@ -338,9 +394,9 @@ pub async fn of_page<C: ConnectionTrait>(
     bounds: &PageBounds,
 ) -> AppResult<(Vec<Inputs>, Option<Generation>)> {
     let backend = conn.get_database_backend();
+    // Placeholders in the order they stand in the text (SQLite's are positional).
     let mut binds = Binds::new(backend);
-    let on_d = facts_on(&mut binds, "f", decided_on);
-    let today = facts_on(&mut binds, "t", registry::today());
+    let joins = member_joins(&mut binds, decided_on);
     let previous = binds.bind(year.saturating_sub(1));
     let mut conditions = Vec::new();
     if let Some(after) = &bounds.after {
@@ -349,23 +405,11 @@ pub async fn of_page<C: ConnectionTrait>(
     if let Some(before) = &bounds.before {
         conditions.push(format!("e.credit_code < {}", binds.bind(before.clone())));
     }
-    if let Some(district) = district {
-        conditions.push(format!(
-            "t.district_code = {}",
-            binds.bind(district.to_owned())
-        ));
-    }
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    };
+    let filter = member_filter(&mut binds, district, conditions);
     let sql = format!(
         "SELECT e.id AS e_id, e.credit_code AS e_credit_code, t.district_code AS district_today, \
          {facts}, g.revenue_fen AS revenue_fen, g.rd_spend_fen AS rd_spend_fen, {generation} \
-         FROM enterprises e \
-         JOIN enterprise_facts f ON {on_d} \
-         LEFT JOIN enterprise_facts t ON {today} \
+         FROM enterprises e {joins} \
          LEFT JOIN enterprise_figures g ON g.enterprise_id = e.id AND g.year = {previous} \
          {filter} ORDER BY e.credit_code {order} LIMIT {limit}",
         facts = facts_columns("f"),

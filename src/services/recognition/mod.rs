@@ -23,16 +23,17 @@ pub mod rewards;
 pub mod round;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
-use crate::policy::{Figures, Money, RecognitionParams, RecognitionVerdict, decide_recognition};
-use crate::services::rule_sets::{self, StoredRuleSet};
-use crate::services::{parameters, registry};
-use entity::{enterprise_figures, enterprises};
+use crate::policy::RecognitionVerdict;
+use crate::services::registry;
+use crate::services::rule_sets::StoredRuleSet;
+use entity::enterprises;
 
 // ---------------------------------------------------------------------------------------------
 // Loading
@@ -56,28 +57,6 @@ async fn lock<C: ConnectionTrait>(conn: &C, id: i64) -> AppResult<enterprises::M
         .one(conn)
         .await?
         .ok_or_else(|| AppError::internal(format!("enterprise {id} vanished in its transaction")))
-}
-
-fn policy_figures(row: &enterprise_figures::Model) -> Figures {
-    Figures {
-        revenue: Money::from_fen(row.revenue_fen),
-        rd_spend: Money::from_fen(row.rd_spend_fen),
-    }
-}
-
-/// The dates the enterprise's title was revoked on, ascending.
-async fn revocation_dates<C: ConnectionTrait>(
-    conn: &C,
-    enterprise_id: i64,
-) -> AppResult<Vec<NaiveDate>> {
-    Ok(entity::revocations::Entity::find()
-        .filter(entity::revocations::Column::EnterpriseId.eq(enterprise_id))
-        .order_by_asc(entity::revocations::Column::RevokedOn)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|r| r.revoked_on)
-        .collect())
 }
 
 /// The revocation dates of several enterprises, by enterprise id.
@@ -128,40 +107,22 @@ fn not_in_registry(credit_code: &str, decided_on: NaiveDate) -> AppError {
 }
 
 /// The verdict for `enterprise` and `year` decided on `decided_on`, from what `conn` holds, under
-/// the rule set in force on `decided_on` (returned with it). A later document never reaches a
-/// decision taken before its date: the rule set and the parameter versions are both those in
-/// force on the decision date.
+/// the rule set in force on `decided_on` (returned with it): the inputs and the decision of
+/// [`recognize::evaluate`], with the policy read afresh in the caller's transaction. A later
+/// document never reaches a decision taken before its date: the rule set and the parameter
+/// versions are both those in force on the decision date.
 async fn verdict_in<C: ConnectionTrait>(
     conn: &C,
     enterprise: &enterprises::Model,
     year: i32,
     decided_on: NaiveDate,
-) -> AppResult<(RecognitionVerdict, StoredRuleSet)> {
-    let facts = registry::read::facts_as_of(conn, enterprise.id, decided_on)
+) -> AppResult<(RecognitionVerdict, Arc<StoredRuleSet>)> {
+    let (found, _) = inputs::of_enterprise(conn, &enterprise.credit_code, year, decided_on)
         .await?
-        .ok_or_else(|| not_in_registry(&enterprise.credit_code, decided_on))?;
-    let facts = crate::services::registry::facts_from_row(&facts)?;
-    let figures = match year.checked_sub(1) {
-        Some(previous) => registry::read::figures_of(conn, enterprise.id, Some(previous))
-            .await?
-            .first()
-            .map(policy_figures),
-        None => None,
-    };
-    let rule_set = rule_sets::in_force_on(conn, decided_on).await?;
-    let revocations = revocation_dates(conn, enterprise.id).await?;
-    let set = parameters::load_set(conn).await?;
-    let params = RecognitionParams::from_set(&set, decided_on)?;
-    let verdict = decide_recognition(
-        &rule_set.rule_set,
-        &facts,
-        figures.as_ref(),
-        &revocations,
-        year,
-        decided_on,
-        &params,
-    )?;
-    Ok((verdict, rule_set))
+        .ok_or_else(|| AppError::internal("a locked enterprise vanished in its transaction"))?;
+    let policy = inputs::PolicySnapshot::load(conn).await?;
+    let evaluation = recognize::decide(&policy, found, year, decided_on)?;
+    Ok((evaluation.verdict, evaluation.rule_set))
 }
 
 #[cfg(test)]

@@ -214,7 +214,7 @@ async fn recognize_locked<C: ConnectionTrait>(
         credit_code: enterprise.credit_code,
         row,
         verdict,
-        rule_set,
+        rule_set: Arc::unwrap_or_clone(rule_set),
     })
 }
 

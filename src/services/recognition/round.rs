@@ -9,15 +9,13 @@
 //! chunk is read while one is decided.
 
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::ConnectionTrait;
 
 use super::inputs::{self, PageBounds, PolicyCache, PolicySnapshot};
 use super::recognize::{Evaluation, decide};
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
-use crate::policy::PolicyError;
 use crate::services::keyset::{Direction, KeyPart, Page, PageRequest};
-use crate::services::registry;
 
 /// Enterprises per chunk of [`Round::next_chunk`].
 pub const CHUNK: u64 = 2_000;
@@ -95,12 +93,16 @@ impl<C: ConnectionTrait + Clone + Send + Sync + 'static> Round<C> {
         if rows.len() as u64 == CHUNK {
             self.next = Some(self.read_after(Some(last.credit_code.clone())));
         }
-        let snapshot = self.policy.snapshot(&self.conn, generation).await?;
-        let (year, decided_on) = (self.year, self.decided_on);
-        rows.into_iter()
-            .map(|inputs| decide(&snapshot, inputs, year, decided_on))
-            .collect::<AppResult<Vec<_>>>()
-            .map(Some)
+        decide_all(
+            &self.conn,
+            &self.policy,
+            rows,
+            generation,
+            self.year,
+            self.decided_on,
+        )
+        .await
+        .map(Some)
     }
 }
 
@@ -161,36 +163,7 @@ pub async fn count<C: ConnectionTrait>(
     actor: &Actor,
     decided_on: NaiveDate,
 ) -> AppResult<u64> {
-    let backend = conn.get_database_backend();
-    let mark = |n: usize| match backend {
-        DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    };
-    let mut values: Vec<sea_orm::Value> = vec![decided_on.into(), decided_on.into()];
-    let mut sql = format!(
-        "SELECT COUNT(*) AS n FROM enterprise_facts f WHERE f.valid_from <= {} \
-         AND (f.valid_to IS NULL OR f.valid_to >= {})",
-        mark(1),
-        mark(2)
-    );
-    if let Some(district) = actor.district_scope() {
-        let today = registry::today();
-        values.extend([today.into(), today.into(), district.into()]);
-        sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM enterprise_facts t WHERE t.enterprise_id = f.enterprise_id \
-             AND t.valid_from <= {} AND (t.valid_to IS NULL OR t.valid_to >= {}) \
-             AND t.district_code = {})",
-            mark(3),
-            mark(4),
-            mark(5)
-        ));
-    }
-    let row = conn
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?
-        .ok_or_else(|| AppError::internal("COUNT(*) returned no row"))?;
-    let n: i64 = row.try_get("", "n")?;
-    u64::try_from(n).map_err(AppError::internal)
+    inputs::count_members(conn, decided_on, actor.district_scope()).await
 }
 
 /// The policy as the database holds it now.
@@ -205,13 +178,7 @@ async fn current<C: ConnectionTrait>(
 /// The refusals of a whole round, before any enterprise is read: no rule set in force on the
 /// decision date, unreadable parameters, or a year outside the policy's rounds.
 fn check(policy: &PolicySnapshot, year: i32, decided_on: NaiveDate) -> AppResult<()> {
-    let rules = policy.on(decided_on)?;
-    let (first, last) = (rules.params.first_year(), rules.params.last_year());
-    if (first..=last).contains(&year) {
-        Ok(())
-    } else {
-        Err(PolicyError::OutsidePolicyPeriod { year, first, last }.into())
-    }
+    Ok(policy.on(decided_on)?.params.ensure_round_year(year)?)
 }
 
 /// The verdicts of the enterprises `bounds` selects, in the order read.
@@ -227,6 +194,18 @@ async fn decided_page<C: ConnectionTrait>(
     let Some(generation) = generation else {
         return Ok(Vec::new());
     };
+    decide_all(conn, policy, rows, generation, year, decided_on).await
+}
+
+/// The verdicts on `rows`, read under `generation`, in their order.
+async fn decide_all<C: ConnectionTrait>(
+    conn: &C,
+    policy: &PolicyCache,
+    rows: Vec<inputs::Inputs>,
+    generation: inputs::Generation,
+    year: i32,
+    decided_on: NaiveDate,
+) -> AppResult<Vec<Evaluation>> {
     let snapshot = policy.snapshot(conn, generation).await?;
     rows.into_iter()
         .map(|inputs| decide(&snapshot, inputs, year, decided_on))
