@@ -483,7 +483,16 @@ pub fn reconcile(
     {
         reported.insert(line.id, line);
     }
-    let reported: Vec<&PaymentLine> = reported.into_values().collect();
+    // Every rule that reads other lines reads those of the line's own enterprise only, so each
+    // line is given its enterprise's lines (in id order): a claim's rules cost its lines times
+    // the lines of one enterprise, not times every line of the claim.
+    let mut by_enterprise: BTreeMap<i64, Vec<&PaymentLine>> = BTreeMap::new();
+    for line in reported.into_values() {
+        by_enterprise
+            .entry(line.enterprise_id)
+            .or_default()
+            .push(line);
+    }
 
     let mut lines: Vec<&PaymentLine> = input.lines.iter().collect();
     lines.sort_by_key(|line| (line.seq, line.id));
@@ -498,7 +507,9 @@ pub fn reconcile(
             line,
             context,
             period: &input.period,
-            reported: &reported,
+            reported: by_enterprise
+                .get(&line.enterprise_id)
+                .map_or(&[], Vec::as_slice),
         };
         decided.push(Decided {
             line,

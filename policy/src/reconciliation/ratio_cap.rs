@@ -99,15 +99,21 @@ pub(super) fn cap_groups(
         }
     }
 
+    // The approved lines by group, once, rather than a scan of them all per group.
+    let mut approved_by_group: BTreeMap<GroupKey, Vec<&ApprovedLine>> = BTreeMap::new();
+    for line in approved {
+        approved_by_group
+            .entry(GroupKey::of(&line.line))
+            .or_default()
+            .push(line);
+    }
+
     for (key, members) in groups {
         let Some(&first) = members.first() else {
             continue;
         };
         let first = decided[first].line;
-        let in_group: Vec<&ApprovedLine> = approved
-            .iter()
-            .filter(|a| GroupKey::of(&a.line) == key)
-            .collect();
+        let in_group: Vec<&ApprovedLine> = approved_by_group.remove(&key).unwrap_or_default();
         let surviving: Vec<&PaymentLine> = members
             .iter()
             .map(|&i| decided[i].line)

@@ -12,7 +12,7 @@ pub(super) struct Rules<'a> {
     pub(super) line: &'a PaymentLine,
     pub(super) context: &'a EnterpriseContext,
     pub(super) period: &'a PolicyPeriod,
-    /// Every reported line of every enterprise of the claim, once each.
+    /// Every reported line of the line's enterprise (its own included), once each, in id order.
     pub(super) reported: &'a [&'a PaymentLine],
 }
 
