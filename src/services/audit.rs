@@ -42,10 +42,6 @@ pub struct AuditEntry {
     pub after: Option<Value>,
 }
 
-/// Appends `entry` for `actor` using `conn` (pass the write's transaction).
-///
-/// # Errors
-/// Database errors.
 /// Appends `entry` for `actor` using `conn` (pass the write's transaction) and returns the new
 /// chain head hash (the entry's own hash). Locks the chain head until the transaction ends.
 ///
@@ -56,71 +52,110 @@ pub async fn record<C: ConnectionTrait>(
     actor: &Actor,
     entry: AuditEntry,
 ) -> AppResult<String> {
-    let head = lock_head(conn).await?;
-    // Microseconds: what both databases keep, so the hashed time is the stored time.
-    let at = Utc::now().trunc_subsecs(6);
-    let before = entry.before.map(|v| v.to_string());
-    let after = entry.after.map(|v| v.to_string());
-    let row = audit_log::ActiveModel {
-        id: NotSet,
-        at: Set(at),
-        actor_sub: Set(actor.sub.clone()),
-        actor_role: Set(actor.role.as_str().to_string()),
-        actor_district: Set(actor.district.clone()),
-        operation: Set(entry.operation.to_string()),
-        target_type: Set(entry.target_type.to_string()),
-        target_id: Set(entry.target_id.clone()),
-        before: Set(before.clone()),
-        after: Set(after.clone()),
-        prev_hash: Set(head.hash.clone()),
-        // The id is the database's; the hash covers it, so it is set once the id is known.
-        hash: Set(String::new()),
-    };
-    let id = audit_log::Entity::insert(row)
-        .exec(conn)
+    record_many(conn, actor, vec![entry])
         .await?
-        .last_insert_id;
-    let hash = chain_hash(
-        &head.hash,
-        &ChainFields {
-            id,
-            at: &at,
-            actor_role: actor.role.as_str(),
-            actor_sub: &actor.sub,
-            actor_district: actor.district.as_deref(),
-            operation: entry.operation,
-            target_type: entry.target_type,
-            target_id: entry.target_id.as_deref(),
-            before: before.as_deref(),
-            after: after.as_deref(),
-        },
-    );
-    audit_log::Entity::update_many()
-        .col_expr(
-            audit_log::Column::Hash,
-            sea_orm::sea_query::Expr::value(hash.clone()),
-        )
-        .filter(audit_log::Column::Id.eq(id))
-        .exec(conn)
+        .ok_or_else(|| AppError::internal("an audit entry was not recorded"))
+}
+
+/// Appends `entries`, in their order, for `actor` using `conn` (pass the write's transaction):
+/// what [`record`] does for each, with the statements shared: the head is locked and moved once,
+/// and each [`RECORD_CHUNK`] entries are inserted in one statement and given their links and
+/// hashes in another. Returns the new head hash, or `None` for no entries.
+///
+/// # Errors
+/// Database errors; internal error when the chain head row is missing or an entry is not
+/// returned by its insert.
+pub async fn record_many<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    entries: Vec<AuditEntry>,
+) -> AppResult<Option<String>> {
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let head = lock_head(conn).await?;
+    let at = Utc::now().trunc_subsecs(6);
+    let count = entries.len();
+    let rows: Vec<audit_log::ActiveModel> = entries
+        .into_iter()
+        .map(|entry| audit_log::ActiveModel {
+            id: NotSet,
+            at: Set(at),
+            actor_sub: Set(actor.sub.clone()),
+            actor_role: Set(actor.role.as_str().to_string()),
+            actor_district: Set(actor.district.clone()),
+            operation: Set(entry.operation.to_string()),
+            target_type: Set(entry.target_type.to_string()),
+            target_id: Set(entry.target_id),
+            before: Set(entry.before.map(|v| v.to_string())),
+            after: Set(entry.after.map(|v| v.to_string())),
+            // Both are set once the ids are known: the hash covers the id.
+            prev_hash: Set(String::new()),
+            hash: Set(String::new()),
+        })
+        .collect();
+    let backend = conn.get_database_backend();
+    let mut prev = head.hash.clone();
+    let mut last_id = None;
+    let mut rows = rows;
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(RECORD_CHUNK));
+        let chunk = std::mem::replace(&mut rows, rest);
+        let expected = chunk.len();
+        let mut stored = audit_log::Entity::insert_many(chunk)
+            .exec_with_returning(conn)
+            .await?;
+        if stored.len() != expected {
+            return Err(AppError::internal(
+                "an audit entry was not returned by its insert",
+            ));
+        }
+        // One insert numbers its rows in their order, so id order is the entries' order.
+        stored.sort_by_key(|row| row.id);
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(expected * 5);
+        let mut next = |value: sea_orm::Value| {
+            values.push(value);
+            match backend {
+                DbBackend::Postgres => format!("${}", values.len()),
+                _ => format!("?{}", values.len()),
+            }
+        };
+        let (mut prev_case, mut hash_case, mut ids) = (String::new(), String::new(), Vec::new());
+        for row in &stored {
+            let hash = chain_hash(&prev, &fields(row));
+            let prev_hash = std::mem::replace(&mut prev, hash.clone());
+            let id = next(row.id.into());
+            prev_case.push_str(&format!(" WHEN {id} THEN {}", next(prev_hash.into())));
+            hash_case.push_str(&format!(" WHEN {id} THEN {}", next(hash.into())));
+            ids.push(id);
+            last_id = Some(row.id);
+        }
+        let sql = format!(
+            "UPDATE audit_log SET prev_hash = CASE id{prev_case} END, \
+             hash = CASE id{hash_case} END WHERE id IN ({})",
+            ids.join(", ")
+        );
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
         .await?;
+    }
     audit_chain_head::Entity::update_many()
-        .col_expr(
-            audit_chain_head::Column::LastId,
-            sea_orm::sea_query::Expr::value(id),
-        )
-        .col_expr(
-            audit_chain_head::Column::Hash,
-            sea_orm::sea_query::Expr::value(hash.clone()),
-        )
+        .col_expr(audit_chain_head::Column::LastId, Expr::value(last_id))
+        .col_expr(audit_chain_head::Column::Hash, Expr::value(prev.clone()))
         .col_expr(
             audit_chain_head::Column::Entries,
-            sea_orm::sea_query::Expr::value(head.entries + 1),
+            Expr::value(head.entries + i64::try_from(count).unwrap_or(i64::MAX)),
         )
         .filter(audit_chain_head::Column::Id.eq(HEAD_ID))
         .exec(conn)
         .await?;
-    Ok(hash)
+    Ok(Some(prev))
 }
+
+/// Entries inserted and linked per statement by [`record_many`] (3 bound values each in the
+/// update, 12 in the insert: well under both databases' limits).
+const RECORD_CHUNK: usize = 1_000;
 
 /// The id of the chain head's one row.
 const HEAD_ID: i64 = 1;

@@ -19,7 +19,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
 use sea_orm::{
-    ActiveModelTrait,
     ActiveValue::{NotSet, Set},
     ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Statement,
 };
@@ -177,26 +176,77 @@ pub async fn record<C: ConnectionTrait>(
     actor: &Actor,
     at: DateTime<Utc>,
 ) -> AppResult<ClaimChange> {
-    let event = claim_events::ActiveModel {
-        id: NotSet,
-        claim_id: Set(claim.id),
-        action: Set(action.as_str().to_owned()),
-        reason: Set(reason),
-        content_hash: Set(content_hash),
-        actor: Set(actor.sub.clone()),
-        at: Set(at),
-    }
-    .insert(txn)
+    let mut changes = record_many(
+        txn,
+        &[(claim, content_hash)],
+        action,
+        reason.as_deref(),
+        actor,
+        at,
+    )
     .await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [CHANNEL.into(), event.id.to_string().into()],
-        ))
-        .await?;
+    changes
+        .pop()
+        .ok_or_else(|| AppError::internal("a claim event was not recorded"))
+}
+
+/// [`record`] for several claims moving to the same status at once: one insert of their events
+/// and, on PostgreSQL, one statement sending their notifications. `claims` pairs each claim with
+/// the content hash to record; the changes come back in the same order.
+///
+/// # Errors
+/// Database errors.
+pub async fn record_many<C: ConnectionTrait>(
+    txn: &C,
+    claims: &[(&claims::Model, Option<String>)],
+    action: ClaimStatus,
+    reason: Option<&str>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> AppResult<Vec<ClaimChange>> {
+    let mut changes = Vec::with_capacity(claims.len());
+    // 7 bound values an event: well under both databases' limits.
+    for chunk in claims.chunks(1_000) {
+        let rows = chunk
+            .iter()
+            .map(|(claim, content_hash)| claim_events::ActiveModel {
+                id: NotSet,
+                claim_id: Set(claim.id),
+                action: Set(action.as_str().to_owned()),
+                reason: Set(reason.map(str::to_owned)),
+                content_hash: Set(content_hash.clone()),
+                actor: Set(actor.sub.clone()),
+                at: Set(at),
+            });
+        let mut events = claim_events::Entity::insert_many(rows)
+            .exec_with_returning(txn)
+            .await?;
+        // One insert numbers its rows in their order.
+        events.sort_by_key(|event| event.id);
+        if events.len() != chunk.len() {
+            return Err(AppError::internal(
+                "a claim event was not returned by its insert",
+            ));
+        }
+        if txn.get_database_backend() == DbBackend::Postgres {
+            let ids: Vec<String> = (0..events.len()).map(|i| format!("(${})", i + 2)).collect();
+            let mut values: Vec<sea_orm::Value> = vec![CHANNEL.into()];
+            values.extend(events.iter().map(|event| event.id.to_string().into()));
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                format!(
+                    "SELECT pg_notify($1, id) FROM (VALUES {}) AS notified (id)",
+                    ids.join(", ")
+                ),
+                values,
+            ))
+            .await?;
+        }
+        for (event, (claim, _)) in events.into_iter().zip(chunk) {
+            changes.push(ClaimChange::from_rows(event, claim)?);
+        }
     }
-    ClaimChange::from_rows(event, claim)
+    Ok(changes)
 }
 
 /// The change of a notified event id, read back from the database.
