@@ -25,6 +25,8 @@ mod m20260301_000001_withdrawn_lines;
 mod m20260401_000001_keyset_indexes;
 /// The rules each rule set applies, the rule set an amendment amends, and who registered it.
 mod m20260501_000001_rule_set_rules;
+/// Drops the verdicts' index on the claim alone, which the (claim, line) index covers.
+mod m20261201_000001_redundant_verdict_index;
 
 pub use m20260201_000001_audit_chain::{ChainFields, GENESIS_HASH, canonical_bytes, chain_hash};
 
@@ -45,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260301_000001_withdrawn_lines::Migration),
             Box::new(m20260401_000001_keyset_indexes::Migration),
             Box::new(m20260501_000001_rule_set_rules::Migration),
+            Box::new(m20261201_000001_redundant_verdict_index::Migration),
         ]
     }
 }
