@@ -34,7 +34,7 @@ pub use data::Scale;
 /// The scenarios, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scenario {
-    /// `reconcile_claim` for every claim of the fiscal year.
+    /// `reconcile_year` for the claims of the fiscal year, and `reconcile_claim` claim by claim.
     Reconcile,
     /// `settlement::draft` from the stored verdicts.
     Draft,

@@ -272,6 +272,11 @@ pub const ACCESS_TABLE: &[FieldRule] = &[
         district_scope: DistrictScope::None,
     },
     FieldRule {
+        field: "Mutation.reconcileClaims",
+        audience: Audience::Roles(FINANCE_ONLY),
+        district_scope: DistrictScope::None,
+    },
+    FieldRule {
         field: "Mutation.recordFinding",
         audience: Audience::Roles(FINANCE_ONLY),
         district_scope: DistrictScope::None,

@@ -1,5 +1,5 @@
-//! §20 steps 3 to 6 over GraphQL: `reconcileClaim`, `draftSettlement`, `approveSettlement`,
-//! `recordFinding` and `settlement`.
+//! §20 steps 3 to 6 over GraphQL: `reconcileClaim`, `reconcileClaims`, `draftSettlement`,
+//! `approveSettlement`, `recordFinding` and `settlement`.
 
 use std::collections::BTreeMap;
 
@@ -362,6 +362,19 @@ pub struct ReconcileResult {
     pub cut_total: Decimal,
 }
 
+impl TryFrom<reconciliation_service::Reconciled> for ReconcileResult {
+    type Error = AppError;
+
+    fn try_from(done: reconciliation_service::Reconciled) -> Result<Self, AppError> {
+        Ok(ReconcileResult {
+            claim: Claim::try_from(done.claim)?,
+            verdict_count: i32::try_from(done.verdict_count).unwrap_or(i32::MAX),
+            eligible_total: done.eligible_total.into(),
+            cut_total: done.cut_total.into(),
+        })
+    }
+}
+
 #[ComplexObject]
 impl ReconcileResult {
     /// The verdicts stored, in line order, as a Relay connection (the same as `claim.verdicts`).
@@ -546,12 +559,28 @@ impl SettlementMutation {
             fiscal_year,
         )
         .await?;
-        Ok(ReconcileResult {
-            claim: Claim::try_from(done.claim)?,
-            verdict_count: i32::try_from(done.verdicts.len()).unwrap_or(i32::MAX),
-            eligible_total: done.eligible_total.into(),
-            cut_total: done.cut_total.into(),
-        })
+        Ok(ReconcileResult::try_from(done)?)
+    }
+
+    /// Reconciles every submitted (or earlier reconciled) claim of a fiscal year (§20 step 3)
+    /// in one transaction: each gets the verdicts `reconcileClaim` would give it. Claims still
+    /// open or returned are left as they are. Returns the claims reconciled, by district code;
+    /// a claim whose lines no longer match their submitted hash refuses the whole year
+    /// (`CONFLICT`, naming the district) and nothing is stored.
+    async fn reconcile_claims(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fiscal year.")] fiscal_year: i32,
+    ) -> Result<Vec<ReconcileResult>> {
+        let state = super::state(ctx)?;
+        let actor = super::actor(ctx)?;
+        let done =
+            reconciliation_service::reconcile_year(&state.db, &state.feed, actor, fiscal_year)
+                .await?;
+        Ok(done
+            .into_iter()
+            .map(ReconcileResult::try_from)
+            .collect::<Result<_, AppError>>()?)
     }
 
     /// Drafts (or re-drafts) the settlement of a fiscal year (§20 step 4). `rate` defaults to

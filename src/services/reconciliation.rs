@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait,
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -71,10 +70,57 @@ pub(super) async fn approved_years<C: ConnectionTrait>(conn: &C) -> AppResult<BT
         .collect())
 }
 
+/// Which enterprises a read is about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Enterprises<'a> {
+    /// These, read 500 at a time.
+    Ids(&'a [i64]),
+    /// Those with a line of `fiscal_year` reported by one of `districts` (the claims being
+    /// reconciled), read in one statement as a sub-select, whatever their number.
+    OfClaims {
+        fiscal_year: i32,
+        districts: &'a [String],
+    },
+}
+
+impl Enterprises<'_> {
+    /// One condition on `column` (an enterprise id) per statement to run.
+    fn conditions(self, column: impl ColumnTrait) -> Vec<sea_orm::sea_query::SimpleExpr> {
+        match self {
+            Enterprises::Ids(ids) => ids
+                .chunks(500)
+                .map(|chunk| column.is_in(chunk.to_vec()))
+                .collect(),
+            Enterprises::OfClaims {
+                fiscal_year,
+                districts,
+            } => {
+                let lines = sea_orm::sea_query::Query::select()
+                    .column(payment_lines::Column::EnterpriseId)
+                    .from(payment_lines::Entity)
+                    .and_where(payment_lines::Column::FiscalYear.eq(fiscal_year))
+                    .and_where(payment_lines::Column::DistrictCode.is_in(districts.to_vec()))
+                    .to_owned();
+                vec![column.in_subquery(lines)]
+            }
+        }
+    }
+}
+
 /// The dated facts of `ids` that the whole-line rules read.
 pub(crate) async fn contexts<C: ConnectionTrait>(
     conn: &C,
     ids: &[i64],
+) -> AppResult<Vec<EnterpriseContext>> {
+    contexts_of(conn, ids, Enterprises::Ids(ids)).await
+}
+
+/// The dated facts that the whole-line rules read, of `ids`, read as `which` selects them
+/// (`which` selects at least `ids`; others read are left out).
+async fn contexts_of<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+    which: Enterprises<'_>,
 ) -> AppResult<Vec<EnterpriseContext>> {
     let mut by_id: BTreeMap<i64, EnterpriseContext> = ids
         .iter()
@@ -88,8 +134,18 @@ pub(crate) async fn contexts<C: ConnectionTrait>(
             )
         })
         .collect();
-    for chunk in ids.chunks(500) {
-        let chunk = chunk.to_vec();
+    let (recognition, rating, facts, revocation) = (
+        which.conditions(recognitions::Column::EnterpriseId),
+        which.conditions(star_ratings::Column::EnterpriseId),
+        which.conditions(enterprise_facts::Column::EnterpriseId),
+        which.conditions(revocations::Column::EnterpriseId),
+    );
+    for (((recognition, rating), facts), revocation) in recognition
+        .into_iter()
+        .zip(rating)
+        .zip(facts)
+        .zip(revocation)
+    {
         // The three columns the rules read, not the stored verdicts (kilobytes of JSON each).
         for (enterprise_id, year, decided_on) in recognitions::Entity::find()
             .select_only()
@@ -98,7 +154,7 @@ pub(crate) async fn contexts<C: ConnectionTrait>(
                 recognitions::Column::Year,
                 recognitions::Column::DecidedOn,
             ])
-            .filter(recognitions::Column::EnterpriseId.is_in(chunk.clone()))
+            .filter(recognition)
             .into_tuple::<(i64, i32, chrono::NaiveDate)>()
             .all(conn)
             .await?
@@ -108,7 +164,7 @@ pub(crate) async fn contexts<C: ConnectionTrait>(
             }
         }
         for r in star_ratings::Entity::find()
-            .filter(star_ratings::Column::EnterpriseId.is_in(chunk.clone()))
+            .filter(rating)
             .all(conn)
             .await?
         {
@@ -117,7 +173,7 @@ pub(crate) async fn contexts<C: ConnectionTrait>(
             }
         }
         for f in enterprise_facts::Entity::find()
-            .filter(enterprise_facts::Column::EnterpriseId.is_in(chunk.clone()))
+            .filter(facts)
             .order_by_asc(enterprise_facts::Column::ValidFrom)
             .all(conn)
             .await?
@@ -137,7 +193,7 @@ pub(crate) async fn contexts<C: ConnectionTrait>(
             }
         }
         for r in revocations::Entity::find()
-            .filter(revocations::Column::EnterpriseId.is_in(chunk))
+            .filter(revocation)
             .all(conn)
             .await?
         {
@@ -154,11 +210,19 @@ pub(crate) async fn lines_of_enterprises<C: ConnectionTrait>(
     conn: &C,
     ids: &[i64],
 ) -> AppResult<Vec<payment_lines::Model>> {
+    lines_of(conn, Enterprises::Ids(ids)).await
+}
+
+/// Reported lines of the enterprises `which` selects, any district, any year.
+async fn lines_of<C: ConnectionTrait>(
+    conn: &C,
+    which: Enterprises<'_>,
+) -> AppResult<Vec<payment_lines::Model>> {
     let mut rows = Vec::new();
-    for chunk in ids.chunks(500) {
+    for condition in which.conditions(payment_lines::Column::EnterpriseId) {
         rows.extend(
             payment_lines::Entity::find()
-                .filter(payment_lines::Column::EnterpriseId.is_in(chunk.to_vec()))
+                .filter(condition)
                 .order_by_asc(payment_lines::Column::Seq)
                 .all(conn)
                 .await?,
@@ -201,9 +265,9 @@ pub(super) fn district_error(actor: &Actor) -> AppResult<()> {
     Ok(())
 }
 
-/// The verdicts of a claim's lines (`rows`, in report order) as the facts stand now: the
-/// enterprises' dated facts, every reported line of those enterprises, the approved lines of
-/// their ratio groups and the parameters.
+/// The verdicts of claims' lines (`rows`, every line of `fiscal_year` of their districts, in
+/// report order) as the facts stand now: the enterprises' dated facts, every reported line of
+/// those enterprises, the approved lines of their ratio groups and the parameters.
 ///
 /// # Errors
 /// Database errors; an internal error for stored data breaking the report step's invariants.
@@ -212,6 +276,27 @@ pub(super) async fn decide<C: ConnectionTrait>(
     fiscal_year: i32,
     rows: &[payment_lines::Model],
 ) -> AppResult<Vec<reconciliation::LineVerdict>> {
+    let districts: Vec<String> = rows
+        .iter()
+        .map(|row| row.district_code.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    decide_claims(conn, fiscal_year, &districts, rows).await
+}
+
+/// [`decide`] for `rows`, every line of `fiscal_year` of the claims of `districts`: the other
+/// lines and facts are read for the enterprises of those claims, one statement each.
+async fn decide_claims<C: ConnectionTrait>(
+    conn: &C,
+    fiscal_year: i32,
+    districts: &[String],
+    rows: &[payment_lines::Model],
+) -> AppResult<Vec<reconciliation::LineVerdict>> {
+    let which = Enterprises::OfClaims {
+        fiscal_year,
+        districts,
+    };
     let lines = rows
         .iter()
         .map(to_policy_line)
@@ -222,7 +307,7 @@ pub(super) async fn decide<C: ConnectionTrait>(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let reported_rows = lines_of_enterprises(conn, &ids).await?;
+    let reported_rows = lines_of(conn, which).await?;
     let approved = approved_years(conn).await?;
     let approved_rows: Vec<&payment_lines::Model> = reported_rows
         .iter()
@@ -251,7 +336,7 @@ pub(super) async fn decide<C: ConnectionTrait>(
             .map(to_policy_line)
             .collect::<AppResult<Vec<_>>>()?,
         approved: approved_lines,
-        enterprises: contexts(conn, &ids).await?,
+        enterprises: contexts_of(conn, &ids, which).await?,
         period: PolicyPeriod::from_set(&set, year_end(fiscal_year)?)?,
     };
     Ok(reconciliation::reconcile(&input, &set)?)
@@ -262,8 +347,8 @@ pub(super) async fn decide<C: ConnectionTrait>(
 pub struct Reconciled {
     /// The claim, now `RECONCILED`.
     pub claim: claims::Model,
-    /// One verdict per line, in report order.
-    pub verdicts: Vec<line_verdicts::Model>,
+    /// How many verdicts were stored: one per line.
+    pub verdict_count: usize,
     /// Σ eligible over the verdicts.
     pub eligible_total: Money,
     /// Σ cut over the verdicts.
@@ -294,34 +379,200 @@ pub async fn reconcile_claim(
         .await?
         .ok_or_else(|| AppError::NotFound("no claim for this district and year".into()))?;
     let before_status = payments::claim_status(&claim)?;
-    if !matches!(
-        before_status,
-        ClaimStatus::Submitted | ClaimStatus::Reconciled
-    ) {
+    if !reconcilable(before_status) {
         return Err(AppError::Conflict(format!(
             "a {} claim cannot be reconciled",
             before_status.as_str().to_lowercase()
         )));
     }
     let rows = payments::lines_of(&txn, district_code, fiscal_year).await?;
-    if claim.content_hash.as_deref() != Some(payments::content_hash(&rows).as_str()) {
-        return Err(AppError::Conflict(
-            "the claim's lines no longer match the hash recorded at submission".into(),
-        ));
-    }
-    let decided = decide(&txn, fiscal_year, &rows).await?;
+    let mut stored = store(
+        &txn,
+        actor,
+        "reconcileClaim",
+        fiscal_year,
+        vec![ClaimLines { claim, rows }],
+    )
+    .await?;
+    let (done, change) = stored
+        .pop()
+        .ok_or_else(|| AppError::internal("the claim was not stored"))?;
+    txn.commit().await?;
+    feed.committed(db, vec![change]);
+    Ok(done)
+}
 
+/// Whether a claim in `status` can be reconciled: submitted, or reconciled before.
+fn reconcilable(status: ClaimStatus) -> bool {
+    matches!(status, ClaimStatus::Submitted | ClaimStatus::Reconciled)
+}
+
+/// Lines of the year read per statement by [`reconcile_year`]: claims are taken together until
+/// their lines reach this many (a larger claim alone), so memory stays bounded whatever the
+/// year's size.
+pub const YEAR_CHUNK_LINES: i64 = 50_000;
+
+/// Reconciles every claim of `fiscal_year` that is submitted or reconciled (§20 step 3), in
+/// one transaction: each gets the verdicts [`reconcile_claim`] would store for it, replacing
+/// earlier ones. Claims still open or returned are left as they are. The claims are read and
+/// decided together, [`YEAR_CHUNK_LINES`] lines at a time, with one audit entry and one
+/// history event per claim, as one reconciliation each would write. Returns the claims
+/// reconciled, by district code.
+///
+/// # Errors
+/// `FORBIDDEN` for anyone but the finance bureau; `PERIOD_LOCKED` for an approved year;
+/// `CONFLICT` naming the first claim (by district code) whose lines no longer match their
+/// submitted hash, and then nothing is stored.
+#[tracing::instrument(name = "claim.reconcile_year", skip_all, fields(role = %actor.role, fiscal_year))]
+pub async fn reconcile_year(
+    db: &DatabaseConnection,
+    feed: &ClaimFeed,
+    actor: &Actor,
+    fiscal_year: i32,
+) -> AppResult<Vec<Reconciled>> {
+    district_error(actor)?;
+    year_end(fiscal_year)?;
+    let txn = tx::begin_write(db).await?;
+    locks::lock_money_writes(&txn).await?;
+    locks::ensure_open(&txn, fiscal_year).await?;
+    let claims = claims::Entity::find()
+        .filter(claims::Column::FiscalYear.eq(fiscal_year))
+        .filter(claims::Column::Status.is_in([
+            ClaimStatus::Submitted.as_str(),
+            ClaimStatus::Reconciled.as_str(),
+        ]))
+        .order_by_asc(claims::Column::DistrictCode)
+        .all(&txn)
+        .await?;
+    let counts: HashMap<String, i64> = payment_lines::Entity::find()
+        .select_only()
+        .column(payment_lines::Column::DistrictCode)
+        .column_as(payment_lines::Column::Id.count(), "lines")
+        .filter(payment_lines::Column::FiscalYear.eq(fiscal_year))
+        .group_by(payment_lines::Column::DistrictCode)
+        .into_tuple::<(String, i64)>()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .collect();
+    let mut chunks: Vec<Vec<claims::Model>> = Vec::new();
+    let mut chunk_lines = 0;
+    for claim in claims {
+        let lines = counts.get(&claim.district_code).copied().unwrap_or(0);
+        match chunks.last_mut() {
+            Some(chunk) if chunk_lines + lines <= YEAR_CHUNK_LINES => {
+                chunk_lines += lines;
+                chunk.push(claim);
+            }
+            _ => {
+                chunk_lines = lines;
+                chunks.push(vec![claim]);
+            }
+        }
+    }
+    let mut done = Vec::new();
+    let mut changes = Vec::new();
+    for chunk in chunks {
+        let districts: Vec<String> = chunk.iter().map(|c| c.district_code.clone()).collect();
+        let mut by_district: HashMap<String, Vec<payment_lines::Model>> = HashMap::new();
+        for row in payment_lines::Entity::find()
+            .filter(payment_lines::Column::FiscalYear.eq(fiscal_year))
+            .filter(payment_lines::Column::DistrictCode.is_in(districts))
+            .order_by_asc(payment_lines::Column::Seq)
+            .all(&txn)
+            .await?
+        {
+            by_district
+                .entry(row.district_code.clone())
+                .or_default()
+                .push(row);
+        }
+        let claims = chunk
+            .into_iter()
+            .map(|claim| {
+                let rows = by_district.remove(&claim.district_code).unwrap_or_default();
+                ClaimLines { claim, rows }
+            })
+            .collect();
+        for (reconciled, change) in
+            store(&txn, actor, "reconcileClaims", fiscal_year, claims).await?
+        {
+            done.push(reconciled);
+            changes.push(change);
+        }
+    }
+    txn.commit().await?;
+    feed.committed(db, changes);
+    Ok(done)
+}
+
+/// A claim and its lines in report order, as read in the write transaction.
+struct ClaimLines {
+    claim: claims::Model,
+    rows: Vec<payment_lines::Model>,
+}
+
+/// Checks each claim's lines against their submitted hash, decides every line of them together
+/// and stores the verdicts (replacing the claims' earlier ones), the claims' new status, one
+/// history event and one audit entry per claim. The claims are those of `fiscal_year`, each
+/// submitted or reconciled; `operation` names the mutation in the audit log. The changes are for
+/// [`ClaimFeed::committed`] after the commit.
+async fn store<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    operation: &'static str,
+    fiscal_year: i32,
+    claims: Vec<ClaimLines>,
+) -> AppResult<Vec<(Reconciled, claim_feed::ClaimChange)>> {
+    for ClaimLines { claim, rows } in &claims {
+        if claim.content_hash.as_deref() != Some(payments::content_hash(rows).as_str()) {
+            return Err(AppError::Conflict(format!(
+                "the lines of the claim of {} for {fiscal_year} no longer match the hash \
+                 recorded at submission",
+                claim.district_code
+            )));
+        }
+    }
+    let claim_of_line: HashMap<i64, i64> = claims
+        .iter()
+        .flat_map(|c| c.rows.iter().map(|row| (row.id, c.claim.id)))
+        .collect();
+    let rows: Vec<payment_lines::Model> =
+        claims.iter().flat_map(|c| c.rows.iter().cloned()).collect();
+    let districts: Vec<String> = claims
+        .iter()
+        .map(|c| c.claim.district_code.clone())
+        .collect();
+    let decided = decide_claims(txn, fiscal_year, &districts, &rows).await?;
+    drop(rows);
+
+    let claim_ids: Vec<i64> = claims.iter().map(|c| c.claim.id).collect();
     line_verdicts::Entity::delete_many()
-        .filter(line_verdicts::Column::ClaimId.eq(claim.id))
-        .exec(&txn)
+        .filter(line_verdicts::Column::ClaimId.is_in(claim_ids.clone()))
+        .exec(txn)
         .await?;
     let now = Utc::now();
-    let mut rows = Vec::with_capacity(decided.len());
+    // Per claim: verdicts, Σ eligible and Σ cut of what is stored.
+    let mut totals: HashMap<i64, (usize, Money, Money)> = HashMap::new();
+    let mut models = Vec::with_capacity(decided.len());
     for v in &decided {
-        rows.push(line_verdicts::ActiveModel {
+        let claim_id = *claim_of_line
+            .get(&v.line_id)
+            .ok_or_else(|| AppError::internal("a verdict for a line of no claim"))?;
+        let entry = totals.entry(claim_id).or_default();
+        entry.0 += 1;
+        entry.1 = entry
+            .1
+            .checked_add(v.eligible)
+            .ok_or_else(|| AppError::internal("Σ eligible of the claim overflows"))?;
+        entry.2 = entry
+            .2
+            .checked_add(v.cut)
+            .ok_or_else(|| AppError::internal("Σ cut of the claim overflows"))?;
+        models.push(line_verdicts::ActiveModel {
             id: NotSet,
             line_id: Set(v.line_id),
-            claim_id: Set(claim.id),
+            claim_id: Set(claim_id),
             eligible_fen: Set(v.eligible.fen()),
             cut_fen: Set(v.cut.fen()),
             reasons: Set(serde_json::to_string(&v.reasons).map_err(AppError::internal)?),
@@ -335,70 +586,61 @@ pub async fn reconcile_claim(
             decided_by: Set(actor.sub.clone()),
         });
     }
+    drop(decided);
     // Multi-row inserts: one statement per chunk instead of one per verdict.
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        line_verdicts::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
+    while !models.is_empty() {
+        let rest = models.split_off(models.len().min(INSERT_CHUNK));
+        let chunk = std::mem::replace(&mut models, rest);
+        line_verdicts::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
             .await?;
     }
-    let mut by_line: HashMap<i64, line_verdicts::Model> = line_verdicts::Entity::find()
-        .filter(line_verdicts::Column::ClaimId.eq(claim.id))
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|v| (v.line_id, v))
-        .collect();
-    let stored: Vec<line_verdicts::Model> = decided
-        .iter()
-        .map(|v| {
-            by_line
-                .remove(&v.line_id)
-                .ok_or_else(|| AppError::internal("a stored verdict is missing"))
-        })
-        .collect::<AppResult<_>>()?;
-    let eligible = Money::checked_sum_fen(stored.iter().map(|v| v.eligible_fen))
-        .ok_or_else(|| AppError::internal("Σ eligible of the claim overflows"))?;
-    let cut = Money::checked_sum_fen(stored.iter().map(|v| v.cut_fen))
-        .ok_or_else(|| AppError::internal("Σ cut of the claim overflows"))?;
-    let mut active: claims::ActiveModel = claim.into();
-    active.status = Set(ClaimStatus::Reconciled.as_str().to_owned());
-    active.updated_at = Set(now);
-    let claim = active.update(&txn).await?;
-    let change = claim_feed::record(
-        &txn,
-        &claim,
-        ClaimStatus::Reconciled,
-        None,
-        claim.content_hash.clone(),
-        actor,
-        now,
-    )
-    .await?;
-    audit::record(
-        &txn,
-        actor,
-        AuditEntry {
-            operation: "reconcileClaim",
+
+    for ids in claim_ids.chunks(1_000) {
+        claims::Entity::update_many()
+            .col_expr(
+                claims::Column::Status,
+                Expr::value(ClaimStatus::Reconciled.as_str()),
+            )
+            .col_expr(claims::Column::UpdatedAt, Expr::value(now))
+            .filter(claims::Column::Id.is_in(ids.to_vec()))
+            .exec(txn)
+            .await?;
+    }
+    let mut reconciled = Vec::with_capacity(claims.len());
+    let mut entries = Vec::with_capacity(claims.len());
+    for ClaimLines { mut claim, .. } in claims {
+        let before_status = payments::claim_status(&claim)?;
+        let (count, eligible, cut) = totals.remove(&claim.id).unwrap_or_default();
+        claim.status = ClaimStatus::Reconciled.as_str().to_owned();
+        claim.updated_at = now;
+        entries.push(AuditEntry {
+            operation,
             target_type: "claim",
-            target_id: Some(format!("{district_code}/{fiscal_year}")),
+            target_id: Some(format!("{}/{}", claim.district_code, claim.fiscal_year)),
             before: Some(json!({ "status": before_status })),
             after: Some(json!({
                 "status": ClaimStatus::Reconciled,
-                "lines": stored.len(),
+                "lines": count,
                 "eligibleFen": eligible.fen(),
                 "cutFen": cut.fen(),
             })),
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    feed.committed(db, vec![change]);
-    Ok(Reconciled {
-        claim,
-        verdicts: stored,
-        eligible_total: eligible,
-        cut_total: cut,
-    })
+        });
+        reconciled.push(Reconciled {
+            claim,
+            verdict_count: count,
+            eligible_total: eligible,
+            cut_total: cut,
+        });
+    }
+    let events: Vec<(&claims::Model, Option<String>)> = reconciled
+        .iter()
+        .map(|r| (&r.claim, r.claim.content_hash.clone()))
+        .collect();
+    let changes =
+        claim_feed::record_many(txn, &events, ClaimStatus::Reconciled, None, actor, now).await?;
+    audit::record_many(txn, actor, entries).await?;
+    Ok(reconciled.into_iter().zip(changes).collect())
 }
 
 /// How many verdicts a claim has.

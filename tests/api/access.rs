@@ -332,6 +332,13 @@ fn matrix() -> Vec<Expect> {
             roles: &[Role::CityFinance],
         },
         Expect {
+            field: "Mutation.reconcileClaims",
+            query: r#"mutation { reconcileClaims(fiscalYear: 2024) { eligibleTotal } }"#,
+            variables: none,
+            anonymous: false,
+            roles: &[Role::CityFinance],
+        },
+        Expect {
             field: "Query.simulateSettlement",
             query: r#"{ simulateSettlement(fiscalYear: 2024, scenarios: [{rate: "0.10"}]) { fiscalYear } }"#,
             variables: none,

@@ -1974,3 +1974,227 @@ async fn a_simulation_refuses_what_a_draft_refuses_and_nothing_else_may_ask() {
     let res = try_simulate(&app, Role::CityFinance, 2024, one).await;
     assert_eq!(res.error_code(), Some("PERIOD_LOCKED"), "{}", res.body);
 }
+
+const RECONCILE_YEAR: &str = "mutation($y: Int!) {
+  reconcileClaims(fiscalYear: $y) {
+    claim { districtCode fiscalYear status } verdictCount eligibleTotal cutTotal
+    verdicts(first: 100) { nodes { lineId eligible cut primaryReason reasons { code clause detail } ratioGroup groupLimit parameterVersionIds } } } }";
+
+async fn try_reconcile_year(app: &TestApp, role: Role, year: i32) -> Gql {
+    app.gql_as(role, RECONCILE_YEAR, json!({ "y": year })).await
+}
+
+/// The verdict fields `reconcileClaim` and `reconcileClaims` both answer, by line id.
+fn verdict_fields(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(map) = v.as_object_mut() {
+        map.retain(|key, _| key != "decidedAt");
+    }
+    v
+}
+
+async fn claim_status(app: &TestApp, district: &str, year: i32) -> Value {
+    app.gql_as(
+        Role::CityFinance,
+        "query($d: String!, $y: Int!) { claim(districtCode: $d, fiscalYear: $y) { status history { action } } }",
+        json!({ "d": district, "y": year }),
+    )
+    .await
+    .data()["claim"]
+        .clone()
+}
+
+#[tokio::test]
+async fn the_year_is_reconciled_in_one_mutation_as_claim_by_claim() {
+    // Arrange: the scenario's claims, each reconciled on its own; 330102's claim of 2024
+    // returned.
+    let app = spawn_app().await;
+    let s = scenario(&app).await;
+    report(
+        &app,
+        "330102",
+        2024,
+        json!([rent(
+            &s.code[1],
+            2024,
+            "100000.00",
+            "30000.00",
+            "2024-04-01",
+            "SC-01"
+        )]),
+    )
+    .await;
+    submit(&app, "330102", 2024).await;
+    app.gql_as(
+        Role::CityFinance,
+        RETURN,
+        json!({ "d": "330102", "y": 2024 }),
+    )
+    .await
+    .data();
+    let entries_before = audit_entries(&app).await;
+
+    // Act
+    let res = try_reconcile_year(&app, Role::CityFinance, 2024).await;
+
+    // Assert: the submitted claims of 2024, by district code, each with the verdicts
+    // `reconcileClaim` gave it, field for field.
+    let results = res.data()["reconcileClaims"].as_array().unwrap().clone();
+    let districts: Vec<&str> = results
+        .iter()
+        .map(|r| r["claim"]["districtCode"].as_str().unwrap())
+        .collect();
+    assert_eq!(districts, ["330106", "330108", "330110"]);
+    let mut seen = 0;
+    for result in &results {
+        assert_eq!(result["claim"]["status"], "RECONCILED");
+        assert_eq!(result["claim"]["fiscalYear"], 2024);
+        let nodes = result["verdicts"]["nodes"].as_array().unwrap();
+        assert_eq!(result["verdictCount"], nodes.len());
+        let (mut eligible, mut cut) = (Decimal::ZERO, Decimal::ZERO);
+        for node in nodes {
+            let line = node["lineId"].as_i64().unwrap();
+            assert_eq!(
+                verdict_fields(node),
+                verdict_fields(&s.verdict[&line]),
+                "line {line}"
+            );
+            eligible += dec(&node["eligible"]);
+            cut += dec(&node["cut"]);
+        }
+        assert_eq!(dec(&result["eligibleTotal"]), eligible);
+        assert_eq!(dec(&result["cutTotal"]), cut);
+        seen += nodes.len();
+    }
+    let lines_of_2024 = s.verdict.len() - 1;
+    assert_eq!(seen, lines_of_2024, "every line of 2024, none of 2023");
+
+    // One audit entry and one history step per claim, and the chain still verifies.
+    assert_eq!(audit_entries(&app).await, entries_before + 3);
+    let log = app
+        .gql_as(
+            Role::Auditor,
+            "{ auditLog(filter: { operation: \"reconcileClaims\" }) { nodes { targetId after } } }",
+            json!({}),
+        )
+        .await;
+    let mut targets: Vec<String> = log.data()["auditLog"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["targetId"].as_str().unwrap().to_owned())
+        .collect();
+    targets.sort();
+    assert_eq!(targets, ["330106/2024", "330108/2024", "330110/2024"]);
+    let verified = app
+        .gql_as(
+            Role::Auditor,
+            "{ verifyAuditLog { intact entriesChecked } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(verified.data()["verifyAuditLog"]["intact"], true);
+    let history = claim_status(&app, "330108", 2024).await;
+    let actions: Vec<&str> = history["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions.iter().filter(|a| **a == "RECONCILED").count(), 2);
+
+    // The returned claim and the other year are left as they are.
+    assert_eq!(
+        claim_status(&app, "330102", 2024).await["status"],
+        "RETURNED"
+    );
+    assert_eq!(
+        claim_status(&app, "330108", 2023).await["status"],
+        "RECONCILED"
+    );
+
+    // Running it again stores the same verdicts.
+    let again = try_reconcile_year(&app, Role::CityFinance, 2024).await;
+    let again = again.data()["reconcileClaims"].as_array().unwrap().clone();
+    for (first, second) in results.iter().zip(&again) {
+        assert_eq!(first["eligibleTotal"], second["eligibleTotal"]);
+        let strip = |r: &Value| -> Vec<Value> {
+            r["verdicts"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(verdict_fields)
+                .collect()
+        };
+        assert_eq!(strip(first), strip(second));
+    }
+}
+
+#[tokio::test]
+async fn the_year_is_refused_whole_for_one_altered_claim_and_to_anyone_but_finance() {
+    let app = spawn_app().await;
+    let s = scenario(&app).await;
+
+    // Only the finance bureau.
+    for role in [Role::HqOffice, Role::Auditor, Role::Viewer] {
+        let res = try_reconcile_year(&app, role, 2024).await;
+        assert_eq!(res.error_code(), Some("FORBIDDEN"), "{role:?}");
+    }
+    let district = app
+        .gql(
+            Some(&app.token(Role::District, Some("330106"))),
+            RECONCILE_YEAR,
+            json!({ "y": 2024 }),
+        )
+        .await;
+    assert_eq!(district.error_code(), Some("FORBIDDEN"));
+
+    // A line of 330110 changed behind the service's back: its hash no longer matches, so the
+    // whole year is refused, naming the district, and nothing is written.
+    let entries_before = audit_entries(&app).await;
+    let history_before = claim_status(&app, "330106", 2024).await;
+    let verdicts_before = stored_verdicts(&app, "330106", 2024).await;
+    let db = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        "UPDATE payment_lines SET amount_fen = amount_fen - 1 WHERE voucher_no = 'YH-02'",
+    )
+    .await
+    .unwrap();
+    let res = try_reconcile_year(&app, Role::CityFinance, 2024).await;
+    assert_eq!(res.error_code(), Some("CONFLICT"));
+    let message = res.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("330110"), "{message}");
+    assert_eq!(audit_entries(&app).await, entries_before);
+    assert_eq!(claim_status(&app, "330106", 2024).await, history_before);
+    assert_eq!(stored_verdicts(&app, "330106", 2024).await, verdicts_before);
+    assert_eq!(verdicts_before.len(), 6, "{verdicts_before:?}");
+    assert!(s.line.contains_key("YH-02"));
+
+    // A year with nothing submitted reconciles no claim.
+    let none = try_reconcile_year(&app, Role::CityFinance, 2025).await;
+    assert_eq!(none.data()["reconcileClaims"], json!([]));
+
+    // An approved year is locked.
+    let app = spawn_app().await;
+    one_claim(&app, 2024).await;
+    draft(&app, 2024, None, None).await;
+    try_approve(&app, 2024).await.data();
+    let locked = try_reconcile_year(&app, Role::CityFinance, 2024).await;
+    assert_eq!(locked.error_code(), Some("PERIOD_LOCKED"));
+}
+
+/// A claim's stored verdicts with when they were decided, in line order.
+async fn stored_verdicts(app: &TestApp, district: &str, year: i32) -> Vec<Value> {
+    app.gql_as(
+        Role::CityFinance,
+        "query($d: String!, $y: Int!) { claim(districtCode: $d, fiscalYear: $y) {
+           verdicts(first: 100) { nodes { lineId eligible cut decidedAt } } } }",
+        json!({ "d": district, "y": year }),
+    )
+    .await
+    .data()["claim"]["verdicts"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone()
+}

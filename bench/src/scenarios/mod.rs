@@ -100,7 +100,7 @@ macro_rules! measure {
 
 // The scenarios, in the order they run; after the macro, which they use.
 
-/// `reconcile_claim` for every claim of the year.
+/// `reconcile_year` for the claims of the year (and `reconcile_claim` claim by claim).
 pub mod reconcile;
 
 /// `settlement::draft` from the stored verdicts.
