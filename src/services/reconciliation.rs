@@ -70,57 +70,17 @@ pub(super) async fn approved_years<C: ConnectionTrait>(conn: &C) -> AppResult<BT
         .collect())
 }
 
-/// Which enterprises a read is about.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Enterprises<'a> {
-    /// These, read 500 at a time.
-    Ids(&'a [i64]),
-    /// Those with a line of `fiscal_year` reported by one of `districts` (the claims being
-    /// reconciled), read in one statement as a sub-select, whatever their number.
-    OfClaims {
-        fiscal_year: i32,
-        districts: &'a [String],
-    },
-}
-
-impl Enterprises<'_> {
-    /// One condition on `column` (an enterprise id) per statement to run.
-    fn conditions(self, column: impl ColumnTrait) -> Vec<sea_orm::sea_query::SimpleExpr> {
-        match self {
-            Enterprises::Ids(ids) => ids
-                .chunks(500)
-                .map(|chunk| column.is_in(chunk.to_vec()))
-                .collect(),
-            Enterprises::OfClaims {
-                fiscal_year,
-                districts,
-            } => {
-                let lines = sea_orm::sea_query::Query::select()
-                    .column(payment_lines::Column::EnterpriseId)
-                    .from(payment_lines::Entity)
-                    .and_where(payment_lines::Column::FiscalYear.eq(fiscal_year))
-                    .and_where(payment_lines::Column::DistrictCode.is_in(districts.to_vec()))
-                    .to_owned();
-                vec![column.in_subquery(lines)]
-            }
-        }
-    }
-}
+/// Enterprise ids bound per statement by the reads of [`contexts`] and
+/// [`lines_of_enterprises`]: few statements for a whole year's enterprises, well under both
+/// databases' limits on bound values. (A sub-select over the claims' lines instead of the ids
+/// was tried: PostgreSQL plans it as a hash semi-join over every payment line, 150 ms a claim
+/// at national scale.)
+const ID_CHUNK: usize = 5_000;
 
 /// The dated facts of `ids` that the whole-line rules read.
 pub(crate) async fn contexts<C: ConnectionTrait>(
     conn: &C,
     ids: &[i64],
-) -> AppResult<Vec<EnterpriseContext>> {
-    contexts_of(conn, ids, Enterprises::Ids(ids)).await
-}
-
-/// The dated facts that the whole-line rules read, of `ids`, read as `which` selects them
-/// (`which` selects at least `ids`; others read are left out).
-async fn contexts_of<C: ConnectionTrait>(
-    conn: &C,
-    ids: &[i64],
-    which: Enterprises<'_>,
 ) -> AppResult<Vec<EnterpriseContext>> {
     let mut by_id: BTreeMap<i64, EnterpriseContext> = ids
         .iter()
@@ -134,18 +94,8 @@ async fn contexts_of<C: ConnectionTrait>(
             )
         })
         .collect();
-    let (recognition, rating, facts, revocation) = (
-        which.conditions(recognitions::Column::EnterpriseId),
-        which.conditions(star_ratings::Column::EnterpriseId),
-        which.conditions(enterprise_facts::Column::EnterpriseId),
-        which.conditions(revocations::Column::EnterpriseId),
-    );
-    for (((recognition, rating), facts), revocation) in recognition
-        .into_iter()
-        .zip(rating)
-        .zip(facts)
-        .zip(revocation)
-    {
+    for chunk in ids.chunks(ID_CHUNK) {
+        let chunk = chunk.to_vec();
         // The three columns the rules read, not the stored verdicts (kilobytes of JSON each).
         for (enterprise_id, year, decided_on) in recognitions::Entity::find()
             .select_only()
@@ -154,7 +104,7 @@ async fn contexts_of<C: ConnectionTrait>(
                 recognitions::Column::Year,
                 recognitions::Column::DecidedOn,
             ])
-            .filter(recognition)
+            .filter(recognitions::Column::EnterpriseId.is_in(chunk.clone()))
             .into_tuple::<(i64, i32, chrono::NaiveDate)>()
             .all(conn)
             .await?
@@ -164,7 +114,7 @@ async fn contexts_of<C: ConnectionTrait>(
             }
         }
         for r in star_ratings::Entity::find()
-            .filter(rating)
+            .filter(star_ratings::Column::EnterpriseId.is_in(chunk.clone()))
             .all(conn)
             .await?
         {
@@ -173,7 +123,7 @@ async fn contexts_of<C: ConnectionTrait>(
             }
         }
         for f in enterprise_facts::Entity::find()
-            .filter(facts)
+            .filter(enterprise_facts::Column::EnterpriseId.is_in(chunk.clone()))
             .order_by_asc(enterprise_facts::Column::ValidFrom)
             .all(conn)
             .await?
@@ -193,7 +143,7 @@ async fn contexts_of<C: ConnectionTrait>(
             }
         }
         for r in revocations::Entity::find()
-            .filter(revocation)
+            .filter(revocations::Column::EnterpriseId.is_in(chunk))
             .all(conn)
             .await?
         {
@@ -210,19 +160,11 @@ pub(crate) async fn lines_of_enterprises<C: ConnectionTrait>(
     conn: &C,
     ids: &[i64],
 ) -> AppResult<Vec<payment_lines::Model>> {
-    lines_of(conn, Enterprises::Ids(ids)).await
-}
-
-/// Reported lines of the enterprises `which` selects, any district, any year.
-async fn lines_of<C: ConnectionTrait>(
-    conn: &C,
-    which: Enterprises<'_>,
-) -> AppResult<Vec<payment_lines::Model>> {
     let mut rows = Vec::new();
-    for condition in which.conditions(payment_lines::Column::EnterpriseId) {
+    for chunk in ids.chunks(ID_CHUNK) {
         rows.extend(
             payment_lines::Entity::find()
-                .filter(condition)
+                .filter(payment_lines::Column::EnterpriseId.is_in(chunk.to_vec()))
                 .order_by_asc(payment_lines::Column::Seq)
                 .all(conn)
                 .await?,
@@ -237,7 +179,7 @@ pub(crate) async fn verdicts_of<C: ConnectionTrait>(
     line_ids: &[i64],
 ) -> AppResult<HashMap<i64, line_verdicts::Model>> {
     let mut map = HashMap::new();
-    for chunk in line_ids.chunks(500) {
+    for chunk in line_ids.chunks(ID_CHUNK) {
         for v in line_verdicts::Entity::find()
             .filter(line_verdicts::Column::LineId.is_in(chunk.to_vec()))
             .all(conn)
@@ -265,8 +207,7 @@ pub(super) fn district_error(actor: &Actor) -> AppResult<()> {
     Ok(())
 }
 
-/// The verdicts of claims' lines (`rows`, every line of `fiscal_year` of their districts, in
-/// report order) as the facts stand now: the enterprises' dated facts, every reported line of
+/// The verdicts of claims' lines (`rows`, in report order) as the facts stand now: the enterprises' dated facts, every reported line of
 /// those enterprises, the approved lines of their ratio groups and the parameters.
 ///
 /// # Errors
@@ -276,27 +217,6 @@ pub(super) async fn decide<C: ConnectionTrait>(
     fiscal_year: i32,
     rows: &[payment_lines::Model],
 ) -> AppResult<Vec<reconciliation::LineVerdict>> {
-    let districts: Vec<String> = rows
-        .iter()
-        .map(|row| row.district_code.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    decide_claims(conn, fiscal_year, &districts, rows).await
-}
-
-/// [`decide`] for `rows`, every line of `fiscal_year` of the claims of `districts`: the other
-/// lines and facts are read for the enterprises of those claims, one statement each.
-async fn decide_claims<C: ConnectionTrait>(
-    conn: &C,
-    fiscal_year: i32,
-    districts: &[String],
-    rows: &[payment_lines::Model],
-) -> AppResult<Vec<reconciliation::LineVerdict>> {
-    let which = Enterprises::OfClaims {
-        fiscal_year,
-        districts,
-    };
     let lines = rows
         .iter()
         .map(to_policy_line)
@@ -307,7 +227,7 @@ async fn decide_claims<C: ConnectionTrait>(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let reported_rows = lines_of(conn, which).await?;
+    let reported_rows = lines_of_enterprises(conn, &ids).await?;
     let approved = approved_years(conn).await?;
     let approved_rows: Vec<&payment_lines::Model> = reported_rows
         .iter()
@@ -336,7 +256,7 @@ async fn decide_claims<C: ConnectionTrait>(
             .map(to_policy_line)
             .collect::<AppResult<Vec<_>>>()?,
         approved: approved_lines,
-        enterprises: contexts_of(conn, &ids, which).await?,
+        enterprises: contexts(conn, &ids).await?,
         period: PolicyPeriod::from_set(&set, year_end(fiscal_year)?)?,
     };
     Ok(reconciliation::reconcile(&input, &set)?)
@@ -539,11 +459,7 @@ async fn store<C: ConnectionTrait>(
         .collect();
     let rows: Vec<payment_lines::Model> =
         claims.iter().flat_map(|c| c.rows.iter().cloned()).collect();
-    let districts: Vec<String> = claims
-        .iter()
-        .map(|c| c.claim.district_code.clone())
-        .collect();
-    let decided = decide_claims(txn, fiscal_year, &districts, &rows).await?;
+    let decided = decide(txn, fiscal_year, &rows).await?;
     drop(rows);
 
     let claim_ids: Vec<i64> = claims.iter().map(|c| c.claim.id).collect();
