@@ -3,7 +3,8 @@
 //! database: one `INSERT … SELECT` for the whole year that joins each line to its claim, the
 //! enterprise's recognition and star rating of the subsidy year and its registry facts in force
 //! on the payment date, decides the whole-line rules in a `CASE` and the ratio groups' limits
-//! and cuts with window functions, into a table of `line_verdicts`' width. Targets ≤ 3×,
+//! and cuts with window functions, into a table of `line_verdicts`' width, indexes and foreign
+//! keys (the same statement into a table without the keys is printed beside). Targets ≤ 3×,
 //! ≤ 512 MiB. `reconcile_claim` claim by claim (one transaction each) is printed beside it.
 
 use std::time::{Duration, Instant};
