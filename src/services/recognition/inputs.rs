@@ -15,7 +15,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DbBackend, IdenStatic, Iterable, QueryResult, Statement, Value};
+use sea_orm::{
+    ConnectionTrait, DbBackend, IdenStatic, Iterable, QueryResult, Statement, TransactionSession,
+    TransactionTrait, Value,
+};
 
 use crate::error::{AppError, AppResult};
 use crate::policy::{Figures, Money, ParameterSet, RecognitionParams, rule_set};
@@ -365,6 +368,32 @@ pub async fn count_members<C: ConnectionTrait>(
         .ok_or_else(|| AppError::internal("COUNT(*) returned no row"))?;
     let n: i64 = row.try_get("", "n")?;
     u64::try_from(n).map_err(AppError::internal)
+}
+
+/// [`of_page`] for a chunk of the yearly round. On PostgreSQL it reads in a transaction of its
+/// own (so the chunk and its revocations are one snapshot) with parallel query off: the
+/// planner gathers a chunk of 2,000 from two workers, which `EXPLAIN ANALYZE` puts at 15–22 ms
+/// against 7 ms on one process at national scale, and takes the core the rules decide the
+/// previous chunk on.
+///
+/// # Errors
+/// As [`of_page`].
+pub async fn of_chunk<C: ConnectionTrait + TransactionTrait>(
+    conn: &C,
+    year: i32,
+    decided_on: NaiveDate,
+    district: Option<&str>,
+    bounds: &PageBounds,
+) -> AppResult<(Vec<Inputs>, Option<Generation>)> {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return of_page(conn, year, decided_on, district, bounds).await;
+    }
+    let txn = conn.begin().await?;
+    txn.execute_unprepared("SET LOCAL max_parallel_workers_per_gather = 0")
+        .await?;
+    let read = of_page(&txn, year, decided_on, district, bounds).await?;
+    txn.commit().await?;
+    Ok(read)
 }
 
 /// Which enterprises a page of the round holds, in credit-code order.

@@ -9,7 +9,7 @@
 //! chunk is read while one is decided.
 
 use chrono::NaiveDate;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use super::inputs::{self, PageBounds, PolicyCache, PolicySnapshot};
 use super::recognize::{Evaluation, decide};
@@ -25,7 +25,7 @@ type ChunkInputs = (Vec<inputs::Inputs>, Option<inputs::Generation>);
 
 /// A round being read. The next chunk's inputs are read while the current one is decided (a
 /// spawned task on its own pooled connection), so the database and the rules work side by side.
-pub struct Round<C: ConnectionTrait + Clone + Send + Sync + 'static> {
+pub struct Round<C: ConnectionTrait + TransactionTrait + Clone + Send + Sync + 'static> {
     conn: C,
     policy: PolicyCache,
     district: Option<String>,
@@ -34,7 +34,7 @@ pub struct Round<C: ConnectionTrait + Clone + Send + Sync + 'static> {
     next: Option<tokio::task::JoinHandle<AppResult<ChunkInputs>>>,
 }
 
-impl<C: ConnectionTrait + Clone + Send + Sync + 'static> Round<C> {
+impl<C: ConnectionTrait + TransactionTrait + Clone + Send + Sync + 'static> Round<C> {
     /// Starts the round of `year` decided on `decided_on`, as `actor` may see it: a `DISTRICT`
     /// actor gets the enterprises registered in its district today, as `evaluateRecognition`
     /// lets it ask about.
@@ -74,7 +74,7 @@ impl<C: ConnectionTrait + Clone + Send + Sync + 'static> Round<C> {
                 backward: false,
                 limit: CHUNK,
             };
-            inputs::of_page(&conn, year, decided_on, district.as_deref(), &bounds).await
+            inputs::of_chunk(&conn, year, decided_on, district.as_deref(), &bounds).await
         })
     }
 
@@ -106,7 +106,7 @@ impl<C: ConnectionTrait + Clone + Send + Sync + 'static> Round<C> {
     }
 }
 
-impl<C: ConnectionTrait + Clone + Send + Sync + 'static> Drop for Round<C> {
+impl<C: ConnectionTrait + TransactionTrait + Clone + Send + Sync + 'static> Drop for Round<C> {
     /// A round dropped before its end (a client gone mid-download) stops its read ahead.
     fn drop(&mut self) {
         if let Some(reading) = self.next.take() {
