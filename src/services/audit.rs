@@ -97,10 +97,7 @@ pub async fn record_many<C: ConnectionTrait>(
     let backend = conn.get_database_backend();
     let mut prev = head.hash.clone();
     let mut last_id = None;
-    let mut rows = rows;
-    while !rows.is_empty() {
-        let rest = rows.split_off(rows.len().min(RECORD_CHUNK));
-        let chunk = std::mem::replace(&mut rows, rest);
+    for chunk in super::owned_chunks(rows, RECORD_CHUNK) {
         let expected = chunk.len();
         let mut stored = audit_log::Entity::insert_many(chunk)
             .exec_with_returning(conn)

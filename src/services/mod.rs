@@ -71,3 +71,29 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// `items` in consecutive owned pieces of at most `size` (the last may be shorter; none for no
+/// items), in order, each element moved once: for multi-row inserts that take their rows by
+/// value.
+pub(crate) fn owned_chunks<T>(items: Vec<T>, size: usize) -> impl Iterator<Item = Vec<T>> {
+    let size = size.max(1);
+    let mut items = items.into_iter().peekable();
+    std::iter::from_fn(move || {
+        items.peek()?;
+        Some(items.by_ref().take(size).collect())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::owned_chunks;
+
+    #[test]
+    fn owned_chunks_keep_every_item_in_order_in_pieces_of_the_size() {
+        let pieces: Vec<Vec<u32>> = owned_chunks((1..=7).collect(), 3).collect();
+        assert_eq!(pieces, [vec![1, 2, 3], vec![4, 5, 6], vec![7]]);
+        assert_eq!(owned_chunks(Vec::<u32>::new(), 3).count(), 0);
+        let whole: Vec<Vec<u32>> = owned_chunks(vec![1, 2], 5).collect();
+        assert_eq!(whole, [vec![1, 2]]);
+    }
+}

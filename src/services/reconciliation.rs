@@ -311,7 +311,8 @@ pub async fn reconcile_claim(
         actor,
         "reconcileClaim",
         fiscal_year,
-        vec![ClaimLines { claim, rows }],
+        vec![claim],
+        rows,
     )
     .await?;
     let (done, change) = stored
@@ -394,28 +395,16 @@ pub async fn reconcile_year(
     let mut changes = Vec::new();
     for chunk in chunks {
         let districts: Vec<String> = chunk.iter().map(|c| c.district_code.clone()).collect();
-        let mut by_district: HashMap<String, Vec<payment_lines::Model>> = HashMap::new();
-        for row in payment_lines::Entity::find()
+        // By district, then report order: each claim's lines are one run, as `store` takes them.
+        let rows = payment_lines::Entity::find()
             .filter(payment_lines::Column::FiscalYear.eq(fiscal_year))
             .filter(payment_lines::Column::DistrictCode.is_in(districts))
+            .order_by_asc(payment_lines::Column::DistrictCode)
             .order_by_asc(payment_lines::Column::Seq)
             .all(&txn)
-            .await?
-        {
-            by_district
-                .entry(row.district_code.clone())
-                .or_default()
-                .push(row);
-        }
-        let claims = chunk
-            .into_iter()
-            .map(|claim| {
-                let rows = by_district.remove(&claim.district_code).unwrap_or_default();
-                ClaimLines { claim, rows }
-            })
-            .collect();
+            .await?;
         for (reconciled, change) in
-            store(&txn, actor, "reconcileClaims", fiscal_year, claims).await?
+            store(&txn, actor, "reconcileClaims", fiscal_year, chunk, rows).await?
         {
             done.push(reconciled);
             changes.push(change);
@@ -426,26 +415,29 @@ pub async fn reconcile_year(
     Ok(done)
 }
 
-/// A claim and its lines in report order, as read in the write transaction.
-struct ClaimLines {
-    claim: claims::Model,
-    rows: Vec<payment_lines::Model>,
-}
-
 /// Checks each claim's lines against their submitted hash, decides every line of them together
 /// and stores the verdicts (replacing the claims' earlier ones), the claims' new status, one
 /// history event and one audit entry per claim. The claims are those of `fiscal_year`, each
-/// submitted or reconciled; `operation` names the mutation in the audit log. The changes are for
+/// submitted or reconciled; `rows` are every line of them, by district then in report order.
+/// `operation` names the mutation in the audit log. The changes are for
 /// [`ClaimFeed::committed`] after the commit.
 async fn store<C: ConnectionTrait>(
     txn: &C,
     actor: &Actor,
     operation: &'static str,
     fiscal_year: i32,
-    claims: Vec<ClaimLines>,
+    claims: Vec<claims::Model>,
+    rows: Vec<payment_lines::Model>,
 ) -> AppResult<Vec<(Reconciled, claim_feed::ClaimChange)>> {
-    for ClaimLines { claim, rows } in &claims {
-        if claim.content_hash.as_deref() != Some(payments::content_hash(rows).as_str()) {
+    let lines_of: HashMap<&str, &[payment_lines::Model]> = rows
+        .chunk_by(|a, b| a.district_code == b.district_code)
+        .map(|run| (run[0].district_code.as_str(), run))
+        .collect();
+    for claim in &claims {
+        let lines = lines_of.get(claim.district_code.as_str()).copied();
+        if claim.content_hash.as_deref()
+            != Some(payments::content_hash(lines.unwrap_or_default()).as_str())
+        {
             return Err(AppError::Conflict(format!(
                 "the lines of the claim of {} for {fiscal_year} no longer match the hash \
                  recorded at submission",
@@ -453,16 +445,18 @@ async fn store<C: ConnectionTrait>(
             )));
         }
     }
-    let claim_of_line: HashMap<i64, i64> = claims
+    let claim_of_district: HashMap<&str, i64> = claims
         .iter()
-        .flat_map(|c| c.rows.iter().map(|row| (row.id, c.claim.id)))
+        .map(|c| (c.district_code.as_str(), c.id))
         .collect();
-    let rows: Vec<payment_lines::Model> =
-        claims.iter().flat_map(|c| c.rows.iter().cloned()).collect();
+    let claim_of_line: HashMap<i64, i64> = rows
+        .iter()
+        .filter_map(|row| Some((row.id, *claim_of_district.get(row.district_code.as_str())?)))
+        .collect();
     let decided = decide(txn, fiscal_year, &rows).await?;
     drop(rows);
 
-    let claim_ids: Vec<i64> = claims.iter().map(|c| c.claim.id).collect();
+    let claim_ids: Vec<i64> = claims.iter().map(|c| c.id).collect();
     line_verdicts::Entity::delete_many()
         .filter(line_verdicts::Column::ClaimId.is_in(claim_ids.clone()))
         .exec(txn)
@@ -504,9 +498,7 @@ async fn store<C: ConnectionTrait>(
     }
     drop(decided);
     // Multi-row inserts: one statement per chunk instead of one per verdict.
-    while !models.is_empty() {
-        let rest = models.split_off(models.len().min(INSERT_CHUNK));
-        let chunk = std::mem::replace(&mut models, rest);
+    for chunk in super::owned_chunks(models, INSERT_CHUNK) {
         line_verdicts::Entity::insert_many(chunk)
             .exec_without_returning(txn)
             .await?;
@@ -525,7 +517,7 @@ async fn store<C: ConnectionTrait>(
     }
     let mut reconciled = Vec::with_capacity(claims.len());
     let mut entries = Vec::with_capacity(claims.len());
-    for ClaimLines { mut claim, .. } in claims {
+    for mut claim in claims {
         let before_status = payments::claim_status(&claim)?;
         let (count, eligible, cut) = totals.remove(&claim.id).unwrap_or_default();
         claim.status = ClaimStatus::Reconciled.as_str().to_owned();

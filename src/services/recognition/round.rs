@@ -230,14 +230,7 @@ fn map_in_parts<T: Send, U: Send>(
         return run(items);
     }
     let per_part = items.len().div_ceil(threads);
-    let mut parts = Vec::with_capacity(threads);
-    let mut items = items;
-    while items.len() > per_part {
-        let rest = items.split_off(per_part);
-        parts.push(std::mem::replace(&mut items, rest));
-    }
-    parts.push(items);
-    let mut parts = parts.into_iter();
+    let mut parts = crate::services::owned_chunks(items, per_part);
     let first = parts.next().unwrap_or_default();
     let done: Vec<AppResult<Vec<U>>> =
         std::thread::scope(|scope| {
