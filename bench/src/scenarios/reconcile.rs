@@ -50,9 +50,13 @@ async fn create_floor_verdicts(db: &DatabaseConnection, keys: bool) -> Result<()
         DbBackend::Postgres => "id BIGSERIAL PRIMARY KEY",
         _ => "id INTEGER PRIMARY KEY AUTOINCREMENT",
     };
-    db.execute_unprepared(&format!("DROP TABLE IF EXISTS {FLOOR_VERDICTS}"))
+    // On one connection, in one transaction: SQLite checks that an index name is free against
+    // the connection's cached schema when it parses `CREATE INDEX`, so a pooled connection that
+    // had not seen the previous table dropped refuses the name ("already exists").
+    let txn = db.begin().await?;
+    txn.execute_unprepared(&format!("DROP TABLE IF EXISTS {FLOOR_VERDICTS}"))
         .await?;
-    db.execute_unprepared(&format!(
+    txn.execute_unprepared(&format!(
         "CREATE TABLE {FLOOR_VERDICTS} ({id}, line_id BIGINT NOT NULL{line}, \
          claim_id BIGINT NOT NULL{claim}, \
          eligible_fen BIGINT NOT NULL, cut_fen BIGINT NOT NULL, reasons TEXT NOT NULL, \
@@ -61,14 +65,15 @@ async fn create_floor_verdicts(db: &DatabaseConnection, keys: bool) -> Result<()
          decided_by TEXT NOT NULL)"
     ))
     .await?;
-    db.execute_unprepared(&format!(
+    txn.execute_unprepared(&format!(
         "CREATE UNIQUE INDEX uq_{FLOOR_VERDICTS}_line ON {FLOOR_VERDICTS} (line_id)"
     ))
     .await?;
-    db.execute_unprepared(&format!(
+    txn.execute_unprepared(&format!(
         "CREATE INDEX ix_{FLOOR_VERDICTS}_claim ON {FLOOR_VERDICTS} (claim_id)"
     ))
     .await?;
+    txn.commit().await?;
     Ok(())
 }
 
