@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::json;
 
@@ -105,7 +105,7 @@ pub(crate) async fn contexts<C: ConnectionTrait>(
                 recognitions::Column::DecidedOn,
             ])
             .filter(recognitions::Column::EnterpriseId.is_in(chunk.clone()))
-            .into_tuple::<(i64, i32, chrono::NaiveDate)>()
+            .into_tuple::<(i64, i32, NaiveDate)>()
             .all(conn)
             .await?
         {
@@ -113,42 +113,63 @@ pub(crate) async fn contexts<C: ConnectionTrait>(
                 c.recognitions.insert(year, decided_on);
             }
         }
-        for r in star_ratings::Entity::find()
+        for (enterprise_id, year, stars) in star_ratings::Entity::find()
+            .select_only()
+            .columns([
+                star_ratings::Column::EnterpriseId,
+                star_ratings::Column::Year,
+                star_ratings::Column::Stars,
+            ])
             .filter(star_ratings::Column::EnterpriseId.is_in(chunk.clone()))
+            .into_tuple::<(i64, i32, i32)>()
             .all(conn)
             .await?
         {
-            if let Some(c) = by_id.get_mut(&r.enterprise_id) {
-                c.stars.insert(r.year, u8::try_from(r.stars).unwrap_or(0));
+            if let Some(c) = by_id.get_mut(&enterprise_id) {
+                c.stars.insert(year, u8::try_from(stars).unwrap_or(0));
             }
         }
-        for f in enterprise_facts::Entity::find()
-            .filter(enterprise_facts::Column::EnterpriseId.is_in(chunk.clone()))
-            .order_by_asc(enterprise_facts::Column::ValidFrom)
-            .all(conn)
-            .await?
+        // The five of the registry's twenty-odd columns the rules read.
+        for (enterprise_id, valid_from, valid_to, owns_office, district) in
+            enterprise_facts::Entity::find()
+                .select_only()
+                .columns([
+                    enterprise_facts::Column::EnterpriseId,
+                    enterprise_facts::Column::ValidFrom,
+                    enterprise_facts::Column::ValidTo,
+                    enterprise_facts::Column::OwnsOffice,
+                    enterprise_facts::Column::DistrictCode,
+                ])
+                .filter(enterprise_facts::Column::EnterpriseId.is_in(chunk.clone()))
+                .order_by_asc(enterprise_facts::Column::ValidFrom)
+                .into_tuple::<(i64, NaiveDate, Option<NaiveDate>, bool, Option<String>)>()
+                .all(conn)
+                .await?
         {
-            if let Some(c) = by_id.get_mut(&f.enterprise_id) {
+            if let Some(c) = by_id.get_mut(&enterprise_id) {
                 let during = DateRange {
-                    from: f.valid_from,
-                    to: f.valid_to,
+                    from: valid_from,
+                    to: valid_to,
                 };
-                if f.owns_office {
+                if owns_office {
                     c.offices.push(during);
                 }
-                c.registrations.push(Registration {
-                    during,
-                    district: f.district_code.clone(),
-                });
+                c.registrations.push(Registration { during, district });
             }
         }
-        for r in revocations::Entity::find()
+        for (enterprise_id, revoked_on) in revocations::Entity::find()
+            .select_only()
+            .columns([
+                revocations::Column::EnterpriseId,
+                revocations::Column::RevokedOn,
+            ])
             .filter(revocations::Column::EnterpriseId.is_in(chunk))
+            .into_tuple::<(i64, NaiveDate)>()
             .all(conn)
             .await?
         {
-            if let Some(c) = by_id.get_mut(&r.enterprise_id) {
-                c.revocations.push(r.revoked_on);
+            if let Some(c) = by_id.get_mut(&enterprise_id) {
+                c.revocations.push(revoked_on);
             }
         }
     }
@@ -160,11 +181,30 @@ pub(crate) async fn lines_of_enterprises<C: ConnectionTrait>(
     conn: &C,
     ids: &[i64],
 ) -> AppResult<Vec<payment_lines::Model>> {
+    lines_of_enterprises_but(conn, ids, None).await
+}
+
+/// Reported lines of the given enterprises, any district, any year, but those of `except`'s
+/// fiscal year in its districts when given (the lines of the claims being decided, which the
+/// caller already holds).
+async fn lines_of_enterprises_but<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+    except: Option<(i32, &[String])>,
+) -> AppResult<Vec<payment_lines::Model>> {
     let mut rows = Vec::new();
     for chunk in ids.chunks(ID_CHUNK) {
+        let mut query = payment_lines::Entity::find()
+            .filter(payment_lines::Column::EnterpriseId.is_in(chunk.to_vec()));
+        if let Some((year, districts)) = except {
+            query = query.filter(
+                Condition::any()
+                    .add(payment_lines::Column::FiscalYear.ne(year))
+                    .add(payment_lines::Column::DistrictCode.is_not_in(districts.to_vec())),
+            );
+        }
         rows.extend(
-            payment_lines::Entity::find()
-                .filter(payment_lines::Column::EnterpriseId.is_in(chunk.to_vec()))
+            query
                 .order_by_asc(payment_lines::Column::Seq)
                 .all(conn)
                 .await?,
@@ -207,14 +247,18 @@ pub(super) fn district_error(actor: &Actor) -> AppResult<()> {
     Ok(())
 }
 
-/// The verdicts of claims' lines (`rows`, in report order) as the facts stand now: the enterprises' dated facts, every reported line of
-/// those enterprises, the approved lines of their ratio groups and the parameters.
+/// The verdicts of claims' lines as the facts stand now: the enterprises' dated facts, every
+/// reported line of those enterprises, the approved lines of their ratio groups and the
+/// parameters. `rows` are every line of `fiscal_year` in `districts` (the claims' lines, in
+/// report order within each district): they are among the enterprises' reported lines, and
+/// only the others are read.
 ///
 /// # Errors
 /// Database errors; an internal error for stored data breaking the report step's invariants.
 pub(super) async fn decide<C: ConnectionTrait>(
     conn: &C,
     fiscal_year: i32,
+    districts: &[String],
     rows: &[payment_lines::Model],
 ) -> AppResult<Vec<reconciliation::LineVerdict>> {
     let lines = rows
@@ -227,9 +271,10 @@ pub(super) async fn decide<C: ConnectionTrait>(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let reported_rows = lines_of_enterprises(conn, &ids).await?;
+    let other_rows = lines_of_enterprises_but(conn, &ids, Some((fiscal_year, districts))).await?;
     let approved = approved_years(conn).await?;
-    let approved_rows: Vec<&payment_lines::Model> = reported_rows
+    // The claims' own lines are of `fiscal_year`, which is open (not approved).
+    let approved_rows: Vec<&payment_lines::Model> = other_rows
         .iter()
         .filter(|l| approved.contains(&l.fiscal_year))
         .collect();
@@ -251,7 +296,8 @@ pub(super) async fn decide<C: ConnectionTrait>(
     let set = parameters::load_set(conn).await?;
     let input = ReconciliationInput {
         lines,
-        reported: reported_rows
+        // The claims' own lines count as reported without being listed again.
+        reported: other_rows
             .iter()
             .map(to_policy_line)
             .collect::<AppResult<Vec<_>>>()?,
@@ -453,7 +499,8 @@ async fn store<C: ConnectionTrait>(
         .iter()
         .filter_map(|row| Some((row.id, *claim_of_district.get(row.district_code.as_str())?)))
         .collect();
-    let decided = decide(txn, fiscal_year, &rows).await?;
+    let districts: Vec<String> = claims.iter().map(|c| c.district_code.clone()).collect();
+    let decided = decide(txn, fiscal_year, &districts, &rows).await?;
     drop(rows);
 
     let claim_ids: Vec<i64> = claims.iter().map(|c| c.id).collect();

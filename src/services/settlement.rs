@@ -540,7 +540,14 @@ async fn ensure_verdicts_current<C: ConnectionTrait>(conn: &C, fiscal_year: i32)
                 rows.len()
             )));
         }
-        for now in decide(conn, fiscal_year, &rows).await? {
+        for now in decide(
+            conn,
+            fiscal_year,
+            std::slice::from_ref(&claim.district_code),
+            &rows,
+        )
+        .await?
+        {
             let then = stored
                 .get(&now.line_id)
                 .ok_or_else(|| stale(format!("line {} has no verdict", now.line_id)))?;
