@@ -6,6 +6,8 @@ pub mod audit;
 pub mod batched;
 /// The benefits of HQs for a year (§6, §7, §8, §10, §12), read set-based; nothing stored.
 pub mod benefits;
+/// Reads of thousands of rows at once, as one row on SQLite.
+pub(crate) mod bulk;
 /// The live feed of claim events: committed changes, fanned out to every instance's subscribers.
 pub mod claim_feed;
 /// Bulk import of payment lines from CSV files.

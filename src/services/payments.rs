@@ -1118,12 +1118,15 @@ pub async fn lines_of<C: ConnectionTrait>(
     district_code: &str,
     fiscal_year: i32,
 ) -> AppResult<Vec<payment_lines::Model>> {
-    Ok(payment_lines::Entity::find()
-        .filter(payment_lines::Column::DistrictCode.eq(district_code))
-        .filter(payment_lines::Column::FiscalYear.eq(fiscal_year))
-        .order_by_asc(payment_lines::Column::Seq)
-        .all(conn)
-        .await?)
+    let mut lines = super::bulk::models(
+        conn,
+        payment_lines::Entity::find()
+            .filter(payment_lines::Column::DistrictCode.eq(district_code))
+            .filter(payment_lines::Column::FiscalYear.eq(fiscal_year)),
+    )
+    .await?;
+    lines.sort_unstable_by_key(|line| line.seq);
+    Ok(lines)
 }
 
 /// One payment line by id (withdrawn lines are gone).

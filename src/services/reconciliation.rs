@@ -26,7 +26,7 @@ use crate::services::audit::{self, AuditEntry};
 use crate::services::claim_feed::{self, ClaimFeed};
 use crate::services::keyset::{self, KeyOrder, KeyPart, Page, PageRequest};
 use crate::services::settlement::INSERT_CHUNK;
-use crate::services::{locks, parameters, payments, tx};
+use crate::services::{bulk, locks, parameters, payments, tx};
 use entity::{
     claims, enterprise_facts, line_verdicts, payment_lines, recognitions, revocations, settlements,
     star_ratings,
@@ -97,55 +97,56 @@ pub(crate) async fn contexts<C: ConnectionTrait>(
     for chunk in ids.chunks(ID_CHUNK) {
         let chunk = chunk.to_vec();
         // The three columns the rules read, not the stored verdicts (kilobytes of JSON each).
-        for (enterprise_id, year, decided_on) in recognitions::Entity::find()
-            .select_only()
-            .columns([
+        for (enterprise_id, year, decided_on) in bulk::tuples::<_, (i64, i32, NaiveDate), _>(
+            conn,
+            recognitions::Entity::find()
+                .filter(recognitions::Column::EnterpriseId.is_in(chunk.clone())),
+            &[
                 recognitions::Column::EnterpriseId,
                 recognitions::Column::Year,
                 recognitions::Column::DecidedOn,
-            ])
-            .filter(recognitions::Column::EnterpriseId.is_in(chunk.clone()))
-            .into_tuple::<(i64, i32, NaiveDate)>()
-            .all(conn)
-            .await?
+            ],
+        )
+        .await?
         {
             if let Some(c) = by_id.get_mut(&enterprise_id) {
                 c.recognitions.insert(year, decided_on);
             }
         }
-        for (enterprise_id, year, stars) in star_ratings::Entity::find()
-            .select_only()
-            .columns([
+        for (enterprise_id, year, stars) in bulk::tuples::<_, (i64, i32, i32), _>(
+            conn,
+            star_ratings::Entity::find()
+                .filter(star_ratings::Column::EnterpriseId.is_in(chunk.clone())),
+            &[
                 star_ratings::Column::EnterpriseId,
                 star_ratings::Column::Year,
                 star_ratings::Column::Stars,
-            ])
-            .filter(star_ratings::Column::EnterpriseId.is_in(chunk.clone()))
-            .into_tuple::<(i64, i32, i32)>()
-            .all(conn)
-            .await?
+            ],
+        )
+        .await?
         {
             if let Some(c) = by_id.get_mut(&enterprise_id) {
                 c.stars.insert(year, u8::try_from(stars).unwrap_or(0));
             }
         }
-        // The five of the registry's twenty-odd columns the rules read.
-        for (enterprise_id, valid_from, valid_to, owns_office, district) in
-            enterprise_facts::Entity::find()
-                .select_only()
-                .columns([
+        // The five of the registry's twenty-odd columns the rules read, each enterprise's
+        // versions in date order.
+        let mut facts =
+            bulk::tuples::<_, (i64, NaiveDate, Option<NaiveDate>, bool, Option<String>), _>(
+                conn,
+                enterprise_facts::Entity::find()
+                    .filter(enterprise_facts::Column::EnterpriseId.is_in(chunk.clone())),
+                &[
                     enterprise_facts::Column::EnterpriseId,
                     enterprise_facts::Column::ValidFrom,
                     enterprise_facts::Column::ValidTo,
                     enterprise_facts::Column::OwnsOffice,
                     enterprise_facts::Column::DistrictCode,
-                ])
-                .filter(enterprise_facts::Column::EnterpriseId.is_in(chunk.clone()))
-                .order_by_asc(enterprise_facts::Column::ValidFrom)
-                .into_tuple::<(i64, NaiveDate, Option<NaiveDate>, bool, Option<String>)>()
-                .all(conn)
-                .await?
-        {
+                ],
+            )
+            .await?;
+        facts.sort_by_key(|(enterprise_id, valid_from, ..)| (*enterprise_id, *valid_from));
+        for (enterprise_id, valid_from, valid_to, owns_office, district) in facts {
             if let Some(c) = by_id.get_mut(&enterprise_id) {
                 let during = DateRange {
                     from: valid_from,
@@ -157,17 +158,17 @@ pub(crate) async fn contexts<C: ConnectionTrait>(
                 c.registrations.push(Registration { during, district });
             }
         }
-        for (enterprise_id, revoked_on) in revocations::Entity::find()
-            .select_only()
-            .columns([
+        let mut revoked = bulk::tuples::<_, (i64, NaiveDate), _>(
+            conn,
+            revocations::Entity::find().filter(revocations::Column::EnterpriseId.is_in(chunk)),
+            &[
                 revocations::Column::EnterpriseId,
                 revocations::Column::RevokedOn,
-            ])
-            .filter(revocations::Column::EnterpriseId.is_in(chunk))
-            .into_tuple::<(i64, NaiveDate)>()
-            .all(conn)
-            .await?
-        {
+            ],
+        )
+        .await?;
+        revoked.sort_unstable();
+        for (enterprise_id, revoked_on) in revoked {
             if let Some(c) = by_id.get_mut(&enterprise_id) {
                 c.revocations.push(revoked_on);
             }
@@ -203,13 +204,9 @@ async fn lines_of_enterprises_but<C: ConnectionTrait>(
                     .add(payment_lines::Column::DistrictCode.is_not_in(districts.to_vec())),
             );
         }
-        rows.extend(
-            query
-                .order_by_asc(payment_lines::Column::Seq)
-                .all(conn)
-                .await?,
-        );
+        rows.extend(bulk::models(conn, query).await?);
     }
+    rows.sort_unstable_by_key(|row| row.seq);
     Ok(rows)
 }
 
@@ -441,14 +438,15 @@ pub async fn reconcile_year(
     let mut changes = Vec::new();
     for chunk in chunks {
         let districts: Vec<String> = chunk.iter().map(|c| c.district_code.clone()).collect();
+        let mut rows = bulk::models(
+            &txn,
+            payment_lines::Entity::find()
+                .filter(payment_lines::Column::FiscalYear.eq(fiscal_year))
+                .filter(payment_lines::Column::DistrictCode.is_in(districts)),
+        )
+        .await?;
         // By district, then report order: each claim's lines are one run, as `store` takes them.
-        let rows = payment_lines::Entity::find()
-            .filter(payment_lines::Column::FiscalYear.eq(fiscal_year))
-            .filter(payment_lines::Column::DistrictCode.is_in(districts))
-            .order_by_asc(payment_lines::Column::DistrictCode)
-            .order_by_asc(payment_lines::Column::Seq)
-            .all(&txn)
-            .await?;
+        rows.sort_unstable_by(|a, b| (&a.district_code, a.seq).cmp(&(&b.district_code, b.seq)));
         for (reconciled, change) in
             store(&txn, actor, "reconcileClaims", fiscal_year, chunk, rows).await?
         {
