@@ -10,7 +10,9 @@
 //! rows are read as rows.
 //!
 //! The rows come back in no promised order on SQLite (an aggregate takes its input rows in any
-//! order): callers sort what they read.
+//! order): callers sort what they read. Dates and times decode from the ISO 8601 text sqlx
+//! stores them as (a time with its offset); a BLOB column cannot be read this way (JSON holds
+//! no bytes), and no entity read here has one.
 
 use sea_orm::{
     ColumnTrait, ColumnType, ConnectionTrait, DbBackend, EntityTrait, Iterable, QuerySelect,
