@@ -7,8 +7,8 @@
 //! touch.
 
 use sea_orm::{
-    AccessMode, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::error::AppResult;
@@ -37,7 +37,9 @@ pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransacti
 ///
 /// # Errors
 /// Database errors (`SERVICE_UNAVAILABLE` when the database cannot be reached).
-pub async fn begin_snapshot(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
+pub async fn begin_snapshot<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+) -> AppResult<C::Transaction> {
     Ok(match db.get_database_backend() {
         DbBackend::Postgres => {
             db.begin_with_config(

@@ -23,7 +23,7 @@ use sea_orm::{
 use crate::error::{AppError, AppResult};
 use crate::policy::{Figures, Money, ParameterSet, RecognitionParams, rule_set};
 use crate::services::rule_sets::{self, StoredRuleSet};
-use crate::services::{parameters, registry};
+use crate::services::{parameters, registry, tx};
 use entity::enterprise_facts;
 
 /// What the stored policy holds, as counts: equal counts mean equal content, since parameter
@@ -370,11 +370,11 @@ pub async fn count_members<C: ConnectionTrait>(
     u64::try_from(n).map_err(AppError::internal)
 }
 
-/// [`of_page`] for a chunk of the yearly round. On PostgreSQL it reads in a transaction of its
-/// own (so the chunk and its revocations are one snapshot) with parallel query off: the
-/// planner gathers a chunk of 2,000 from two workers, which `EXPLAIN ANALYZE` puts at 15–22 ms
-/// against 7 ms on one process at national scale, and takes the core the rules decide the
-/// previous chunk on.
+/// [`of_page`] for a chunk of the yearly round, read in a snapshot transaction of its own
+/// ([`tx::begin_snapshot`]), so the chunk and its revocations (two statements) are one
+/// snapshot. On PostgreSQL parallel query is off in it: the planner gathers a chunk of 2,000
+/// from two workers, which `EXPLAIN ANALYZE` puts at 15–22 ms against 7 ms on one process at
+/// national scale, and takes the core the rules decide the previous chunk on.
 ///
 /// # Errors
 /// As [`of_page`].
@@ -385,12 +385,11 @@ pub async fn of_chunk<C: ConnectionTrait + TransactionTrait>(
     district: Option<&str>,
     bounds: &PageBounds,
 ) -> AppResult<(Vec<Inputs>, Option<Generation>)> {
-    if conn.get_database_backend() != DbBackend::Postgres {
-        return of_page(conn, year, decided_on, district, bounds).await;
+    let txn = tx::begin_snapshot(conn).await?;
+    if conn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL max_parallel_workers_per_gather = 0")
+            .await?;
     }
-    let txn = conn.begin().await?;
-    txn.execute_unprepared("SET LOCAL max_parallel_workers_per_gather = 0")
-        .await?;
     let read = of_page(&txn, year, decided_on, district, bounds).await?;
     txn.commit().await?;
     Ok(read)
