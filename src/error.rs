@@ -396,6 +396,7 @@ impl From<DbErr> for AppError {
             crate::metrics::acquire_timed_out();
         }
         if is_connection_error(&err) {
+            crate::db::connection_lost();
             return AppError::Unavailable(err);
         }
         AppError::Internal(text)

@@ -16,7 +16,10 @@ pub(super) async fn readyz(state: web::Data<HttpState>) -> HttpResponse {
     let ping = tokio::time::timeout(Duration::from_secs(2), state.api.db.ping()).await;
     match ping {
         Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
-        _ => HttpResponse::ServiceUnavailable()
-            .json(serde_json::json!({ "status": "database unavailable" })),
+        _ => {
+            crate::db::connection_lost();
+            HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({ "status": "database unavailable" }))
+        }
     }
 }

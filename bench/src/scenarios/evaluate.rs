@@ -1,8 +1,15 @@
 //! `evaluate`: `recognize::evaluate` for N enterprises, one caller then `clients` concurrent
 //! callers. Target ≥ 5,000 verdicts/s.
+//!
+//! The floor of one caller is N bare round trips (`SELECT 1`, one after another, through the
+//! same pool and driver): a caller that waits for one answer from the database per verdict can
+//! go no faster, whatever the statement. On a machine whose round trip is slower than 200 µs, no
+//! design with a round trip per verdict meets the target; the figure says where this machine is.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sea_orm::{ConnectionTrait, Statement};
 
 use super::{Ctx, actor, verdict_at_least};
 use crate::data;
@@ -52,6 +59,15 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
         (ctx.warmup + ctx.runs) * n,
         6,
     );
+    let backend = ctx.db.get_database_backend();
+    let round_trips = measure!(ctx, {
+        for _ in 0..n {
+            ctx.db
+                .query_one_raw(Statement::from_string(backend, "SELECT 1"))
+                .await?
+                .ok_or_else(|| BenchError::new("SELECT 1 answered no row"))?;
+        }
+    });
     let clients = ctx.clients;
     let concurrent = measure!(ctx, {
         let next = Arc::new(AtomicUsize::new(0));
@@ -102,6 +118,15 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
         sequential.describe_sql()
     )?;
     writeln!(ctx.out, "             statements per verdict: {top}")?;
+    let floor_ratio =
+        sequential.median().as_secs_f64() / round_trips.median().as_secs_f64().max(1e-9);
+    writeln!(
+        ctx.out,
+        "floor:       {}; {:.0} bare round trips/s (SELECT 1, one per verdict, same pool); \
+         one caller takes {floor_ratio:.2}× its time",
+        round_trips.describe(),
+        rate(&round_trips),
+    )?;
     writeln!(
         ctx.out,
         "{clients} callers:  {}; {:.0} verdicts/s; {} SQL statements",
@@ -118,9 +143,10 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
     Ok(vec![Outcome {
         name: "evaluate",
         text: format!(
-            "one caller {:.0} verdicts/s ({}), {clients} callers {:.0} verdicts/s ({}); {:.1} statements per verdict; {memory_text}",
+            "one caller {:.0} verdicts/s ({}; floor {:.0} bare round trips/s, {floor_ratio:.2}×), {clients} callers {:.0} verdicts/s ({}); {:.1} statements per verdict; {memory_text}",
             rate(&sequential),
             verdict_at_least(rate(&sequential), 5000.0, "/s"),
+            rate(&round_trips),
             rate(&concurrent),
             verdict_at_least(rate(&concurrent), 5000.0, "/s"),
             per(&sequential),

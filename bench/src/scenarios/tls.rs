@@ -40,6 +40,8 @@ async fn connect(url: String) -> Result<DatabaseConnection, sea_orm::DbErr> {
         .max_connections(1)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
+        // As the service's pool: a connection in use is not pinged before each statement.
+        .test_before_acquire_if_idle_for(hq_api::db::PING_IF_IDLE_FOR)
         .sqlx_logging(false);
     Database::connect(options).await
 }
