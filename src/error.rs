@@ -6,7 +6,7 @@
 //! leaves the process.
 
 use async_graphql::{ErrorExtensions, ServerError};
-use sea_orm::DbErr;
+use sea_orm::{ConnAcquireErr, DbErr};
 
 policy::code_enum! {
     /// The stable codes a client finds in `extensions.code`.
@@ -374,6 +374,16 @@ fn is_connection_error(err: &DbErr) -> bool {
     }
 }
 
+/// Whether a connection error says the pool or the database is busy (every connection taken, a
+/// SQLite writer holding the lock) rather than that a connection was lost or refused: a busy
+/// pool's connections are alive, and testing each before use would only add load.
+fn is_busy(err: &DbErr) -> bool {
+    matches!(err, DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)) || {
+        let text = err.to_string().to_ascii_lowercase();
+        text.contains("pool timed out") || text.contains("database is locked")
+    }
+}
+
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         let text = err.to_string();
@@ -396,7 +406,9 @@ impl From<DbErr> for AppError {
             crate::metrics::acquire_timed_out();
         }
         if is_connection_error(&err) {
-            crate::db::connection_lost();
+            if !is_busy(&err) {
+                crate::db::connection_lost();
+            }
             return AppError::Unavailable(err);
         }
         AppError::Internal(text)
@@ -412,6 +424,28 @@ mod tests {
         match ext.get(key)? {
             async_graphql::Value::String(s) => Some(s.clone()),
             other => Some(other.to_string()),
+        }
+    }
+
+    #[test]
+    fn a_busy_pool_or_database_is_not_a_lost_connection() {
+        let cases = [
+            (DbErr::ConnectionAcquire(ConnAcquireErr::Timeout), true),
+            (DbErr::Custom("database is locked".into()), true),
+            (DbErr::Custom("pool timed out while waiting".into()), true),
+            (
+                DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+                false,
+            ),
+            (
+                DbErr::Custom("error communicating with database: broken pipe".into()),
+                false,
+            ),
+            (DbErr::Custom("connection refused".into()), false),
+        ];
+        for (err, busy) in cases {
+            assert!(is_connection_error(&err), "{err}");
+            assert_eq!(is_busy(&err), busy, "{err}");
         }
     }
 
