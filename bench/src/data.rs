@@ -37,7 +37,7 @@ use hq_api::services::{parameters, payments, rule_sets};
 use policy::credit_code::{CreditCode, CreditCodeError};
 use policy::reconciliation::PaymentKind;
 use policy::settlement::ClaimStatus;
-use policy::{Figures, Money, Ownership, RecognitionParams, decide_recognition};
+use policy::{Figures, Money, Ownership, RecognitionParams, RecognitionPolicy};
 
 /// The fiscal year whose claims are reconciled and settled.
 pub const FISCAL_YEAR: i32 = 2024;
@@ -365,6 +365,7 @@ pub async fn generate(
     let set = parameters::load_set(db).await?;
     let params = RecognitionParams::from_set(&set, decided_on())?;
     let rule_set = rule_sets::in_force_on(db, decided_on()).await?.rule_set;
+    let policy = RecognitionPolicy::new(rule_set.clone(), params.clone());
     let versions_json = serde_json::to_string(&params.parameter_versions)
         .map_err(|e| BenchError::new(e.to_string()))?;
     let mut codes = Vec::with_capacity(usize::try_from(size.enterprises).unwrap_or(0));
@@ -412,15 +413,8 @@ pub async fn generate(
                 recorded_at: Set(at),
                 recorded_by: Set(BY.into()),
             });
-            let verdict = decide_recognition(
-                &rule_set,
-                &facts,
-                Some(&figures),
-                &[],
-                RECOGNITION_YEAR,
-                decided_on(),
-                &params,
-            )?;
+            let verdict =
+                policy.decide(&facts, Some(&figures), &[], RECOGNITION_YEAR, decided_on())?;
             if let (true, Some(route)) = (verdict.eligible, verdict.route) {
                 recognised += 1;
                 recognition_rows.push(recognitions::ActiveModel {

@@ -47,8 +47,8 @@ pub use params::{
     default_parameters, resolve,
 };
 pub use recognition::{
-    Figure, Figures, Gap, Ownership, RecognitionParams, RecognitionVerdict, Route, RouteOutcome,
-    RuleId, RuleResult, decide_recognition,
+    Figure, Figures, Gap, Ownership, RecognitionParams, RecognitionPolicy, RecognitionVerdict,
+    Route, RouteOutcome, RuleId, RuleResult, decide_recognition,
 };
 pub use rule_set::{
     Amendment, AmendmentError, RuleSet, amend_in_force, governing, in_force, rule_set_on,

@@ -225,17 +225,54 @@ impl Money {
     /// The amount with thousands separators, e.g. `"463,000,000.00"` or `"-1,234.56"`.
     #[must_use]
     pub fn format_yuan(self) -> String {
-        let magnitude = self.0.unsigned_abs();
-        let yuan = (magnitude / 100).to_string();
-        let mut grouped = String::with_capacity(yuan.len() + yuan.len() / 3);
-        for (i, digit) in yuan.chars().enumerate() {
-            if i > 0 && (yuan.len() - i).is_multiple_of(3) {
-                grouped.push(',');
+        self.yuan().to_string()
+    }
+
+    /// The text of [`Money::format_yuan`] as a `Display` that allocates nothing, for a figure
+    /// written into a longer text (`format!("revenue {} ≥ …", revenue.yuan())`): verdict texts
+    /// carry several amounts each, and the yearly round writes them for every enterprise.
+    #[must_use]
+    pub fn yuan(self) -> Yuan {
+        Yuan(self)
+    }
+}
+
+/// An amount written with thousands separators: [`Money::yuan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Yuan(Money);
+
+impl fmt::Display for Yuan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The longest text, of `i64::MIN` fen, is 26 bytes: a sign, 17 digits, 5 commas and the
+        // point. Written from the right.
+        let mut text = [0u8; 32];
+        let mut at = text.len();
+        let mut put = |byte: u8| {
+            at -= 1;
+            text[at] = byte;
+        };
+        let magnitude = self.0.0.unsigned_abs();
+        let digit = |n: u64| b'0' + u8::try_from(n % 10).unwrap_or(0);
+        put(digit(magnitude));
+        put(digit(magnitude / 10));
+        put(b'.');
+        let mut yuan = magnitude / 100;
+        let mut written = 0;
+        loop {
+            if written > 0 && written % 3 == 0 {
+                put(b',');
             }
-            grouped.push(digit);
+            put(digit(yuan));
+            written += 1;
+            yuan /= 10;
+            if yuan == 0 {
+                break;
+            }
         }
-        let sign = if self.is_negative() { "-" } else { "" };
-        format!("{sign}{grouped}.{:02}", magnitude % 100)
+        if self.0.is_negative() {
+            put(b'-');
+        }
+        f.pad(std::str::from_utf8(&text[at..]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -544,6 +581,29 @@ mod tests {
         ];
         for (fen, text) in cases {
             assert_eq!(Money::from_fen(fen).format_yuan(), text);
+            assert_eq!(
+                format!("({})", Money::from_fen(fen).yuan()),
+                format!("({text})")
+            );
+        }
+        // Every count of digits, either sign: the grouping of a plain rendering.
+        let mut fen: i64 = 7;
+        while let Some(next) = fen.checked_mul(10) {
+            for amount in [fen, -fen, fen - 1] {
+                let plain = Money::from_fen(amount).to_string();
+                let (whole, cents) = plain.split_once('.').unwrap();
+                let digits = whole.trim_start_matches('-');
+                let grouped: Vec<String> = digits
+                    .as_bytes()
+                    .rchunks(3)
+                    .rev()
+                    .map(|group| String::from_utf8(group.to_vec()).unwrap())
+                    .collect();
+                let sign = if amount < 0 { "-" } else { "" };
+                let expected = format!("{sign}{}.{cents}", grouped.join(","));
+                assert_eq!(Money::from_fen(amount).format_yuan(), expected, "{amount}");
+            }
+            fen = next;
         }
     }
 

@@ -190,14 +190,14 @@ impl RecognitionVerdict {
                     rule: r.rule.into(),
                     clause: r.clause.as_str().to_string(),
                     passed: r.passed,
-                    detail: r.detail,
+                    detail: r.detail.into_owned(),
                     gap,
                     gap_kind,
                     figures: r
                         .figures
                         .into_iter()
                         .map(|f| VerdictFigure {
-                            name: f.name,
+                            name: f.name.into_owned(),
                             value: f.value,
                         })
                         .collect(),

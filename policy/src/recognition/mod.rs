@@ -8,6 +8,7 @@
 /// The rules of the rule table (docs/rules.md), one function each, and what they read.
 mod rules;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -348,7 +349,7 @@ impl Route {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Figure {
     /// What the value is.
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// The value as text (amounts plain, e.g. `463000000.00`; dates ISO).
     pub value: String,
 }
@@ -366,7 +367,7 @@ pub enum Gap {
 impl fmt::Display for Gap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Gap::Money(amount) => f.write_str(&amount.format_yuan()),
+            Gap::Money(amount) => fmt::Display::fmt(&amount.yuan(), f),
             Gap::Units(units) => write!(f, "{units}"),
         }
     }
@@ -383,7 +384,7 @@ pub struct RuleResult {
     pub passed: bool,
     /// Human text with the figures, e.g.
     /// `revenue 463,000,000.00 < 500,000,000.00 (new enterprise, in Hangzhou since 2022-03-01)`.
-    pub detail: String,
+    pub detail: Cow<'static, str>,
     /// The values used.
     pub figures: Vec<Figure>,
     /// For a failed numeric rule, by how much it missed.
@@ -488,87 +489,162 @@ pub fn decide_recognition(
     decided_on: NaiveDate,
     params: &RecognitionParams,
 ) -> Result<RecognitionVerdict, PolicyError> {
-    // §final: 本意见自2023年2月20日起施行，有效期至2028年2月20日.
-    // INTERPRETATION(§final): a 2028 round would be decided after the policy ends on 2028-02-20.
-    // A round for Y is decided during Y on the figures of Y−1, so rounds run from the year of
-    // `policy.valid_from` to the year before that of `policy.valid_to`: 2023..=2027.
-    params.ensure_round_year(year)?;
-
-    let ctx = Context {
+    RecognitionPolicy::new(rule_set.clone(), params.clone()).decide(
         facts,
         figures,
-        year,
-        params,
-    };
-    let ban = ban_in_force(revocations, params.ban_years, decided_on);
-    let rules = vec![
-        not_banned(revocations, decided_on, params.ban_years),
-        ctx.industrial_guidance(),
-        ctx.legal_person(),
-        ctx.registered_in_hangzhou(),
-        ctx.operating(),
-        ctx.unified_accounting(),
-        ctx.outside_units(),
-        ctx.not_dishonest(),
-        ctx.industry_not_excluded(),
-        ctx.not_excluded_soe(),
-        ctx.revenue_threshold()?,
-        ctx.rd_facilities(),
-        ctx.rd_stable_funding(),
-        ctx.rd_min_spend()?,
-        ctx.rd_min_ratio()?,
-        ctx.listed_on_accepted_exchange(),
-        ctx.listed_entity_in_hangzhou(),
-    ];
-    debug_assert!(
-        rules.iter().map(|r| r.rule).eq(RuleId::ALL),
-        "rules are listed in table order"
-    );
-    let rules: Vec<RuleResult> = rules
-        .into_iter()
-        .filter(|result| rule_set.applies(result.rule))
-        .collect();
-
-    let passed = |rule: RuleId| rules.iter().any(|r| r.rule == rule && r.passed);
-    let routes: Vec<RouteOutcome> = rule_set
-        .routes()
-        .into_iter()
-        .map(|route| {
-            let failed: Vec<RuleId> = route
-                .rules()
-                .filter(|&rule| rule_set.applies(rule) && !passed(rule))
-                .collect();
-            RouteOutcome {
-                route,
-                passed: failed.is_empty(),
-                failed,
-            }
-        })
-        .collect();
-    let first_route = routes
-        .iter()
-        .find(|outcome| outcome.passed)
-        .map(|o| o.route);
-    let not_banned = !rule_set.applies(RuleId::NotBanned) || passed(RuleId::NotBanned);
-    let eligible = not_banned && first_route.is_some();
-    let failed = rules.iter().filter(|r| !r.passed).map(|r| r.rule).collect();
-
-    Ok(RecognitionVerdict {
+        revocations,
         year,
         decided_on,
-        eligible,
-        route: if eligible { first_route } else { None },
-        rules,
-        routes,
-        needs_review: ctx.needs_review(),
-        ban_until: ban
-            .filter(|_| rule_set.applies(RuleId::NotBanned))
-            .map(|b| b.ends_on),
-        failed,
-        parameter_versions: cited_versions(rule_set, params),
-        rule_set: rule_set.code.clone(),
-        not_in_force: rule_set.not_in_force(),
-    })
+    )
+}
+
+/// A rule set with the parameters read on one decision date, and what every verdict under
+/// them reads that no enterprise changes (the routes offered, the rules not in force, the
+/// parameter versions cited), worked out once. [`RecognitionPolicy::decide`] is
+/// [`decide_recognition`] under it: the yearly round decides every enterprise of a date under
+/// one, instead of working those out again for each.
+#[derive(Debug, Clone)]
+pub struct RecognitionPolicy {
+    rule_set: RuleSet,
+    params: RecognitionParams,
+    /// The routes offered, in the order tried, each with its rules in force (basic and own).
+    routes: Vec<(Route, Vec<RuleId>)>,
+    not_in_force: Vec<RuleId>,
+    cited_versions: Vec<i64>,
+}
+
+impl RecognitionPolicy {
+    /// `rule_set` (the one in force on the decision date) with `params` (as of that date).
+    #[must_use]
+    pub fn new(rule_set: RuleSet, params: RecognitionParams) -> RecognitionPolicy {
+        RecognitionPolicy {
+            routes: rule_set
+                .routes()
+                .into_iter()
+                .map(|route| {
+                    (
+                        route,
+                        route.rules().filter(|&r| rule_set.applies(r)).collect(),
+                    )
+                })
+                .collect(),
+            not_in_force: rule_set.not_in_force(),
+            cited_versions: cited_versions(&rule_set, &params),
+            rule_set,
+            params,
+        }
+    }
+
+    /// The rule set.
+    #[must_use]
+    pub fn rule_set(&self) -> &RuleSet {
+        &self.rule_set
+    }
+
+    /// The parameters.
+    #[must_use]
+    pub fn params(&self) -> &RecognitionParams {
+        &self.params
+    }
+
+    /// The verdict of [`decide_recognition`] under this rule set and these parameters.
+    ///
+    /// # Errors
+    ///
+    /// As [`decide_recognition`].
+    pub fn decide(
+        &self,
+        facts: &Facts,
+        figures: Option<&Figures>,
+        revocations: &[NaiveDate],
+        year: i32,
+        decided_on: NaiveDate,
+    ) -> Result<RecognitionVerdict, PolicyError> {
+        let (rule_set, params) = (&self.rule_set, &self.params);
+        // §final: 本意见自2023年2月20日起施行，有效期至2028年2月20日.
+        // INTERPRETATION(§final): a 2028 round would be decided after the policy ends on 2028-02-20.
+        // A round for Y is decided during Y on the figures of Y−1, so rounds run from the year of
+        // `policy.valid_from` to the year before that of `policy.valid_to`: 2023..=2027.
+        params.ensure_round_year(year)?;
+
+        let ctx = Context {
+            facts,
+            figures,
+            year,
+            params,
+        };
+        let ban = ban_in_force(revocations, params.ban_years, decided_on);
+        let rules = vec![
+            not_banned(revocations, decided_on, params.ban_years),
+            ctx.industrial_guidance(),
+            ctx.legal_person(),
+            ctx.registered_in_hangzhou(),
+            ctx.operating(),
+            ctx.unified_accounting(),
+            ctx.outside_units(),
+            ctx.not_dishonest(),
+            ctx.industry_not_excluded(),
+            ctx.not_excluded_soe(),
+            ctx.revenue_threshold()?,
+            ctx.rd_facilities(),
+            ctx.rd_stable_funding(),
+            ctx.rd_min_spend()?,
+            ctx.rd_min_ratio()?,
+            ctx.listed_on_accepted_exchange(),
+            ctx.listed_entity_in_hangzhou(),
+        ];
+        debug_assert!(
+            rules.iter().map(|r| r.rule).eq(RuleId::ALL),
+            "rules are listed in table order"
+        );
+        let rules: Vec<RuleResult> = rules
+            .into_iter()
+            .filter(|result| rule_set.applies(result.rule))
+            .collect();
+
+        let passed = |rule: RuleId| rules.iter().any(|r| r.rule == rule && r.passed);
+        let routes: Vec<RouteOutcome> = self
+            .routes
+            .iter()
+            .map(|(route, in_force)| {
+                let route = *route;
+                let failed: Vec<RuleId> = in_force
+                    .iter()
+                    .copied()
+                    .filter(|&rule| !passed(rule))
+                    .collect();
+                RouteOutcome {
+                    route,
+                    passed: failed.is_empty(),
+                    failed,
+                }
+            })
+            .collect();
+        let first_route = routes
+            .iter()
+            .find(|outcome| outcome.passed)
+            .map(|o| o.route);
+        let not_banned = !rule_set.applies(RuleId::NotBanned) || passed(RuleId::NotBanned);
+        let eligible = not_banned && first_route.is_some();
+        let failed = rules.iter().filter(|r| !r.passed).map(|r| r.rule).collect();
+
+        Ok(RecognitionVerdict {
+            year,
+            decided_on,
+            eligible,
+            route: if eligible { first_route } else { None },
+            rules,
+            routes,
+            needs_review: ctx.needs_review(),
+            ban_until: ban
+                .filter(|_| rule_set.applies(RuleId::NotBanned))
+                .map(|b| b.ends_on),
+            failed,
+            parameter_versions: self.cited_versions.clone(),
+            rule_set: rule_set.code.clone(),
+            not_in_force: self.not_in_force.clone(),
+        })
+    }
 }
 
 /// The parameter versions a verdict under `rule_set` used: all those read, except the versions

@@ -1,7 +1,8 @@
 //! The rules of the recognition rule table (docs/rules.md) (§3, §4, §22), one function each: a [`RuleResult`]
 //! with its clause, the figures it used and, for a failed numeric rule, the gap.
 
-use std::fmt;
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
 
 use chrono::NaiveDate;
 
@@ -18,7 +19,7 @@ pub(super) struct Context<'a> {
     pub(super) params: &'a RecognitionParams,
 }
 
-fn result(rule: RuleId, passed: bool, detail: impl Into<String>) -> RuleResult {
+fn result(rule: RuleId, passed: bool, detail: impl Into<Cow<'static, str>>) -> RuleResult {
     RuleResult {
         rule,
         clause: rule.clause(),
@@ -29,11 +30,18 @@ fn result(rule: RuleId, passed: bool, detail: impl Into<String>) -> RuleResult {
     }
 }
 
+/// Bytes reserved for a figure's text: an amount of `i64` fen is at most 21.
+const FIGURE_CAPACITY: usize = 24;
+
 impl RuleResult {
-    fn with(mut self, name: &str, value: impl fmt::Display) -> RuleResult {
+    fn with(mut self, name: &'static str, value: impl fmt::Display) -> RuleResult {
+        // Sized for any figure (an amount, a date, a count) so writing it never regrows.
+        let mut text = String::with_capacity(FIGURE_CAPACITY);
+        // Writing into a `String` cannot fail.
+        let _ = write!(text, "{value}");
         self.figures.push(Figure {
-            name: name.to_owned(),
-            value: value.to_string(),
+            name: Cow::Borrowed(name),
+            value: text,
         });
         self
     }
@@ -45,7 +53,7 @@ impl RuleResult {
 }
 
 /// A boolean fact: passes when set, with the text for either case.
-fn flag(rule: RuleId, set: bool, yes: &str, no: &str) -> RuleResult {
+fn flag(rule: RuleId, set: bool, yes: &'static str, no: &'static str) -> RuleResult {
     result(rule, set, if set { yes } else { no })
 }
 
@@ -285,9 +293,9 @@ impl Context<'_> {
         let (passed, gap) = at_least(figures.revenue, threshold)?;
         let detail = format!(
             "revenue {} {} {} ({category})",
-            figures.revenue.format_yuan(),
+            figures.revenue.yuan(),
             comparison(passed),
-            threshold.format_yuan()
+            threshold.yuan()
         );
         let mut outcome = result(rule, passed, detail)
             .with("figures_year", self.year - 1)
@@ -328,9 +336,9 @@ impl Context<'_> {
         let (passed, gap) = at_least(figures.rd_spend, minimum)?;
         let detail = format!(
             "R&D {} {} {}",
-            figures.rd_spend.format_yuan(),
+            figures.rd_spend.yuan(),
             comparison(passed),
-            minimum.format_yuan()
+            minimum.yuan()
         );
         Ok(result(rule, passed, detail)
             .with("figures_year", self.year - 1)
@@ -356,10 +364,10 @@ impl Context<'_> {
         let rounding = if exact { "" } else { ", rounded up to the fen" };
         let detail = format!(
             "R&D {} {} {ratio} × revenue {} = {}{rounding}",
-            figures.rd_spend.format_yuan(),
+            figures.rd_spend.yuan(),
             comparison(passed),
-            figures.revenue.format_yuan(),
-            required.format_yuan()
+            figures.revenue.yuan(),
+            required.yuan()
         );
         Ok(result(rule, passed, detail)
             .with("figures_year", self.year - 1)

@@ -150,7 +150,7 @@ fn the_revenue_threshold_depends_on_the_stay_in_hangzhou_and_is_inclusive() {
         assert_eq!(verdict.eligible, passes, "{since} {revenue}");
         assert!(
             result.figures.contains(&Figure {
-                name: "threshold".to_owned(),
+                name: "threshold".into(),
                 value: threshold.to_owned()
             }),
             "{since} {revenue}: {:?}",

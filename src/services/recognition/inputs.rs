@@ -21,7 +21,7 @@ use sea_orm::{
 };
 
 use crate::error::{AppError, AppResult};
-use crate::policy::{Figures, Money, ParameterSet, RecognitionParams, rule_set};
+use crate::policy::{Figures, Money, ParameterSet, RecognitionParams, RecognitionPolicy, rule_set};
 use crate::services::rule_sets::{self, StoredRuleSet};
 use crate::services::{parameters, registry, tx};
 use entity::enterprise_facts;
@@ -69,8 +69,9 @@ impl Generation {
 pub struct DateRules {
     /// The rule set in force on the date.
     pub rule_set: Arc<StoredRuleSet>,
-    /// The general parameter versions in force on the date.
-    pub params: RecognitionParams,
+    /// The rule set's rules with the parameter versions in force on the date, and what every
+    /// verdict of the date reads of them.
+    pub policy: RecognitionPolicy,
 }
 
 /// The stored parameter versions and rule sets of one generation.
@@ -119,7 +120,8 @@ impl PolicySnapshot {
             .map(Arc::new)
             .ok_or_else(|| AppError::internal("the rule set in force vanished"))?;
         let params = RecognitionParams::from_set(&self.parameters, decided_on)?;
-        let rules = Arc::new(DateRules { rule_set, params });
+        let policy = RecognitionPolicy::new(rule_set.rule_set.clone(), params);
+        let rules = Arc::new(DateRules { rule_set, policy });
         self.lock().insert(decided_on, Arc::clone(&rules));
         Ok(rules)
     }

@@ -15,7 +15,7 @@ use super::inputs::{self, Inputs, PolicyCache, PolicySnapshot};
 use super::{ensure_sees, enterprise, lock, not_in_registry, verdict_in};
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
-use crate::policy::{RecognitionVerdict, decide_recognition};
+use crate::policy::RecognitionVerdict;
 use crate::services::audit::{self, AuditEntry};
 use crate::services::registry;
 use crate::services::rule_sets::StoredRuleSet;
@@ -85,14 +85,12 @@ pub(super) fn decide(
         .ok_or_else(|| not_in_registry(&inputs.credit_code, decided_on))?;
     let facts = registry::facts_from_row(facts)?;
     let rules = policy.on(decided_on)?;
-    let verdict = decide_recognition(
-        &rules.rule_set.rule_set,
+    let verdict = rules.policy.decide(
         &facts,
         inputs.figures.as_ref(),
         &inputs.revocations,
         year,
         decided_on,
-        &rules.params,
     )?;
     Ok(Evaluation {
         credit_code: inputs.credit_code,

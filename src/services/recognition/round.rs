@@ -178,7 +178,11 @@ async fn current<C: ConnectionTrait>(
 /// The refusals of a whole round, before any enterprise is read: no rule set in force on the
 /// decision date, unreadable parameters, or a year outside the policy's rounds.
 fn check(policy: &PolicySnapshot, year: i32, decided_on: NaiveDate) -> AppResult<()> {
-    Ok(policy.on(decided_on)?.params.ensure_round_year(year)?)
+    Ok(policy
+        .on(decided_on)?
+        .policy
+        .params()
+        .ensure_round_year(year)?)
 }
 
 /// The verdicts of the enterprises `bounds` selects, in the order read.
