@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use chrono::NaiveDate;
 use sea_orm::{
-    ConnectionTrait, DbBackend, IdenStatic, Iterable, QueryResult, Statement, TransactionSession,
+    ConnectionTrait, DbBackend, IdenStatic, QueryResult, Statement, TransactionSession,
     TransactionTrait, Value,
 };
 
@@ -236,12 +236,93 @@ impl Binds {
     }
 }
 
-/// `alias.column AS f_column` for every facts column.
+/// The facts columns, in the order the statements select them and [`facts_at`] reads them.
+const FACTS_COLUMNS: [enterprise_facts::Column; 22] = {
+    use enterprise_facts::Column as C;
+    [
+        C::Id,
+        C::EnterpriseId,
+        C::ValidFrom,
+        C::ValidTo,
+        C::Name,
+        C::DistrictCode,
+        C::HangzhouSince,
+        C::IndustryCode,
+        C::Ownership,
+        C::IndustrialGuidance,
+        C::IndependentLegalPerson,
+        C::DeemedLegalPerson,
+        C::Operating,
+        C::UnifiedAccounting,
+        C::RdFacilities,
+        C::RdStableFunding,
+        C::OutsideUnits,
+        C::ListingExchange,
+        C::ListedEntityInHangzhou,
+        C::Dishonest,
+        C::OwnsOffice,
+        C::RegisteredCapitalFen,
+    ]
+};
+
+/// `alias.column AS f_column` for every facts column, in [`FACTS_COLUMNS`] order.
 fn facts_columns(alias: &str) -> String {
-    enterprise_facts::Column::iter()
+    FACTS_COLUMNS
+        .iter()
         .map(|c| format!("{alias}.{0} AS f_{0}", c.as_str()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A row's columns read one after another by position. Every statement of this module starts
+/// its select list alike (the enterprise, its district today, its facts, its figures), and
+/// reading those by position instead of by name spares each row a formatted `f_` name and a
+/// name lookup per column: a sixth of a single evaluation's instructions (callgrind).
+struct Columns<'r> {
+    row: &'r QueryResult,
+    next: usize,
+}
+
+impl Columns<'_> {
+    fn read<T: sea_orm::TryGetable>(&mut self) -> AppResult<T> {
+        let value = self.row.try_get_by_index(self.next)?;
+        self.next += 1;
+        Ok(value)
+    }
+}
+
+/// The facts at the cursor ([`FACTS_COLUMNS`], in order); `None` when the join found no row
+/// (its id is NULL). The cursor moves past them either way.
+fn facts_at(columns: &mut Columns<'_>) -> AppResult<Option<enterprise_facts::Model>> {
+    let Some(id) = columns.read::<Option<i64>>()? else {
+        columns.next += FACTS_COLUMNS.len() - 1;
+        return Ok(None);
+    };
+    // Fields are evaluated in the order written: that of `FACTS_COLUMNS`.
+    Ok(Some(enterprise_facts::Model {
+        id,
+        enterprise_id: columns.read()?,
+        valid_from: columns.read()?,
+        valid_to: columns.read()?,
+        name: columns.read()?,
+        district_code: columns.read()?,
+        hangzhou_since: columns.read()?,
+        industry_code: columns.read()?,
+        ownership: columns.read()?,
+        industrial_guidance: columns.read()?,
+        independent_legal_person: columns.read()?,
+        deemed_legal_person: columns.read()?,
+        operating: columns.read()?,
+        unified_accounting: columns.read()?,
+        rd_facilities: columns.read()?,
+        rd_stable_funding: columns.read()?,
+        outside_units: columns.read()?,
+        listing_exchange: columns.read()?,
+        listed_entity_in_hangzhou: columns.read()?,
+        dishonest: columns.read()?,
+        owns_office: columns.read()?,
+        registered_capital_fen: columns.read()?,
+    }))
 }
 
 /// `alias` joined to the facts row of `e` valid on the day bound by `binds`.
@@ -254,27 +335,29 @@ fn facts_on(binds: &mut Binds, alias: &str, day: NaiveDate) -> String {
     )
 }
 
-fn figures_of(row: &QueryResult) -> AppResult<Option<Figures>> {
-    let revenue: Option<i64> = row.try_get("", "revenue_fen")?;
-    let rd_spend: Option<i64> = row.try_get("", "rd_spend_fen")?;
-    Ok(match (revenue, rd_spend) {
-        (Some(revenue), Some(rd_spend)) => Some(Figures {
-            revenue: Money::from_fen(revenue),
-            rd_spend: Money::from_fen(rd_spend),
-        }),
-        _ => None,
-    })
-}
-
+/// The columns every statement of this module starts with, read by position ([`Columns`]):
+/// `e_id`, `e_credit_code`, `district_today`, the facts on the decision date ([`FACTS_COLUMNS`]),
+/// `revenue_fen` and `rd_spend_fen` of Y−1.
 fn inputs_of(row: &QueryResult) -> AppResult<Inputs> {
+    let mut columns = Columns { row, next: 0 };
+    let enterprise_id = columns.read()?;
+    let credit_code = columns.read()?;
+    let district_today = columns.read()?;
+    let facts = facts_at(&mut columns)?;
+    let revenue: Option<i64> = columns.read()?;
+    let rd_spend: Option<i64> = columns.read()?;
     Ok(Inputs {
-        enterprise_id: row.try_get("", "e_id")?,
-        credit_code: row.try_get("", "e_credit_code")?,
-        district_today: row.try_get("", "district_today")?,
-        facts: <enterprise_facts::Model as sea_orm::FromQueryResult>::from_query_result_optional(
-            row, "f_",
-        )?,
-        figures: figures_of(row)?,
+        enterprise_id,
+        credit_code,
+        district_today,
+        facts,
+        figures: match (revenue, rd_spend) {
+            (Some(revenue), Some(rd_spend)) => Some(Figures {
+                revenue: Money::from_fen(revenue),
+                rd_spend: Money::from_fen(rd_spend),
+            }),
+            _ => None,
+        },
         revocations: Vec::new(),
     })
 }
@@ -522,6 +605,140 @@ pub async fn of_page<C: ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{TimeZone, Utc};
+    use entity::{enterprise_figures, enterprises};
+    use sea_orm::{
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, Database, EntityTrait,
+        Iterable, QueryFilter, QueryOrder,
+    };
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("a date")
+    }
+
+    #[test]
+    fn the_facts_columns_are_every_column_once() {
+        let mut listed: Vec<&str> = FACTS_COLUMNS.iter().map(|c| c.as_str()).collect();
+        let mut all: Vec<&str> = enterprise_facts::Column::iter()
+            .map(|c| c.as_str())
+            .collect();
+        listed.sort_unstable();
+        all.sort_unstable();
+        assert_eq!(listed, all);
+    }
+
+    /// Inputs read by position equal the stored rows, whatever the column: every column of the
+    /// facts holds a value no other column of its type holds (booleans: the two periods set
+    /// them oppositely), so a column read from the wrong position fails the comparison.
+    #[tokio::test]
+    async fn inputs_read_by_position_are_the_stored_facts_and_figures() {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).min_connections(1);
+        let db = Database::connect(options).await.expect("in-memory SQLite");
+        crate::db::migrate_and_seed(&db).await.expect("migrated");
+        let at = Utc
+            .timestamp_opt(1_733_212_345, 0)
+            .single()
+            .expect("a time");
+        let enterprise = enterprises::ActiveModel {
+            credit_code: Set("91330100MA2B3C4D5E".into()),
+            created_at: Set(at),
+            created_by: Set("test".into()),
+            ..Default::default()
+        }
+        .insert(&db)
+        .await
+        .expect("enterprise");
+        for (flag, from, to, district) in [
+            (true, date(2020, 1, 1), Some(date(2023, 12, 31)), "330106"),
+            (false, date(2024, 1, 1), None, "330108"),
+        ] {
+            enterprise_facts::ActiveModel {
+                enterprise_id: Set(enterprise.id),
+                valid_from: Set(from),
+                valid_to: Set(to),
+                name: Set(format!("杭州总部有限公司 {from}")),
+                district_code: Set(Some(district.into())),
+                hangzhou_since: Set(Some(date(2015, 6, 1))),
+                industry_code: Set("7211".into()),
+                ownership: Set("PRIVATE".into()),
+                industrial_guidance: Set(flag),
+                independent_legal_person: Set(!flag),
+                deemed_legal_person: Set(flag),
+                operating: Set(!flag),
+                unified_accounting: Set(flag),
+                rd_facilities: Set(!flag),
+                rd_stable_funding: Set(flag),
+                outside_units: Set(3),
+                listing_exchange: Set(Some("SSE".into())),
+                listed_entity_in_hangzhou: Set(!flag),
+                dishonest: Set(flag),
+                owns_office: Set(!flag),
+                registered_capital_fen: Set(Some(99_999_999_999_999)),
+                ..Default::default()
+            }
+            .insert(&db)
+            .await
+            .expect("facts");
+        }
+        enterprise_figures::ActiveModel {
+            enterprise_id: Set(enterprise.id),
+            year: Set(2022),
+            revenue_fen: Set(120_000_000_000),
+            rd_spend_fen: Set(7_000_000_001),
+            recorded_at: Set(at),
+            recorded_by: Set("test".into()),
+            ..Default::default()
+        }
+        .insert(&db)
+        .await
+        .expect("figures");
+        let stored = enterprise_facts::Entity::find()
+            .filter(enterprise_facts::Column::EnterpriseId.eq(enterprise.id))
+            .order_by_asc(enterprise_facts::Column::ValidFrom)
+            .all(&db)
+            .await
+            .expect("stored facts");
+        let figures = Some(Figures {
+            revenue: Money::from_fen(120_000_000_000),
+            rd_spend: Money::from_fen(7_000_000_001),
+        });
+
+        let (single, _) = of_enterprise(&db, &enterprise.credit_code, 2023, date(2023, 6, 1))
+            .await
+            .expect("read")
+            .expect("the enterprise");
+        let bounds = PageBounds {
+            limit: 10,
+            ..PageBounds::default()
+        };
+        let (page, _) = of_page(&db, 2023, date(2023, 6, 1), None, &bounds)
+            .await
+            .expect("read");
+        assert_eq!(page.len(), 1);
+        for inputs in [&single, &page[0]] {
+            assert_eq!(inputs.enterprise_id, enterprise.id);
+            assert_eq!(inputs.credit_code, enterprise.credit_code);
+            assert_eq!(inputs.district_today.as_deref(), Some("330108"));
+            assert_eq!(inputs.facts.as_ref(), Some(&stored[0]));
+            assert_eq!(inputs.figures, figures);
+        }
+
+        // Not in the registry on the decision date: no facts, and the figures after them.
+        let (before, _) = of_enterprise(&db, &enterprise.credit_code, 2023, date(2019, 6, 1))
+            .await
+            .expect("read")
+            .expect("the enterprise");
+        assert_eq!(before.facts, None);
+        assert_eq!(before.figures, figures);
+        // The later period, and a year without figures.
+        let (later, _) = of_enterprise(&db, &enterprise.credit_code, 2025, date(2025, 1, 2))
+            .await
+            .expect("read")
+            .expect("the enterprise");
+        assert_eq!(later.facts.as_ref(), Some(&stored[1]));
+        assert_eq!(later.figures, None);
+    }
 
     #[test]
     fn the_enterprise_statement_built_once_binds_the_values_it_is_given() {
