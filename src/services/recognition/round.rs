@@ -211,9 +211,9 @@ async fn decide_all<C: ConnectionTrait>(
     decided_on: NaiveDate,
 ) -> AppResult<Vec<Evaluation>> {
     let snapshot = policy.snapshot(conn, generation).await?;
-    // Deciding is CPU work (about 15 µs a verdict, mostly the texts of the rules' figures),
-    // done while the database reads the next chunk: split over the machine's cores, it is not
-    // the round's bottleneck on one core while the others wait.
+    // Deciding is CPU work (about 4 µs a verdict in the rules, mostly writing the texts of
+    // their figures), done while the database reads the next chunk: split over the machine's
+    // cores, it is not the round's bottleneck on one core while the others wait.
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     map_in_parts(rows, threads, |inputs| {
         decide(&snapshot, inputs, year, decided_on)
