@@ -14,4 +14,5 @@ rm -rf vendor/sqlx-core
 mv "$work/sqlx-core-$version" vendor/sqlx-core
 rm -f vendor/sqlx-core/Cargo.lock
 patch -d vendor/sqlx-core -p1 < vendor/sqlx-core-nodelay.patch
-echo "vendor/sqlx-core: sqlx-core $version with the TCP_NODELAY patch"
+patch -d vendor/sqlx-core -p1 < vendor/sqlx-core-release-ping.patch
+echo "vendor/sqlx-core: sqlx-core $version with the TCP_NODELAY and release-ping patches"

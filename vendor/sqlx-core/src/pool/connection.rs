@@ -304,6 +304,18 @@ impl<DB: Database> Floating<DB, Live<DB>> {
             }
         }
 
+        // hq-api patch (vendor/sqlx-core-release-ping.patch): a connection with nothing queued
+        // to write goes back to the pool without the ping below. The ping is a full round trip
+        // after every pooled statement, which the next statement on the connection waits for;
+        // what it flushes (a dropped transaction's ROLLBACK) is queued in the write buffer, so
+        // `should_flush` still sends it. Responses a dropped stream left unread are drained by
+        // the connection's next statement before it is sent (`wait_until_ready`), and a broken
+        // connection fails that statement instead of this ping.
+        if !self.raw.should_flush() {
+            self.release();
+            return true;
+        }
+
         // test the connection on-release to ensure it is still viable,
         // and flush anything time-sensitive like transaction rollbacks
         // if an Executor future/stream is dropped during an `.await` call, the connection
