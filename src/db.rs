@@ -555,6 +555,17 @@ pub async fn migrate_and_seed(db: &DatabaseConnection) -> AppResult<()> {
     services::seed::run(db).await
 }
 
+/// A migrated and seeded in-memory SQLite database on one connection (an in-memory database
+/// lives as long as its connection), for unit tests that read through real statements.
+#[cfg(test)]
+pub(crate) async fn memory_database() -> DatabaseConnection {
+    let mut options = ConnectOptions::new("sqlite::memory:");
+    options.max_connections(1).min_connections(1);
+    let db = Database::connect(options).await.expect("in-memory SQLite");
+    migrate_and_seed(&db).await.expect("migrated");
+    db
+}
+
 /// One line for an operator about a failed migration, seed or read at start-up: the database's
 /// own text, which a client never sees.
 pub fn describe(err: &AppError) -> String {

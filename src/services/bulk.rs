@@ -115,8 +115,8 @@ mod tests {
     use chrono::{NaiveDate, TimeZone, Utc};
     use entity::{enterprise_facts, enterprises, payment_lines};
     use sea_orm::{
-        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, Database,
-        DatabaseConnection, QueryFilter, QueryOrder,
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, QueryFilter,
+        QueryOrder,
     };
 
     #[test]
@@ -141,10 +141,7 @@ mod tests {
     /// backslashes, a line break and CJK characters; NULL and present optional values; both
     /// booleans; a time with microseconds; the largest amount a money column takes.
     async fn database() -> DatabaseConnection {
-        let mut options = ConnectOptions::new("sqlite::memory:");
-        options.max_connections(1).min_connections(1);
-        let db = Database::connect(options).await.expect("in-memory SQLite");
-        crate::db::migrate_and_seed(&db).await.expect("migrated");
+        let db = crate::db::memory_database().await;
         let at = Utc
             .timestamp_opt(1_733_212_345, 123_456_000)
             .single()

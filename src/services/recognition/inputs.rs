@@ -608,8 +608,8 @@ mod tests {
     use chrono::{TimeZone, Utc};
     use entity::{enterprise_figures, enterprises};
     use sea_orm::{
-        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, Database, EntityTrait,
-        Iterable, QueryFilter, QueryOrder,
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Iterable, QueryFilter,
+        QueryOrder,
     };
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -632,10 +632,7 @@ mod tests {
     /// them oppositely), so a column read from the wrong position fails the comparison.
     #[tokio::test]
     async fn inputs_read_by_position_are_the_stored_facts_and_figures() {
-        let mut options = ConnectOptions::new("sqlite::memory:");
-        options.max_connections(1).min_connections(1);
-        let db = Database::connect(options).await.expect("in-memory SQLite");
-        crate::db::migrate_and_seed(&db).await.expect("migrated");
+        let db = crate::db::memory_database().await;
         let at = Utc
             .timestamp_opt(1_733_212_345, 0)
             .single()

@@ -503,10 +503,7 @@ mod statements {
 
     use std::sync::Mutex;
 
-    use sea_orm::{
-        ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,
-        Statement,
-    };
+    use sea_orm::{DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, Statement};
 
     use super::*;
     use crate::auth::{Actor, Role};
@@ -576,10 +573,7 @@ mod statements {
     }
 
     async fn registry_of(n: u32) -> DatabaseConnection {
-        let mut options = ConnectOptions::new("sqlite::memory:");
-        options.max_connections(1).min_connections(1);
-        let db = Database::connect(options).await.expect("in-memory SQLite");
-        crate::db::migrate_and_seed(&db).await.expect("migrated");
+        let db = crate::db::memory_database().await;
         let actor = Actor {
             sub: "test:hq_office".into(),
             role: Role::HqOffice,
