@@ -304,14 +304,17 @@ impl<DB: Database> Floating<DB, Live<DB>> {
             }
         }
 
-        // hq-api patch (vendor/sqlx-core-release-ping.patch): a connection with nothing queued
-        // to write goes back to the pool without the ping below. The ping is a full round trip
-        // after every pooled statement, which the next statement on the connection waits for;
-        // what it flushes (a dropped transaction's ROLLBACK) is queued in the write buffer, so
-        // `should_flush` still sends it. Responses a dropped stream left unread are drained by
-        // the connection's next statement before it is sent (`wait_until_ready`), and a broken
-        // connection fails that statement instead of this ping.
-        if !self.raw.should_flush() {
+        // hq-api patch (vendor/sqlx-core-release-ping.patch): a PostgreSQL connection with
+        // nothing queued to write goes back to the pool without the ping below. The ping is a
+        // full round trip after every pooled statement, which the next statement on the
+        // connection waits for; what it flushes (a dropped transaction's ROLLBACK) is queued in
+        // the write buffer, so `should_flush` still sends it. Responses a dropped stream left
+        // unread are drained by the connection's next statement before it is sent
+        // (`wait_until_ready`), and a broken connection fails that statement instead of this
+        // ping. Other drivers keep the ping: SQLite's `should_flush` is always false (its
+        // rollback is a command to its worker thread), and its ping, an in-process hand-off,
+        // is also what waits for the worker to finish the connection's last command.
+        if DB::NAME == "PostgreSQL" && !self.raw.should_flush() {
             self.release();
             return true;
         }
