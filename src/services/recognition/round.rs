@@ -3,8 +3,8 @@
 //! [`super::recognize::evaluate`] answers for it. Nothing is stored: the HQ office reviews the
 //! round, then recognises the eligible ones one by one.
 //!
-//! The round is read a chunk at a time (two statements per chunk, whatever its size: the
-//! enterprises with their facts and figures, then their revocations) and decided in memory
+//! The round is read a chunk at a time (one statement per chunk, whatever its size: the
+//! enterprises with their facts, figures and revocations) and decided in memory
 //! under the policy of [`PolicyCache`], so a caller can stream it without holding it; the next
 //! chunk is read while one is decided.
 
