@@ -335,9 +335,10 @@ fn facts_on(binds: &mut Binds, alias: &str, day: NaiveDate) -> String {
     )
 }
 
-/// The columns every statement of this module starts with, read by position ([`Columns`]):
-/// `e_id`, `e_credit_code`, `district_today`, the facts on the decision date ([`FACTS_COLUMNS`]),
-/// `revenue_fen` and `rd_spend_fen` of Y−1.
+/// The inputs of a row of this module's statements. They start alike, read by position
+/// ([`Columns`]): `e_id`, `e_credit_code`, `district_today`, the facts on the decision date
+/// ([`FACTS_COLUMNS`]), `revenue_fen` and `rd_spend_fen` of Y−1; `revoked`
+/// ([`revocation_list`]) is read by name.
 fn inputs_of(row: &QueryResult) -> AppResult<Inputs> {
     let mut columns = Columns { row, next: 0 };
     let enterprise_id = columns.read()?;
@@ -358,7 +359,7 @@ fn inputs_of(row: &QueryResult) -> AppResult<Inputs> {
             }),
             _ => None,
         },
-        revocations: Vec::new(),
+        revocations: revocation_dates(row.try_get("", "revoked")?)?,
     })
 }
 
@@ -377,14 +378,14 @@ fn enterprise_statement(
     format!(
         "SELECT e.id AS e_id, e.credit_code AS e_credit_code, t.district_code AS district_today, \
          {facts}, g.revenue_fen AS revenue_fen, g.rd_spend_fen AS rd_spend_fen, \
-         r.revoked_on AS revoked_on, {generation} \
+         {revoked} AS revoked, {generation} \
          FROM enterprises e \
          LEFT JOIN enterprise_facts t ON {today} \
          LEFT JOIN enterprise_facts f ON {on_d} \
          LEFT JOIN enterprise_figures g ON g.enterprise_id = e.id AND g.year = {previous} \
-         LEFT JOIN revocations r ON r.enterprise_id = e.id \
-         WHERE e.credit_code = {code} ORDER BY r.revoked_on",
+         WHERE e.credit_code = {code}",
         facts = facts_columns("f"),
+        revoked = revocation_list(binds.backend),
         generation = Generation::SQL,
     )
 }
@@ -429,20 +430,13 @@ pub async fn of_enterprise<C: ConnectionTrait>(
     let backend = conn.get_database_backend();
     let values = enterprise_values(credit_code, year, decided_on);
     let sql = enterprise_sql(backend).to_owned();
-    let rows = conn
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?;
-    let Some(first) = rows.first() else {
+    let Some(row) = conn
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+    else {
         return Ok(None);
     };
-    let mut inputs = inputs_of(first)?;
-    let generation = Generation::from_row(first)?;
-    for row in &rows {
-        if let Some(day) = row.try_get::<Option<NaiveDate>>("", "revoked_on")? {
-            inputs.revocations.push(day);
-        }
-    }
-    Ok(Some((inputs, generation)))
+    Ok(Some((inputs_of(&row)?, Generation::from_row(&row)?)))
 }
 
 /// The joins that make `e` a member of the round of `decided_on`: in the registry on that day
@@ -573,20 +567,13 @@ pub async fn of_page<C: ConnectionTrait>(
         .query_all_raw(Statement::from_sql_and_values(backend, sql, binds.values))
         .await?;
     let generation = rows.first().map(Generation::from_row).transpose()?;
-    let page = rows
-        .iter()
-        .map(|row| {
-            let mut inputs = inputs_of(row)?;
-            inputs.revocations = revocation_dates(row.try_get("", "revoked")?)?;
-            Ok(inputs)
-        })
-        .collect::<AppResult<Vec<_>>>()?;
+    let page = rows.iter().map(inputs_of).collect::<AppResult<Vec<_>>>()?;
     Ok((page, generation))
 }
 
 /// The revocation dates of `e`, as one text of `YYYY-MM-DD` dates separated by commas (NULL
-/// without any): a correlated aggregate, so that a page's limit still counts enterprises and the
-/// page is one statement. Both backends write a date as `YYYY-MM-DD` (PostgreSQL by `to_char`,
+/// without any): a correlated aggregate, so that every statement of this module has one row an
+/// enterprise (a page's limit counts enterprises) and is one statement. Both backends write a date as `YYYY-MM-DD` (PostgreSQL by `to_char`,
 /// whatever the session's `DateStyle`; SQLite stores it so).
 fn revocation_list(backend: DbBackend) -> &'static str {
     match backend {
