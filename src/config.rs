@@ -21,6 +21,8 @@ pub const DEFAULT_SECRET_FILE: &str = ".hq-jwt-secret";
 pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
 /// Default seconds a request waits for a database connection.
 pub const DEFAULT_DB_ACQUIRE_TIMEOUT_SECS: u64 = 5;
+/// Default of `HQ_DB_SLOW_STATEMENT`: statements slower than this are logged at `warn`.
+pub const DEFAULT_DB_SLOW_STATEMENT: &str = "1s";
 /// Default maximum depth of a GraphQL query.
 pub const DEFAULT_MAX_DEPTH: usize = 12;
 /// Default maximum complexity (cost) of a GraphQL query.
@@ -264,6 +266,10 @@ pub struct Settings {
         global = true
     )]
     pub db_acquire_timeout_secs: u64,
+    /// A database statement slower than this (`250ms`, `1s`, `2m`) is logged at `warn`, with
+    /// the first characters of its text, and counted in `hq_db_slow_statements_total`.
+    #[arg(long, env = "HQ_DB_SLOW_STATEMENT", default_value = DEFAULT_DB_SLOW_STATEMENT, value_parser = parse_budget, global = true)]
+    pub db_slow_statement: std::time::Duration,
     /// Maximum depth of a GraphQL query.
     #[arg(long, env = "HQ_MAX_DEPTH", default_value_t = DEFAULT_MAX_DEPTH, global = true)]
     pub max_depth: usize,
@@ -398,6 +404,8 @@ impl Default for Settings {
             workers: None,
             db_max_connections: DEFAULT_DB_MAX_CONNECTIONS,
             db_acquire_timeout_secs: DEFAULT_DB_ACQUIRE_TIMEOUT_SECS,
+            db_slow_statement: parse_budget(DEFAULT_DB_SLOW_STATEMENT)
+                .unwrap_or(std::time::Duration::from_secs(1)),
             max_depth: DEFAULT_MAX_DEPTH,
             max_complexity: DEFAULT_MAX_COMPLEXITY,
             max_nesting: DEFAULT_MAX_NESTING,
@@ -878,6 +886,7 @@ mod tests {
             row("HQ_DB_ACQUIRE_TIMEOUT"),
             d.db_acquire_timeout_secs.to_string()
         );
+        assert_eq!(row("HQ_DB_SLOW_STATEMENT"), DEFAULT_DB_SLOW_STATEMENT);
         assert_eq!(row("HQ_MAX_DEPTH"), d.max_depth.to_string());
         assert_eq!(row("HQ_MAX_COMPLEXITY"), d.max_complexity.to_string());
         assert_eq!(row("HQ_MAX_NESTING"), d.max_nesting.to_string());

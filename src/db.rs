@@ -527,23 +527,63 @@ async fn open_pool(settings: &Settings, lazy: bool) -> Result<DatabaseConnection
         .test_before_acquire(false)
         .map_sqlx_postgres_before_acquire(ping_if_needed)
         .map_sqlx_sqlite_before_acquire(ping_if_needed)
-        // Each statement at `debug` (target `sqlx::query`, placeholders, never bound values), and
-        // any statement slower than a second at `warn`.
+        // Each statement at `debug` (target `sqlx::query`, placeholders, never bound values).
+        // Slow statements are not the driver's to log: it writes their whole text, a line of
+        // 190 KB for one bulk statement at national scale; [`watch_statements`] logs them.
         .sqlx_logging(true)
         .sqlx_logging_level(log::LevelFilter::Debug)
-        .sqlx_slow_statements_logging_settings(
-            log::LevelFilter::Warn,
-            std::time::Duration::from_secs(1),
-        )
+        .sqlx_slow_statements_logging_settings(log::LevelFilter::Off, Duration::MAX)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
         });
-    Database::connect(options)
+    let mut db = Database::connect(options)
         .await
-        .map_err(|err| target.classify_db_err(&err))
+        .map_err(|err| target.classify_db_err(&err))?;
+    watch_statements(&mut db, settings.db_slow_statement, |_| {});
+    Ok(db)
+}
+
+/// Characters of a slow statement's text its log line keeps.
+pub const LOGGED_STATEMENT_CHARS: usize = 1_000;
+
+/// Watches every statement sea-orm prepares on `db` and its clones made after this call
+/// (queries, executes, streams; not an unprepared statement nor `BEGIN`/`COMMIT`): one slower than
+/// `slow` is logged at `warn` (target `hq_api::db`: `elapsed_ms`, `failed`, the first
+/// [`LOGGED_STATEMENT_CHARS`] characters of its text and its length in characters, never bound
+/// values) and counted in `hq_db_slow_statements_total`; then `also` sees it, whatever its
+/// time. The pool has one statement callback, so a caller that counts statements passes its
+/// counting here instead of replacing the watch.
+pub fn watch_statements<F>(db: &mut DatabaseConnection, slow: Duration, also: F)
+where
+    F: Fn(&sea_orm::metric::Info<'_>) + Send + Sync + 'static,
+{
+    db.set_metric_callback(move |info| {
+        if info.elapsed >= slow {
+            let sql = &info.statement.sql;
+            crate::metrics::slow_statement();
+            tracing::warn!(
+                target: "hq_api::db",
+                elapsed_ms = u64::try_from(info.elapsed.as_millis()).unwrap_or(u64::MAX),
+                failed = info.failed,
+                statement = %statement_excerpt(sql, LOGGED_STATEMENT_CHARS),
+                statement_chars = sql.chars().count(),
+                "slow statement"
+            );
+        }
+        also(info);
+    });
+}
+
+/// The first `max` characters of `sql`, with ` …` when it is longer: what a log line keeps of a
+/// statement.
+pub fn statement_excerpt(sql: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match sql.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(sql),
+        Some((end, _)) => std::borrow::Cow::Owned(format!("{} …", &sql[..end])),
+    }
 }
 
 /// Applies pending migrations, then the idempotent seed.
@@ -915,5 +955,111 @@ mod tests {
         }
         connection_lost();
         assert!(must_ping(Duration::ZERO), "just after a loss");
+    }
+}
+
+#[cfg(test)]
+mod slow_statement_tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use super::*;
+
+    #[test]
+    fn an_excerpt_keeps_the_first_characters_and_marks_the_cut() {
+        let cases: [(&str, usize, &str); 6] = [
+            ("", 3, ""),
+            ("SELECT 1", 8, "SELECT 1"),
+            ("SELECT 1", 100, "SELECT 1"),
+            ("SELECT 1", 6, "SELECT …"),
+            ("SELECT 1", 0, " …"),
+            // Cut by characters, never inside one: each of these is three bytes.
+            ("总部企业认定", 4, "总部企业 …"),
+        ];
+        for (sql, max, expected) in cases {
+            assert_eq!(statement_excerpt(sql, max), expected, "{sql:?}, {max}");
+        }
+    }
+
+    /// A writer the test reads back: what the subscriber wrote.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().expect("log buffer").clone()).expect("UTF-8 log")
+        }
+    }
+
+    /// Runs `sql` on `db` with the statement watch at `slow`, and returns the log written at
+    /// `warn` and how many statements `also` saw.
+    async fn watched(db: &mut DatabaseConnection, slow: Duration, sql: &str) -> (String, usize) {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&seen);
+        watch_statements(db, slow, move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let backend = db.get_database_backend();
+        let row = db
+            .query_one_raw(Statement::from_string(backend, sql.to_owned()))
+            .await
+            .expect("the statement runs")
+            .expect("one row");
+        drop(row);
+        (log.text(), seen.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_slow_statement_is_logged_with_a_bounded_excerpt_and_its_length() {
+        let mut db = memory_database().await;
+        let literal = "x".repeat(50_000);
+        let sql = format!("SELECT length('{literal}') AS n");
+        let (log, seen) = watched(&mut db, Duration::ZERO, &sql).await;
+        assert_eq!(seen, 1, "the caller's callback still sees the statement");
+        let lines: Vec<&str> = log.lines().collect();
+        assert_eq!(lines.len(), 1, "{log}");
+        let line = lines[0];
+        assert!(line.contains("WARN"), "{line}");
+        assert!(line.contains("slow statement"), "{line}");
+        assert!(line.contains("hq_api::db"), "{line}");
+        assert!(line.contains("failed=false"), "{line}");
+        assert!(
+            line.contains(&format!("statement_chars={}", sql.chars().count())),
+            "{line}"
+        );
+        assert!(line.contains("SELECT length('xxx"), "{line}");
+        assert!(
+            line.len() < LOGGED_STATEMENT_CHARS + 400,
+            "a line of {} bytes",
+            line.len()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_statement_under_the_threshold_is_not_logged_but_still_seen() {
+        let mut db = memory_database().await;
+        let (log, seen) = watched(&mut db, Duration::from_secs(3600), "SELECT 1 AS n").await;
+        assert_eq!(log, "");
+        assert_eq!(seen, 1);
     }
 }

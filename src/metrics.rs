@@ -30,6 +30,8 @@ pub const DB_POOL_CONNECTIONS: &str = "hq_db_pool_connections";
 pub const DB_POOL_MAX: &str = "hq_db_pool_max_connections";
 /// Requests that waited for a pooled connection longer than `HQ_DB_ACQUIRE_TIMEOUT`.
 pub const DB_ACQUIRE_TIMEOUTS: &str = "hq_db_acquire_timeouts_total";
+/// Database statements slower than `HQ_DB_SLOW_STATEMENT`.
+pub const DB_SLOW_STATEMENTS: &str = "hq_db_slow_statements_total";
 /// Mutations answered from a stored `Idempotency-Key` response instead of being run again.
 pub const IDEMPOTENT_REPLAYS: &str = "hq_idempotent_replays_total";
 /// Rows of payment imports, by `outcome` (`accepted`, `refused`).
@@ -73,6 +75,10 @@ fn recorder() -> Result<&'static PrometheusHandle, String> {
     metrics::describe_gauge!(DB_POOL_CONNECTIONS, "database pool connections");
     metrics::describe_gauge!(DB_POOL_MAX, "database pool maximum");
     metrics::describe_counter!(DB_ACQUIRE_TIMEOUTS, "database connection acquire timeouts");
+    metrics::describe_counter!(
+        DB_SLOW_STATEMENTS,
+        "database statements slower than the threshold"
+    );
     metrics::describe_counter!(IDEMPOTENT_REPLAYS, "mutations replayed by Idempotency-Key");
     metrics::describe_counter!(IMPORT_ROWS, "payment import rows");
     metrics::describe_gauge!(BUILD_INFO, "build version and commit");
@@ -104,6 +110,11 @@ pub fn error(code: &str) {
 /// A request gave up waiting for a pooled connection.
 pub fn acquire_timed_out() {
     counter!(DB_ACQUIRE_TIMEOUTS).increment(1);
+}
+
+/// A database statement took longer than `HQ_DB_SLOW_STATEMENT`.
+pub fn slow_statement() {
+    counter!(DB_SLOW_STATEMENTS).increment(1);
 }
 
 /// A mutation answered from its stored response.

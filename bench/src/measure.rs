@@ -54,11 +54,13 @@ fn statement_kind(sql: &str) -> String {
 }
 
 impl Counter {
-    /// Attaches a fresh counter to `db` (before it is cloned: clones share the callback).
+    /// Attaches a fresh counter to `db` (before it is cloned: clones share the callback),
+    /// keeping the service's log of slow statements.
     pub fn attach(db: &mut DatabaseConnection) -> Arc<Counter> {
         let counter = Arc::new(Counter::default());
         let inner = Arc::clone(&counter);
-        db.set_metric_callback(move |info| {
+        let slow = hq_api::config::Settings::default().db_slow_statement;
+        hq_api::db::watch_statements(db, slow, move |info| {
             inner.statements.fetch_add(1, Ordering::Relaxed);
             let nanos = u64::try_from(info.elapsed.as_nanos()).unwrap_or(u64::MAX);
             inner.nanos.fetch_add(nanos, Ordering::Relaxed);

@@ -1,7 +1,7 @@
 //! The period lock of §20 step 5: once a fiscal year's settlement is approved, nothing that
 //! would change its lines, claims, verdicts or figures may be written.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
 
 use crate::error::{AppError, AppResult};
 use crate::policy::settlement::SettlementStatus;
@@ -41,9 +41,15 @@ pub async fn ensure_open<C: ConnectionTrait>(conn: &C, fiscal_year: i32) -> AppR
 /// # Errors
 /// Database errors.
 pub async fn lock_money_writes<C: ConnectionTrait>(conn: &C) -> AppResult<()> {
-    if conn.get_database_backend() == DbBackend::Postgres {
-        conn.execute_unprepared("LOCK TABLE payment_lines IN SHARE ROW EXCLUSIVE MODE")
-            .await?;
+    let backend = conn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        // Through the pool's statement watch (`db::watch_statements`), unlike an unprepared
+        // statement: waiting long for this lock is what an operator looks for in the log.
+        conn.execute_raw(Statement::from_string(
+            backend,
+            "LOCK TABLE payment_lines IN SHARE ROW EXCLUSIVE MODE",
+        ))
+        .await?;
     }
     Ok(())
 }

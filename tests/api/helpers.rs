@@ -73,7 +73,7 @@ pub async fn spawn_app_counting_statements() -> (TestApp, Arc<AtomicU64>) {
         .expect("the pool opens");
     let statements = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&statements);
-    pool.set_metric_callback(move |info| {
+    hq_api::db::watch_statements(&mut pool, settings.db_slow_statement, move |info| {
         counter.fetch_add(1, Ordering::SeqCst);
         if std::env::var("SHOW_SQL").is_ok() {
             eprintln!(
