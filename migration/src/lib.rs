@@ -28,6 +28,9 @@ mod m20260501_000001_rule_set_rules;
 /// Drops the verdicts' index on the claim alone, which the (claim, line) index covers.
 mod m20261201_000001_redundant_verdict_index;
 mod m20261203_000001_recognition_dates_index;
+/// One row counting the changes to the stored policy, raised by triggers: the policy cache's
+/// check.
+mod m20261204_000001_policy_generation;
 
 pub use m20260201_000001_audit_chain::{ChainFields, GENESIS_HASH, canonical_bytes, chain_hash};
 
@@ -50,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260501_000001_rule_set_rules::Migration),
             Box::new(m20261201_000001_redundant_verdict_index::Migration),
             Box::new(m20261203_000001_recognition_dates_index::Migration),
+            Box::new(m20261204_000001_policy_generation::Migration),
         ]
     }
 }
