@@ -31,8 +31,17 @@ impl MigrationTrait for Migration {
              generation BIGINT NOT NULL)",
         )
         .await?;
-        conn.execute_unprepared("INSERT INTO policy_generation (id, generation) VALUES (1, 0)")
-            .await?;
+        // Starting from the clock, not from 0: after a `down` and an `up` the table counts on
+        // from a value no earlier generation held, so a running instance's cache of the old
+        // count can never match.
+        let start = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_micros());
+        let start = <i64 as TryFrom<u128>>::try_from(start).unwrap_or(i64::MAX / 2);
+        conn.execute_unprepared(&format!(
+            "INSERT INTO policy_generation (id, generation) VALUES (1, {start})"
+        ))
+        .await?;
         if manager.get_database_backend() == DbBackend::Postgres {
             conn.execute_unprepared(&format!(
                 "CREATE FUNCTION bump_policy_generation() RETURNS trigger LANGUAGE plpgsql AS \

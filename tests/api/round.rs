@@ -3,6 +3,7 @@
 //! confined for a district, and decided under the policy as the database holds it now.
 
 use hq_api::auth::Role;
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
@@ -447,4 +448,80 @@ async fn a_parameter_version_added_through_another_instance_reaches_this_ones_ve
 
     // Assert: this instance decides under them at once.
     assert_eq!(eligible_on(&app, &app.address, &code).await, false);
+}
+
+#[tokio::test]
+async fn a_parameter_corrected_in_the_database_directly_reaches_the_next_verdict() {
+    // Arrange: an eligible enterprise, evaluated once (the policy is now cached).
+    let app = spawn_app().await;
+    let code = eligible(&app, 38).await;
+    assert_eq!(eligible_on(&app, &app.address, &code).await, true);
+
+    // Act: an operator edits the thresholds in place, outside the service (the stored
+    // versions keep their number and count: only the trigger on the table tells).
+    let db = sea_orm::Database::connect(&app.database_url)
+        .await
+        .expect("db");
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT id, value FROM policy_parameters \
+             WHERE name LIKE 'recognition.revenue_threshold.%'",
+        ))
+        .await
+        .expect("the thresholds");
+    assert!(!rows.is_empty());
+    for row in rows {
+        let id: i64 = row.try_get("", "id").unwrap();
+        let value: String = row.try_get("", "value").unwrap();
+        // Stored as JSON: an amount is a decimal string in yuan.
+        let stored: Value = serde_json::from_str(&value).expect("a JSON value");
+        assert!(stored.is_string(), "{value}");
+        let raised = json!("2000000000.00").to_string();
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            match backend {
+                sea_orm::DbBackend::Postgres => {
+                    "UPDATE policy_parameters SET value = $1 WHERE id = $2"
+                }
+                _ => "UPDATE policy_parameters SET value = ? WHERE id = ?",
+            },
+            [raised.into(), id.into()],
+        ))
+        .await
+        .expect("raised");
+    }
+
+    // Assert: 1.2 billion is below the raised threshold at once.
+    assert_eq!(eligible_on(&app, &app.address, &code).await, false);
+}
+
+#[tokio::test]
+async fn on_postgresql_a_truncate_of_a_policy_table_raises_the_generation() {
+    if std::env::var("TEST_DATABASE_URL").is_err() {
+        eprintln!("skipped: TRUNCATE is PostgreSQL's (TEST_DATABASE_URL)");
+        return;
+    }
+    let app = spawn_app().await;
+    let db = sea_orm::Database::connect(&app.database_url)
+        .await
+        .expect("db");
+    let generation = |db: sea_orm::DatabaseConnection| async move {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT generation FROM policy_generation WHERE id = 1",
+            ))
+            .await
+            .expect("read")
+            .expect("the row");
+        row.try_get::<i64>("", "generation").unwrap()
+    };
+    let before = generation(db.clone()).await;
+    db.execute_unprepared("TRUNCATE rule_set_rules")
+        .await
+        .expect("truncated");
+    let after = generation(db.clone()).await;
+    assert!(after > before, "{before} → {after}");
 }

@@ -48,6 +48,10 @@ impl Generation {
     }
 }
 
+/// How many times [`PolicySnapshot::load`] reads the policy before giving up on a policy that
+/// changes during every read.
+pub const LOAD_ATTEMPTS: usize = 3;
+
 /// The rule set in force on a decision date and the §3/§4 parameters read on it.
 #[derive(Debug)]
 pub struct DateRules {
@@ -68,23 +72,36 @@ pub struct PolicySnapshot {
 }
 
 impl PolicySnapshot {
-    /// The parameter versions and rule sets `conn` holds now (four statements), with the
-    /// generation read before them. Read first, it can only be older than what follows (a
-    /// change committed in between): a snapshot holding newer content than its label is
-    /// reloaded once more, never used stale.
+    /// The parameter versions and rule sets `conn` holds now, of one generation: read between
+    /// two reads of the generation (four statements), and read again while those differ. A
+    /// change commits its raise of the generation with its rows, so equal reads before and
+    /// after mean that no change was committed in between: the content is that generation's,
+    /// never parameters of one state with rule sets of another (an amendment writes both).
     ///
     /// # Errors
-    /// Database errors; an unreadable stored parameter or rule set is internal.
+    /// `SERVICE_UNAVAILABLE` when the policy changed during each of [`LOAD_ATTEMPTS`] reads;
+    /// database errors; an unreadable stored parameter or rule set is internal.
     pub async fn load<C: ConnectionTrait>(conn: &C) -> AppResult<PolicySnapshot> {
-        let generation = generation(conn).await?;
-        let versions = parameters::load_versions(conn).await?;
-        let sets = rule_sets::load(conn).await?;
-        Ok(PolicySnapshot {
-            generation,
-            parameters: ParameterSet::new(versions.into_iter().map(|v| v.version).collect()),
-            rule_sets: sets,
-            by_date: Mutex::new(HashMap::new()),
-        })
+        let mut before = generation(conn).await?;
+        for _ in 0..LOAD_ATTEMPTS {
+            let versions = parameters::load_versions(conn).await?;
+            let sets = rule_sets::load(conn).await?;
+            let after = generation(conn).await?;
+            if after == before {
+                return Ok(PolicySnapshot {
+                    generation: before,
+                    parameters: ParameterSet::new(
+                        versions.into_iter().map(|v| v.version).collect(),
+                    ),
+                    rule_sets: sets,
+                    by_date: Mutex::new(HashMap::new()),
+                });
+            }
+            before = after;
+        }
+        Err(AppError::Busy(
+            "the policy's parameters and rule sets changed while they were read; try again".into(),
+        ))
     }
 
     /// The rule set in force on `decided_on` and the parameters read on it, computed once per
@@ -136,7 +153,7 @@ impl PolicyCache {
     }
 
     /// The snapshot of `seen` (the generation a read of the database returned): the cached one
-    /// if it is of that generation, otherwise the policy loaded now (four statements).
+    /// if it is of that generation, otherwise the policy loaded now (four statements or more).
     ///
     /// # Errors
     /// Database errors; an unreadable stored parameter or rule set is internal.
@@ -792,45 +809,59 @@ mod tests {
 mod generation_tests {
     use super::*;
 
-    /// Every kind of change to each table the cache is loaded from raises the generation, and a
-    /// cache of the earlier generation is not used again.
+    /// Every kind of change to each table the cache is loaded from raises the generation, and
+    /// the cache loaded before it is not used again.
     #[tokio::test]
     async fn every_change_to_the_stored_policy_raises_the_generation() {
         let db = crate::db::memory_database().await;
         let cache = PolicyCache::new();
         let mut before = generation(&db).await.expect("the generation");
-        let first = cache.snapshot(&db, before).await.expect("loaded");
+        let mut previous = cache.snapshot(&db, before).await.expect("loaded");
         let again = cache.snapshot(&db, before).await.expect("cached");
         assert!(
-            Arc::ptr_eq(&first, &again),
+            Arc::ptr_eq(&previous, &again),
             "the same generation reuses the cache"
         );
-        let changes = [
-            "UPDATE policy_parameters SET reference = reference \
-             WHERE id = (SELECT MIN(id) FROM policy_parameters)",
-            "INSERT INTO policy_parameters (name, rule_set, district_code, valid_from, valid_to, \
-             value, reference, placeholder, created_at, created_by) \
-             SELECT name, rule_set, district_code, '2099-01-01', NULL, value, reference, \
-             placeholder, created_at, created_by FROM policy_parameters \
-             WHERE id = (SELECT MIN(id) FROM policy_parameters)",
-            "DELETE FROM policy_parameters WHERE valid_from = '2099-01-01'",
-            "UPDATE rule_sets SET title = title",
-            "DELETE FROM rule_set_rules WHERE rule = 'RD_MIN_RATIO'",
-            "INSERT INTO rule_set_rules (rule_set, rule) \
-             SELECT code, 'RD_MIN_RATIO' FROM rule_sets",
+        assert_eq!(previous.generation, before);
+        // An insert, an update and a delete on each table, leaving the policy as it was; a
+        // rule set and its rules come and go together (a rule set without rules is refused).
+        let changes: [&[&str]; 7] = [
+            &[
+                "INSERT INTO policy_parameters (name, rule_set, district_code, valid_from, \
+               valid_to, value, reference, placeholder, created_at, created_by) \
+               SELECT name, rule_set, district_code, '2099-01-01', NULL, value, reference, \
+               placeholder, created_at, created_by FROM policy_parameters \
+               WHERE id = (SELECT MIN(id) FROM policy_parameters)",
+            ],
+            &["UPDATE policy_parameters SET reference = reference WHERE valid_from = '2099-01-01'"],
+            &["DELETE FROM policy_parameters WHERE valid_from = '2099-01-01'"],
+            &[
+                "INSERT INTO rule_sets (code, document, title, effective_from, effective_to) \
+                 VALUES ('TEST-2099', 'test', 'test', '2099-01-01', NULL)",
+                "INSERT INTO rule_set_rules (rule_set, rule) VALUES ('TEST-2099', 'NOT_BANNED')",
+            ],
+            &["UPDATE rule_sets SET title = title WHERE code = 'TEST-2099'"],
+            &["UPDATE rule_set_rules SET rule = rule WHERE rule_set = 'TEST-2099'"],
+            &[
+                "DELETE FROM rule_set_rules WHERE rule_set = 'TEST-2099'",
+                "DELETE FROM rule_sets WHERE code = 'TEST-2099'",
+            ],
         ];
-        for sql in changes {
-            let changed = db.execute_unprepared(sql).await.expect(sql);
-            assert!(changed.rows_affected() > 0, "{sql} changed nothing");
-            let after = generation(&db).await.expect("the generation");
-            assert!(after.0 > before.0, "{sql}: {before:?} → {after:?}");
-            let reloaded = cache.snapshot(&db, after).await.expect("reloaded");
+        for group in changes {
+            for sql in group {
+                let changed = db.execute_unprepared(sql).await.expect(sql);
+                assert!(changed.rows_affected() > 0, "{sql} changed nothing");
+                let after = generation(&db).await.expect("the generation");
+                assert!(after.0 > before.0, "{sql}: {before:?} → {after:?}");
+                before = after;
+            }
+            let reloaded = cache.snapshot(&db, before).await.expect("reloaded");
             assert!(
-                !Arc::ptr_eq(&first, &reloaded),
-                "{sql}: the cache was reused"
+                !Arc::ptr_eq(&previous, &reloaded),
+                "{group:?}: the cache was reused"
             );
-            assert_eq!(reloaded.generation, after);
-            before = after;
+            assert_eq!(reloaded.generation, before);
+            previous = reloaded;
         }
     }
 
