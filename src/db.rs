@@ -549,8 +549,9 @@ async fn open_pool(settings: &Settings, lazy: bool) -> Result<DatabaseConnection
 /// Characters of a slow statement's text its log line keeps.
 pub const LOGGED_STATEMENT_CHARS: usize = 1_000;
 
-/// Watches every statement sea-orm prepares on `db` and its clones made after this call
-/// (queries, executes, streams; not an unprepared statement nor `BEGIN`/`COMMIT`): one slower than
+/// Watches every statement sea-orm prepares on `db` and its clones made after this call,
+/// transactions' included (not an unprepared statement, `BEGIN`/`COMMIT`, nor the waits between
+/// a stream's rows, which sea-orm does not time): one slower than
 /// `slow` is logged at `warn` (target `hq_api::db`: `elapsed_ms`, `failed`, the first
 /// [`LOGGED_STATEMENT_CHARS`] characters of its text and its length in characters, never bound
 /// values) and counted in `hq_db_slow_statements_total`; then `also` sees it, whatever its
@@ -1003,14 +1004,8 @@ mod slow_statement_tests {
         }
     }
 
-    /// Runs `sql` on `db` with the statement watch at `slow`, and returns the log written at
-    /// `warn` and how many statements `also` saw.
-    async fn watched(db: &mut DatabaseConnection, slow: Duration, sql: &str) -> (String, usize) {
-        let seen = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&seen);
-        watch_statements(db, slow, move |_| {
-            counter.fetch_add(1, Ordering::SeqCst);
-        });
+    /// Runs `sql` on `db` and returns what was logged at `warn` on this thread meanwhile.
+    async fn logged(db: &DatabaseConnection, sql: &str) -> String {
         let log = Captured::default();
         let writer = log.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -1020,13 +1015,40 @@ mod slow_statement_tests {
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
         let backend = db.get_database_backend();
-        let row = db
-            .query_one_raw(Statement::from_string(backend, sql.to_owned()))
+        db.query_one_raw(Statement::from_string(backend, sql.to_owned()))
             .await
             .expect("the statement runs")
             .expect("one row");
-        drop(row);
-        (log.text(), seen.load(Ordering::SeqCst))
+        log.text()
+    }
+
+    /// Runs `sql` on `db` with the statement watch at `slow`, and returns the log written at
+    /// `warn` and how many statements `also` saw.
+    async fn watched(db: &mut DatabaseConnection, slow: Duration, sql: &str) -> (String, usize) {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&seen);
+        watch_statements(db, slow, move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let log = logged(db, sql).await;
+        (log, seen.load(Ordering::SeqCst))
+    }
+
+    /// The service's pool watches its statements at `HQ_DB_SLOW_STATEMENT`.
+    #[tokio::test]
+    async fn the_service_pool_logs_statements_slower_than_the_setting() {
+        let mut settings = Settings {
+            database_url: "sqlite::memory:".into(),
+            ..Settings::default()
+        };
+        settings.db_slow_statement = Duration::ZERO;
+        let db = open_pool(&settings, false).await.expect("the pool opens");
+        let log = logged(&db, "SELECT 1 AS n").await;
+        assert!(log.contains("slow statement"), "{log}");
+        assert!(log.contains("hq_api::db"), "{log}");
+        settings.db_slow_statement = Duration::from_secs(3600);
+        let db = open_pool(&settings, false).await.expect("the pool opens");
+        assert_eq!(logged(&db, "SELECT 1 AS n").await, "");
     }
 
     #[tokio::test]
