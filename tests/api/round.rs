@@ -463,35 +463,30 @@ async fn a_parameter_corrected_in_the_database_directly_reaches_the_next_verdict
         .await
         .expect("db");
     let backend = db.get_database_backend();
+    let thresholds = "name LIKE 'recognition.revenue_threshold.%'";
     let rows = db
         .query_all_raw(Statement::from_string(
             backend,
-            "SELECT id, value FROM policy_parameters \
-             WHERE name LIKE 'recognition.revenue_threshold.%'",
+            format!("SELECT value FROM policy_parameters WHERE {thresholds}"),
         ))
         .await
         .expect("the thresholds");
     assert!(!rows.is_empty());
     for row in rows {
-        let id: i64 = row.try_get("", "id").unwrap();
-        let value: String = row.try_get("", "value").unwrap();
         // Stored as JSON: an amount is a decimal string in yuan.
+        let value: String = row.try_get("", "value").unwrap();
         let stored: Value = serde_json::from_str(&value).expect("a JSON value");
         assert!(stored.is_string(), "{value}");
-        let raised = json!("2000000000.00").to_string();
-        db.execute_raw(Statement::from_sql_and_values(
+    }
+    let raised = json!("2000000000.00").to_string();
+    let changed = db
+        .execute_raw(Statement::from_string(
             backend,
-            match backend {
-                sea_orm::DbBackend::Postgres => {
-                    "UPDATE policy_parameters SET value = $1 WHERE id = $2"
-                }
-                _ => "UPDATE policy_parameters SET value = ? WHERE id = ?",
-            },
-            [raised.into(), id.into()],
+            format!("UPDATE policy_parameters SET value = '{raised}' WHERE {thresholds}"),
         ))
         .await
         .expect("raised");
-    }
+    assert!(changed.rows_affected() > 0);
 
     // Assert: 1.2 billion is below the raised threshold at once.
     assert_eq!(eligible_on(&app, &app.address, &code).await, false);
