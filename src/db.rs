@@ -515,6 +515,7 @@ fn connect_timeout(settings: &Settings) -> Duration {
 }
 
 async fn open_pool(settings: &Settings, lazy: bool) -> Result<DatabaseConnection, ConnectError> {
+    use sea_orm::sqlx::ConnectOptions as _;
     let url = settings.effective_database_url();
     let target = Target::parse(&url)?;
     let mut options = ConnectOptions::new(url);
@@ -530,11 +531,16 @@ async fn open_pool(settings: &Settings, lazy: bool) -> Result<DatabaseConnection
         // Each statement at `debug` (target `sqlx::query`, placeholders, never bound values).
         // Slow statements are not the driver's to log: it writes their whole text, a line of
         // 190 KB for one bulk statement at national scale; [`watch_statements`] logs them.
+        // Turned off on the driver's own options: sea-orm's `sqlx_slow_statements_logging_
+        // settings` leaves the driver's default (`warn` after 1 s) when given `Off`.
         .sqlx_logging(true)
         .sqlx_logging_level(log::LevelFilter::Debug)
-        .sqlx_slow_statements_logging_settings(log::LevelFilter::Off, Duration::MAX)
+        .map_sqlx_postgres_opts(|opts| {
+            opts.log_slow_statements(log::LevelFilter::Off, Duration::MAX)
+        })
         .map_sqlx_sqlite_opts(|opts| {
-            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+            opts.log_slow_statements(log::LevelFilter::Off, Duration::MAX)
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
@@ -1049,6 +1055,32 @@ mod slow_statement_tests {
         settings.db_slow_statement = Duration::from_secs(3600);
         let db = open_pool(&settings, false).await.expect("the pool opens");
         assert_eq!(logged(&db, "SELECT 1 AS n").await, "");
+    }
+
+    /// A statement slower than the driver's default alert (1 s) is logged by the watch alone,
+    /// never by the driver with its whole text. On PostgreSQL (`TEST_DATABASE_URL`): the driver
+    /// logs on the caller's task there, which this thread's subscriber sees; SQLite's driver
+    /// logs on its worker thread, out of a test subscriber's sight, and gets the same option.
+    #[tokio::test]
+    async fn the_driver_does_not_log_a_slow_statement_on_its_own() {
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            eprintln!("skipped: a statement over 1 s is PostgreSQL's pg_sleep (TEST_DATABASE_URL)");
+            return;
+        };
+        let mut settings = Settings {
+            database_url: url,
+            ..Settings::default()
+        };
+        settings.db_slow_statement = Duration::from_secs(3600);
+        let db = open_pool(&settings, false).await.expect("the pool opens");
+        let log = logged(&db, "SELECT pg_sleep(1.2)::text AS slept").await;
+        assert_eq!(log, "", "only the watch may log a slow statement");
+        settings.db_slow_statement = Duration::from_secs(1);
+        let db = open_pool(&settings, false).await.expect("the pool opens");
+        let log = logged(&db, "SELECT pg_sleep(1.2)::text AS slept").await;
+        assert_eq!(log.lines().count(), 1, "{log}");
+        assert!(log.contains("hq_api::db"), "{log}");
+        assert!(!log.contains("sqlx::query"), "{log}");
     }
 
     #[tokio::test]
