@@ -52,7 +52,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Outcome>, BenchError> {
     );
     let backend = ctx.db.get_database_backend();
     let round_trips = measure!(ctx, {
-        round_trips(&ctx.db, backend, n).await?;
+        bare_round_trips(&ctx.db, backend, n).await?;
     });
     let local = worker_local(ctx, Arc::clone(&codes), n)?;
     let clients = ctx.clients;
@@ -178,7 +178,7 @@ async fn evaluate_all(
 }
 
 /// `n` bare round trips (`SELECT 1`), one after another.
-async fn round_trips(
+async fn bare_round_trips(
     db: &DatabaseConnection,
     backend: DatabaseBackend,
     n: usize,
@@ -231,7 +231,7 @@ fn worker_local(ctx: &Ctx<'_>, codes: Arc<Vec<String>>, n: usize) -> Result<Loca
                 evaluate_all(&db, &policy, &hq, &codes, n).await?;
             });
             let round_trips = measure!(local, {
-                round_trips(&db, backend, n).await?;
+                bare_round_trips(&db, backend, n).await?;
             });
             db.close().await?;
             Ok(Local {
